@@ -1,0 +1,81 @@
+#!/usr/bin/env node
+// Installs everything the test suite needs on a fresh machine, and nothing twice:
+// each step writes a stamp (a hash of what it installed from) under .tools/stamps,
+// so a re-run with nothing changed takes well under a second.
+//
+// Tool versions are pinned here and only here; tests read tool paths from test/tools/paths.ts.
+import { createHash } from "node:crypto"
+import { execFileSync } from "node:child_process"
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { dirname, join, resolve } from "node:path"
+import { fileURLToPath } from "node:url"
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..")
+const tools = join(root, ".tools")
+const stamps = join(tools, "stamps")
+
+/** Python tools, one virtualenv each so their dependency pins cannot clash. */
+export const PYTHON_TOOLS = {
+  moto: { requirement: "moto[server]==5.2.5", bin: "moto_server" },
+  checkov: { requirement: "checkov==3.3.30", bin: "checkov" },
+}
+
+/** Go tools, built from the Go module proxy into .tools/bin. */
+export const GO_TOOLS = {
+  actionlint: { module: "github.com/rhysd/actionlint/cmd/actionlint", version: "v1.7.12" },
+}
+
+function sh(cmd, args, opts = {}) {
+  try {
+    execFileSync(cmd, args, { stdio: ["ignore", "inherit", "inherit"], cwd: root, ...opts })
+  } catch (err) {
+    const where = opts.cwd ? ` (in ${opts.cwd})` : ""
+    throw new Error(`setup: \`${cmd} ${args.join(" ")}\`${where} failed with exit code ${err.status}. ` +
+      `Check network access to the package registries, then re-run \`npm test\`.`)
+  }
+}
+
+function hashOf(...parts) {
+  const h = createHash("sha256")
+  for (const p of parts) h.update(existsSync(p) ? readFileSync(p) : String(p))
+  return h.digest("hex").slice(0, 16)
+}
+
+/** Runs `install` unless the stamp `name` already holds `hash`. */
+function step(name, hash, install) {
+  const file = join(stamps, name)
+  if (existsSync(file) && readFileSync(file, "utf8") === hash) return
+  const t0 = Date.now()
+  install()
+  mkdirSync(stamps, { recursive: true })
+  writeFileSync(file, hash)
+  console.error(`setup: ${name} ready in ${((Date.now() - t0) / 1000).toFixed(1)}s`)
+}
+
+function npmCi(dir) {
+  const lock = join(root, dir, "package-lock.json")
+  if (!existsSync(lock)) return
+  const nm = join(root, dir, "node_modules")
+  step(`npm-${dir === "." ? "root" : dir}`, hashOf(lock) + existsSync(nm), () =>
+    sh("npm", ["ci", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: join(root, dir) }))
+}
+
+function pythonTool(name, { requirement, bin }) {
+  const venv = join(tools, `venv-${name}`)
+  step(`py-${name}`, requirement + existsSync(join(venv, "bin", bin)), () => {
+    sh("python3", ["-m", "venv", venv])
+    sh(join(venv, "bin", "pip"), ["install", "--quiet", "--disable-pip-version-check", requirement])
+  })
+}
+
+function goTool(name, { module, version }) {
+  const bin = join(tools, "bin")
+  step(`go-${name}`, `${module}@${version}` + existsSync(join(bin, name)), () =>
+    sh("go", ["install", `${module}@${version}`], { env: { ...process.env, GOBIN: bin, CGO_ENABLED: "0" } }))
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  for (const dir of [".", "app", "dagger"]) npmCi(dir)
+  for (const [name, spec] of Object.entries(PYTHON_TOOLS)) pythonTool(name, spec)
+  for (const [name, spec] of Object.entries(GO_TOOLS)) goTool(name, spec)
+}
