@@ -62,6 +62,8 @@ export const SettingsSchema = z.strictObject({
       endpointUrl: httpUrl.optional(),
     }),
     names: z.strictObject({
+      /** Prefix of the names Terraform derives (VPC, ALB, target group, roles, log group); ≤ 20 so they fit AWS limits. */
+      prefix: name("staging.names.prefix", 20),
       cluster: name("staging.names.cluster", 255),
       service: name("staging.names.service", 255),
       taskFamily: name("staging.names.taskFamily", 255),
