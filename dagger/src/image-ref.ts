@@ -1,0 +1,183 @@
+// Image references, tags and registry addresses. Pure: strings in, strings or an ImageRefError out.
+// Deploys take only digest-pinned references (`repo@sha256:...`): a tag can be moved after the scan,
+// a digest cannot, so what was scanned is what runs.
+
+/** A parsed image reference: `registry/repository[:tag][@sha256:digest]`. */
+export interface ImageRef {
+  /** Registry host, with port if any (e.g. `123456789012.dkr.ecr.us-west-1.amazonaws.com`). */
+  registry: string
+  /** Repository path inside the registry (e.g. `portfolio-prod` or `proj/repo/image`). */
+  repository: string
+  tag?: string
+  /** `sha256:<64 hex>` */
+  digest?: string
+}
+
+/** A reference that cannot be used; the message names the value, the rule and the fix. */
+export class ImageRefError extends Error {
+  override name = "ImageRefError"
+}
+
+const DIGEST = /^sha256:[a-f0-9]{64}$/
+// Docker distribution grammar: a tag is [\w][\w.-]{0,127}; path components are lower-case
+// alphanumerics joined by '.', '_', '__' or runs of '-'.
+const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/
+const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/
+// A host needs a dot (or is localhost) so that 'library/node' is never mistaken for a registry.
+const HOST = /^(?:localhost|[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)(?::\d{1,5})?$/
+const GIT_SHA = /^[a-f0-9]{7,40}$/
+
+/** Length of the short commit used as the default version (and image tag). */
+export const SHORT_COMMIT_LENGTH = 7
+
+/**
+ * Parses a fully qualified reference. A registry host is required: deploys must name exactly where the
+ * image lives (no implicit Docker Hub).
+ */
+export function parseImageRef(ref: string): ImageRef {
+  const bad = (why: string) =>
+    new ImageRefError(`image reference '${ref}' ${why}; expected 'registry/repository[:tag]@sha256:<digest>'`)
+  if (ref.trim() !== ref || ref.length === 0) throw bad("is empty or has surrounding whitespace")
+
+  let rest = ref
+  let digest: string | undefined
+  const at = rest.indexOf("@")
+  if (at >= 0) {
+    digest = rest.slice(at + 1)
+    rest = rest.slice(0, at)
+    if (!DIGEST.test(digest)) throw bad(`has digest '${digest}', which is not 'sha256:' followed by 64 lower-case hex digits`)
+  }
+
+  const slash = rest.indexOf("/")
+  if (slash < 0) throw bad("has no registry host")
+  const registry = rest.slice(0, slash)
+  if (!HOST.test(registry)) throw bad(`has '${registry}' where the registry host should be`)
+
+  let path = rest.slice(slash + 1)
+  let tag: string | undefined
+  const colon = path.lastIndexOf(":")
+  if (colon >= 0) {
+    tag = path.slice(colon + 1)
+    path = path.slice(0, colon)
+    if (!TAG.test(tag)) throw bad(`has tag '${tag}', which is not a valid tag ([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})`)
+  }
+  const components = path.split("/")
+  const badComponent = components.find((c) => !PATH_COMPONENT.test(c))
+  if (badComponent !== undefined) {
+    throw bad(`has repository path component '${badComponent}' (lower-case letters, digits and . _ - only)`)
+  }
+  return { registry, repository: path, ...(tag !== undefined ? { tag } : {}), ...(digest ? { digest } : {}) }
+}
+
+/** Formats a reference back to text (`registry/repository[:tag][@digest]`). */
+export function formatImageRef(ref: ImageRef): string {
+  return `${ref.registry}/${ref.repository}${ref.tag ? `:${ref.tag}` : ""}${ref.digest ? `@${ref.digest}` : ""}`
+}
+
+/**
+ * Returns the digest-pinned form `registry/repository@sha256:...` of a reference, dropping any tag.
+ * Throws when the reference carries no digest: deploys accept only immutable references.
+ */
+export function requireDigestRef(ref: string, what = "image"): string {
+  const parsed = parseImageRef(ref)
+  if (!parsed.digest) {
+    throw new ImageRefError(
+      `${what} '${ref}' is not pinned by digest; deploys accept only 'registry/repository@sha256:<digest>'. ` +
+        "Use the reference printed by `publish` (it ends in @sha256:...).",
+    )
+  }
+  return formatImageRef({ registry: parsed.registry, repository: parsed.repository, digest: parsed.digest })
+}
+
+/** True when the reference is fully qualified and pinned by digest. */
+export function isDigestRef(ref: string): boolean {
+  try {
+    return parseImageRef(ref).digest !== undefined
+  } catch {
+    return false
+  }
+}
+
+/** Validates a git commit SHA (7 to 40 lower-case hex digits) and returns it. */
+export function requireCommit(commit: string): string {
+  if (!GIT_SHA.test(commit)) {
+    throw new ImageRefError(
+      `--commit '${commit}' is not a git SHA (7 to 40 lower-case hex digits); pass the full SHA, e.g. --commit=$(git rev-parse HEAD)`,
+    )
+  }
+  return commit
+}
+
+/**
+ * The version baked into the image and used as its tag: the given one, or the short commit.
+ * Validated as an image tag so it can be pushed as is.
+ */
+export function resolveVersion(commit: string, version?: string): string {
+  requireCommit(commit)
+  const v = version === undefined || version === "" ? commit.slice(0, SHORT_COMMIT_LENGTH) : version
+  if (!TAG.test(v)) {
+    throw new ImageRefError(
+      `--version '${v}' cannot be used as an image tag (allowed: letters, digits, '_', '.', '-', at most 128, ` +
+        "not starting with '.' or '-'); e.g. use 1.4.2 or 1.4.2-rc.1 instead of 1.4.2+build",
+    )
+  }
+  return v
+}
+
+/** ECR repository address `<account>.dkr.ecr.<region>.amazonaws.com/<repository>` from the registry host. */
+export function ecrRepositoryAddress(registryHost: string, repository: string): string {
+  return checkedRepository(registryHost, repository)
+}
+
+/** The registry host of ECR's `proxyEndpoint` (`https://<account>.dkr.ecr.<region>.amazonaws.com`). */
+export function registryHostFromEndpoint(endpoint: string): string {
+  let url: URL
+  try {
+    url = new URL(endpoint)
+  } catch {
+    throw new ImageRefError(`registry endpoint '${endpoint}' is not a URL like https://<host>`)
+  }
+  if (url.pathname !== "/" && url.pathname !== "") {
+    throw new ImageRefError(`registry endpoint '${endpoint}' has a path; expected only a scheme and host`)
+  }
+  return url.host
+}
+
+/** Artifact Registry Docker host for a region: `<region>-docker.pkg.dev`. */
+export function artifactRegistryHost(region: string): string {
+  return `${region}-docker.pkg.dev`
+}
+
+/** Artifact Registry image address `<region>-docker.pkg.dev/<project>/<repository>/<image>`. */
+export function artifactRegistryAddress(region: string, project: string, repository: string, image: string): string {
+  return checkedRepository(artifactRegistryHost(region), `${project}/${repository}/${image}`)
+}
+
+/** `address:tag`, validated. */
+export function withTag(address: string, tag: string): string {
+  const ref = parseImageRef(address)
+  if (ref.tag || ref.digest) throw new ImageRefError(`'${address}' already has a tag or digest; expected a bare repository address`)
+  if (!TAG.test(tag)) throw new ImageRefError(`tag '${tag}' is not a valid image tag`)
+  return `${address}:${tag}`
+}
+
+/**
+ * Checks that what the registry answered after a push is `expected` pinned by a digest. Returns the
+ * digest-pinned reference; throws if the registry answered for another repository (a misrouted push).
+ */
+export function publishedRef(expected: string, answered: string): string {
+  const want = parseImageRef(expected)
+  const got = parseImageRef(answered)
+  if (got.registry !== want.registry || got.repository !== want.repository) {
+    throw new ImageRefError(`pushed '${expected}' but the registry answered '${answered}' (another repository)`)
+  }
+  if (!got.digest) throw new ImageRefError(`the registry answered '${answered}' without a digest for '${expected}'`)
+  return formatImageRef({ registry: got.registry, repository: got.repository, digest: got.digest })
+}
+
+function checkedRepository(host: string, repository: string): string {
+  const address = `${host}/${repository}`
+  const ref = parseImageRef(address)
+  if (ref.tag || ref.digest) throw new ImageRefError(`'${address}' must not carry a tag or digest`)
+  return address
+}
