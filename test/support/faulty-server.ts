@@ -1,0 +1,162 @@
+// A local HTTP server whose /health misbehaves on demand, for testing health checks against the faults a
+// rollout really produces: slow answers, flapping, 5xx, connection resets, non-JSON bodies and the OLD
+// release still answering before the new one takes over.
+//
+// Design choices, and why:
+// - The behaviour is a function of (request number, ms since start), so a test states a whole scenario
+//   ("old version until 300 ms, then new") up front and the server follows it without test-side timers.
+// - Every request is logged with its arrival time and the behaviour served, so tests can prove claims
+//   such as "no success was counted before the new version was serving".
+// - Port 0 (kernel-chosen), loopback only; close() also destroys open sockets so a hanging response
+//   cannot keep a test alive.
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
+import type { AddressInfo, Socket } from "node:net"
+
+export type Behaviour =
+  /** 200 JSON { status, version, commit, startedAt } like the app when ready. */
+  | { kind: "healthy"; version: string; commit: string; status?: string }
+  /** Any status with a JSON body like the app's (e.g. 503 { status: "starting" }). */
+  | { kind: "status"; httpStatus: number; status?: string; version?: string; commit?: string }
+  /** A raw body (e.g. an HTML error page or truncated JSON). */
+  | { kind: "raw"; httpStatus: number; body: string; contentType?: string }
+  /** Closes the connection without answering (socket.destroy()). */
+  | { kind: "reset" }
+  /** Waits, then behaves as `then` (never answers when `then` is omitted). */
+  | { kind: "slow"; delayMs: number; then?: Behaviour }
+
+export interface RequestRecord {
+  n: number
+  atMs: number
+  path: string
+  behaviour: Behaviour["kind"]
+  /** Version served, when the behaviour named one. */
+  version?: string
+}
+
+export type Plan = (req: { n: number; atMs: number; path: string }) => Behaviour
+
+export interface FaultyServer {
+  /** Base URL, e.g. http://127.0.0.1:40123 (append /health). */
+  url: string
+  port: number
+  /** Every request received, in arrival order. */
+  requests: RequestRecord[]
+  /** Replaces the plan; the clock (atMs) keeps running from the server's start. */
+  setPlan(plan: Plan): void
+  /** Milliseconds since the server started (same clock as RequestRecord.atMs). */
+  now(): number
+  close(): Promise<void>
+}
+
+export const healthy = (version: string, commit: string): Behaviour => ({ kind: "healthy", version, commit })
+
+/** The first behaviour until `atMs`, then the second (e.g. old release, then new release). */
+export function switchAt(atMs: number, before: Behaviour, after: Behaviour): Plan {
+  return (r) => (r.atMs < atMs ? before : after)
+}
+
+/** Cycles through behaviours by request number (flapping). */
+export function cycle(...behaviours: Behaviour[]): Plan {
+  return (r) => behaviours[r.n % behaviours.length]!
+}
+
+/** Plays the listed behaviours in order, then repeats the last one forever. */
+export function sequence(...behaviours: Behaviour[]): Plan {
+  return (r) => behaviours[Math.min(r.n, behaviours.length - 1)]!
+}
+
+function send(res: ServerResponse, b: Exclude<Behaviour, { kind: "reset" } | { kind: "slow" }>, startedAt: string): void {
+  let status: number
+  let body: string
+  let type = "application/json"
+  switch (b.kind) {
+    case "healthy":
+      status = 200
+      body = JSON.stringify({ status: b.status ?? "ok", version: b.version, commit: b.commit, startedAt })
+      break
+    case "status":
+      status = b.httpStatus
+      body = JSON.stringify({ status: b.status ?? "starting", version: b.version, commit: b.commit, startedAt })
+      break
+    case "raw":
+      status = b.httpStatus
+      body = b.body
+      type = b.contentType ?? "text/html"
+      break
+  }
+  res.writeHead(status, { "content-type": type, "content-length": Buffer.byteLength(body), "cache-control": "no-store" })
+  res.end(body)
+}
+
+export async function startFaultyServer(initial: Plan): Promise<FaultyServer> {
+  let plan = initial
+  const t0 = performance.now()
+  const startedAt = new Date().toISOString()
+  const requests: RequestRecord[] = []
+  const sockets = new Set<Socket>()
+  const timers = new Set<NodeJS.Timeout>()
+
+  const behave = (b: Behaviour, req: IncomingMessage, res: ServerResponse): void => {
+    if (b.kind === "reset") {
+      req.socket.destroy()
+      return
+    }
+    if (b.kind === "slow") {
+      if (b.then === undefined) return // never answers; close() cleans up
+      const next = b.then
+      const timer = setTimeout(() => {
+        timers.delete(timer)
+        if (!res.destroyed) behave(next, req, res)
+      }, b.delayMs)
+      timers.add(timer)
+      return
+    }
+    send(res, b, startedAt)
+  }
+
+  const server = createServer((req, res) => {
+    const atMs = performance.now() - t0
+    const path = (req.url ?? "/").split("?")[0]!
+    const n = requests.length
+    const b = plan({ n, atMs, path })
+    const served = b.kind === "slow" && b.then ? b.then : b
+    requests.push({ n, atMs, path, behaviour: b.kind, version: "version" in served ? served.version : undefined })
+    behave(b, req, res)
+  })
+  server.on("connection", (s) => {
+    sockets.add(s)
+    s.on("close", () => sockets.delete(s))
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => resolve())
+  })
+  const port = (server.address() as AddressInfo).port
+  let closed: Promise<void> | undefined
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    requests,
+    setPlan: (p) => {
+      plan = p
+    },
+    now: () => performance.now() - t0,
+    close: () => {
+      closed ??= new Promise<void>((resolve) => {
+        for (const t of timers) clearTimeout(t)
+        server.close(() => resolve())
+        for (const s of sockets) s.destroy()
+      })
+      return closed
+    },
+  }
+}
+
+/** A loopback port with nothing listening on it (bound, then released), for "connection refused". */
+export async function closedPort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()))
+  const port = (server.address() as AddressInfo).port
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  return port
+}
