@@ -9,7 +9,7 @@
 //   such as "no success was counted before the new version was serving".
 // - Port 0 (kernel-chosen), loopback only; close() also destroys open sockets so a hanging response
 //   cannot keep a test alive.
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
+import { createServer, request, type IncomingMessage, type ServerResponse } from "node:http"
 import type { AddressInfo, Socket } from "node:net"
 
 export type Behaviour =
@@ -23,6 +23,8 @@ export type Behaviour =
   | { kind: "reset" }
   /** Waits, then behaves as `then` (never answers when `then` is omitted). */
   | { kind: "slow"; delayMs: number; then?: Behaviour }
+  /** Forwards the request to another server (e.g. the real app) like a load balancer; 502 if it is down. */
+  | { kind: "proxy"; target: string }
 
 export interface RequestRecord {
   n: number
@@ -65,7 +67,25 @@ export function sequence(...behaviours: Behaviour[]): Plan {
   return (r) => behaviours[Math.min(r.n, behaviours.length - 1)]!
 }
 
-function send(res: ServerResponse, b: Exclude<Behaviour, { kind: "reset" } | { kind: "slow" }>, startedAt: string): void {
+function forward(target: string, req: IncomingMessage, res: ServerResponse): void {
+  const upstream = request(new URL(req.url ?? "/", target), { method: req.method, agent: false, timeout: 5000 }, (up) => {
+    const headers: Record<string, string> = {}
+    for (const h of ["content-type", "cache-control"]) {
+      const v = up.headers[h]
+      if (typeof v === "string") headers[h] = v
+    }
+    res.writeHead(up.statusCode ?? 502, headers)
+    up.pipe(res)
+  })
+  upstream.on("timeout", () => upstream.destroy(new Error("upstream timeout")))
+  upstream.on("error", () => {
+    if (res.headersSent) res.destroy()
+    else res.writeHead(502, { "content-type": "text/html" }).end("<h1>502 Bad Gateway</h1>")
+  })
+  upstream.end()
+}
+
+function send(res: ServerResponse, b: Exclude<Behaviour, { kind: "reset" } | { kind: "slow" } | { kind: "proxy" }>, startedAt: string): void {
   let status: number
   let body: string
   let type = "application/json"
@@ -109,6 +129,10 @@ export async function startFaultyServer(initial: Plan): Promise<FaultyServer> {
         if (!res.destroyed) behave(next, req, res)
       }, b.delayMs)
       timers.add(timer)
+      return
+    }
+    if (b.kind === "proxy") {
+      forward(b.target, req, res)
       return
     }
     send(res, b, startedAt)
