@@ -98,9 +98,7 @@ resource "google_cloud_run_v2_service" "this" {
 }
 
 resource "google_cloud_run_v2_service_iam_member" "public" {
-  #checkov:skip=CKV_GCP_102:The portfolio is a public website; anonymous invocation is the point of the service.
-  count = var.public ? 1 : 0
-
+  # The portfolio is a public website: anonymous invocation is the point of the service.
   project  = var.project
   location = var.region
   name     = google_cloud_run_v2_service.this.name

@@ -60,9 +60,3 @@ variable "max_instances" {
     error_message = "max_instances must be between 1 and 100."
   }
 }
-
-variable "public" {
-  description = "Let anyone invoke the service (the portfolio is a public site). Default true."
-  type        = bool
-  default     = true
-}
