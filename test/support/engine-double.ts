@@ -354,7 +354,13 @@ export async function startEngineDouble(opts: EngineDoubleOptions = {}): Promise
       return double.ref(chain)
     },
     secretPlaintexts() {
-      return [...new Set(plaintexts.values())]
+      const found = new Set(plaintexts.values())
+      const fromChain = (chain: Chain): void => {
+        for (const l of chain) if (l.field === "setSecret" && typeof l.args["plaintext"] === "string") found.add(l.args["plaintext"])
+      }
+      calls.forEach((c) => fromChain(c.chain))
+      ids.forEach((o) => fromChain(o.chain))
+      return [...found]
     },
     secretLeaks() {
       const secrets = double.secretPlaintexts().filter((s) => s.length >= 4)
@@ -594,6 +600,9 @@ export async function startEngineDouble(opts: EngineDoubleOptions = {}): Promise
       res.end(String(e))
     })
   })
+  // The SDK's client keeps connections alive and may stay idle for seconds (the entrypoint scans the
+  // module between two queries); a server-side idle timeout would reset a socket it is about to reuse.
+  server.keepAliveTimeout = 0
   await new Promise<void>((res) => server.listen(0, "127.0.0.1", () => res()))
   double.port = (server.address() as AddressInfo).port
   return double
@@ -811,7 +820,7 @@ function restoreEnv(k: string, v: string | undefined): void {
 export type ArgValue = GqlValue | ObjectRef | undefined
 
 export interface CallFunctionOptions {
-  /** Function to call: its TypeScript name (`deployStaging`) or CLI name (`deploy-staging`). */
+  /** Function to call: its TypeScript name (`deployStaging`) or CLI name (`deploy-staging`); "" = only the constructor. */
   fn: string
   /** Arguments by TypeScript or CLI name. Enum values by member name, as the CLI passes them. */
   args?: Record<string, ArgValue>
@@ -840,7 +849,7 @@ export interface CallFunctionResult {
   resultChain?: Chain
   /** The error the function returned through returnError, if any. */
   error?: ReturnedError
-  /** Constructor's returned state, when the constructor ran. */
+  /** The constructor's returned state, when the constructor ran (also for fn ""). */
   parentState?: unknown
   /** All leaves recorded during this call (a slice of double.calls). */
   calls: LeafCall[]
@@ -999,8 +1008,9 @@ export async function callFunction(double: EngineDouble, opts: CallFunctionOptio
   const objName = opts.object ?? typedefs.name
   const obj = typedefs.objects[objName]
   if (!obj) throw new Error(`callFunction: module "${mod.name}" has no object ${objName} (objects: ${Object.keys(typedefs.objects).join(", ")})`)
-  const fn = findFunction(obj, opts.fn)
-  if (!fn) {
+  // fn "" calls only the constructor (its result is the object's state).
+  const fn = opts.fn === "" ? undefined : findFunction(obj, opts.fn)
+  if (opts.fn !== "" && !fn) {
     throw new Error(`callFunction: ${objName} has no function "${opts.fn}"; it has ${Object.values(obj.methods).map((f) => toKebab(f.alias ?? f.name)).join(", ") || "none"}`)
   }
   const moduleRoot = dirname(mod.dir)
@@ -1015,14 +1025,18 @@ export async function callFunction(double: EngineDouble, opts: CallFunctionOptio
       inputArgs: ctor ? encodeArgs(double, typedefs, ctor.arguments, opts.constructorArgs ?? {}, moduleRoot, `${objName} constructor`) : [],
       done: false,
     })
+  } else if (!fn) {
+    throw new Error("callFunction: fn \"\" (the constructor) cannot take parentState")
   }
-  invocations.push({
-    parentName: objName,
-    name: fn.alias ?? fn.name,
-    parentJson: opts.parentState === undefined ? "from-previous" : JSON.stringify(opts.parentState),
-    inputArgs: encodeArgs(double, typedefs, fn.arguments, opts.args ?? {}, moduleRoot, `${toKebab(fn.name)}`),
-    done: false,
-  })
+  if (fn) {
+    invocations.push({
+      parentName: objName,
+      name: fn.alias ?? fn.name,
+      parentJson: opts.parentState === undefined ? "from-previous" : JSON.stringify(opts.parentState),
+      inputArgs: encodeArgs(double, typedefs, fn.arguments, opts.args ?? {}, moduleRoot, `${toKebab(fn.name)}`),
+      done: false,
+    })
+  }
 
   const session = new FunctionSession(mod.name, invocations)
   const firstSeq = double.calls.length
@@ -1054,7 +1068,7 @@ export async function callFunction(double: EngineDouble, opts: CallFunctionOptio
     result,
     resultChain,
     error: ended.error,
-    parentState: invocations.length === 2 ? invocations[0]?.result : undefined,
+    parentState: opts.parentState === undefined ? invocations[0]?.result : undefined,
     calls: double.calls.slice(firstSeq),
     ...child,
   }

@@ -7,7 +7,11 @@
 // - It resolves core types (Directory, Secret...) only from a non-declaration file whose name ends in
 //   `client.gen.ts`; a copy of the package's `client.gen.d.ts` works unchanged. The copy goes to a temp
 //   dir keyed by SDK version (never into the repo) and is shared with the entrypoint runner.
-// - A scan costs 1–2 s (it builds a TypeScript program), so results are cached per process.
+// - A scan builds a TypeScript program over the module and the types it imports (the AWS SDK's are big):
+//   1–2 s for a small module, far more for the real one. Results are cached per process, and on disk in
+//   node_modules/.cache/dagger-harness keyed by a hash of every module file, the module's lockfile and the
+//   SDK version, so parallel test workers and re-runs scan once. HARNESS_NO_CACHE=1 turns the disk cache off.
+import { createHash } from "node:crypto"
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, extname, join, resolve } from "node:path"
@@ -221,9 +225,46 @@ export function introspectModule(opts: IntrospectOptions = {}): Promise<ModuleTy
   return result
 }
 
+// A class without a constructor has no "constructor" key, and then `obj.constructor` would be Object's
+// own constructor function: make the absence explicit (JSON drops it, so this runs after every parse).
+function withExplicitConstructor(obj: ObjectDef): void {
+  if (!Object.hasOwn(obj, "constructor")) obj.constructor = undefined
+}
+
+// Bump when the shape written to the disk cache changes.
+const CACHE_FORMAT = 1
+
+function cacheKey(dir: string, moduleName: string, files: string[]): string {
+  const h = createHash("sha256")
+  h.update(`${CACHE_FORMAT}\0${sdkVersion()}\0${moduleName}\0${dir}\0`)
+  for (const f of files) h.update(`${f}\0`).update(readFileSync(f)).update("\0")
+  // The module's dependencies contribute types (e.g. a return type from an SDK): their lockfile counts.
+  const lock = join(dirname(dir), "package-lock.json")
+  if (existsSync(lock)) h.update(readFileSync(lock))
+  return h.digest("hex").slice(0, 32)
+}
+
 async function scanModule(dir: string, moduleName: string): Promise<ModuleTypedefs> {
   const files = listModuleFiles(dir)
   if (files.length === 0) throw new Error(`no .ts files in ${dir}: nothing to introspect`)
+  const useDisk = process.env["HARNESS_NO_CACHE"] !== "1"
+  const cacheFile = join(repoRoot, "node_modules", ".cache", "dagger-harness", `typedefs-${cacheKey(dir, moduleName, files)}.json`)
+  if (useDisk && existsSync(cacheFile)) {
+    const cached = JSON.parse(readFileSync(cacheFile, "utf8")) as ModuleTypedefs
+    for (const obj of Object.values(cached.objects)) withExplicitConstructor(obj)
+    return cached
+  }
+  const typedefs = await scanModuleUncached(dir, moduleName, files)
+  if (useDisk) {
+    mkdirSync(dirname(cacheFile), { recursive: true })
+    const temp = `${cacheFile}.${process.pid}.tmp`
+    writeFileSync(temp, JSON.stringify(typedefs))
+    renameSync(temp, cacheFile)
+  }
+  return typedefs
+}
+
+async function scanModuleUncached(dir: string, moduleName: string, files: string[]): Promise<ModuleTypedefs> {
   const scan = await loadScan()
   let scanned: ScanResult
   try {
@@ -234,9 +275,7 @@ async function scanModule(dir: string, moduleName: string): Promise<ModuleTypede
   const json = JSON.parse(JSON.stringify(scanned)) as Omit<ModuleTypedefs, "moduleName" | "files">
   // toJSON() drops the cache policy and @check; they are part of the surface (side effects!), so copy them.
   for (const [objName, obj] of Object.entries(json.objects)) {
-    // A class without a constructor has no "constructor" key, and then `obj.constructor` would be
-    // Object's own constructor function: make the absence explicit.
-    if (!Object.hasOwn(obj, "constructor")) obj.constructor = undefined
+    withExplicitConstructor(obj)
     for (const [fnName, fn] of Object.entries(obj.methods)) {
       const live = scanned.objects[objName]?.methods[fnName]
       fn.cache = live?.cache
