@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest"
 import {
   ImageRefError,
   artifactRegistryAddress,
+  buildIdentity,
   ecrRepositoryAddress,
   formatImageRef,
   isDigestRef,
@@ -102,5 +103,15 @@ describe("registry addresses", () => {
     expect(artifactRegistryAddress("us-west1", "portfolio-test-476200", "portfolio-prod", "portfolio")).toBe(
       "us-west1-docker.pkg.dev/portfolio-test-476200/portfolio-prod/portfolio",
     )
+  })
+})
+
+describe("buildIdentity (builds outside a release)", () => {
+  it("uses the commit when given, else 'unknown' and 0.0.0-dev", () => {
+    expect(buildIdentity("abcdef0123")).toEqual({ commit: "abcdef0123", version: "abcdef0" })
+    expect(buildIdentity()).toEqual({ commit: "unknown", version: "0.0.0-dev" })
+    expect(buildIdentity(undefined, "1.2.3")).toEqual({ commit: "unknown", version: "1.2.3" })
+    expect(() => buildIdentity(undefined, "a b")).toThrow(/--version 'a b' cannot be used as an image tag/)
+    expect(() => buildIdentity("main")).toThrow(/not a git SHA/)
   })
 })

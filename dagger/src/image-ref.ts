@@ -124,6 +124,22 @@ export function resolveVersion(commit: string, version?: string): string {
   return v
 }
 
+/** Version and commit of a build that is not a release (check, local builds): no SHA needed. */
+export const LOCAL_VERSION = "0.0.0-dev"
+/** The app's marker for "not built from a known commit" (a deploy check never mistakes it for a release). */
+export const UNKNOWN_COMMIT = "unknown"
+
+/**
+ * Version and commit for builds outside a release: with --commit, as resolveVersion; without it,
+ * `unknown` and the given version (default 0.0.0-dev).
+ */
+export function buildIdentity(commit?: string, version?: string): { commit: string; version: string } {
+  if (commit !== undefined && commit !== "") return { commit: requireCommit(commit), version: resolveVersion(commit, version) }
+  const v = version === undefined || version === "" ? LOCAL_VERSION : version
+  if (!TAG.test(v)) throw new ImageRefError(`--version '${v}' cannot be used as an image tag; e.g. use 1.4.2 or 1.4.2-rc.1`)
+  return { commit: UNKNOWN_COMMIT, version: v }
+}
+
 /** ECR repository address `<account>.dkr.ecr.<region>.amazonaws.com/<repository>` from the registry host. */
 export function ecrRepositoryAddress(registryHost: string, repository: string): string {
   return checkedRepository(registryHost, repository)
