@@ -146,6 +146,8 @@ export interface RecordedRequest {
   path: string
   query: Record<string, string>
   body?: Json
+  /** The Authorization header as sent (tests check how the client authenticated). */
+  authorization?: string
 }
 
 /** A revision as handed to `serve` (to choose a local backend for it). */
@@ -1001,7 +1003,13 @@ export async function startCloudRunFake(opts: CloudRunFakeOptions = {}): Promise
             return
           }
         }
-        state.requests.push({ method, path: url.pathname, query: Object.fromEntries(url.searchParams), body })
+        state.requests.push({
+          method,
+          path: url.pathname,
+          query: Object.fromEntries(url.searchParams),
+          body,
+          authorization: req.headers.authorization,
+        })
         let delay = 0
         for (let f = take("latency", method, url.pathname); f; f = take("latency", method, url.pathname)) delay += f.ms
         if (delay > 0) await new Promise((r) => setTimeout(r, delay))
