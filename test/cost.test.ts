@@ -14,6 +14,11 @@ import {
   type Pricing,
 } from "../dagger/src/cost.js"
 import { repoRoot } from "./tools/paths.js"
+import type { Directory } from "@dagger.io/dagger"
+import type { PricingSource } from "../dagger/src/cost.js"
+
+// Checked by tsc: loadPricing takes the module's source Directory as it is.
+export const directoryFits = (d: Directory): PricingSource => d
 
 const committed = readFileSync(join(repoRoot, "ci/pricing.yaml"), "utf8")
 

@@ -14,12 +14,18 @@ import {
   slackPayload,
   webhookPayload,
   WEBHOOK_SCHEMA,
+  type FetchLike,
   type NotifyMode,
   type SecretLike,
 } from "../dagger/src/notify.js"
 import type { RunRecord } from "../dagger/src/run.js"
+import type { Secret } from "@dagger.io/dagger"
 import { startWebhookReceiver, unreachableUrl, type WebhookReceiver } from "./support/webhook-receiver.js"
 import { discordProblems, slackProblems } from "./support/webhook-payload-limits.js"
+
+// Checked by tsc: a Dagger Secret can be passed as a target, and the global fetch is the default sender.
+export const daggerSecretFits = (s: Secret): SecretLike => s
+export const globalFetchFits: FetchLike = fetch
 
 const PLANTED = "PLANTED-SECRET-4f9d2c7a1e"
 const SLACK_TOKEN = "slack-token-0d8e7c6b5a49"

@@ -7,7 +7,14 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { beforeAll, describe, expect, it } from "vitest"
-import { mermaidLabel, renderGantt, renderReport, renderReportText, renderRunJson } from "../dagger/src/report.js"
+import {
+  deployReportFields,
+  mermaidLabel,
+  renderGantt,
+  renderReport,
+  renderReportText,
+  renderRunJson,
+} from "../dagger/src/report.js"
 import type { RunRecord } from "../dagger/src/run.js"
 import type { RenderOptions } from "../dagger/src/report.js"
 import { repoRoot } from "./tools/paths.js"
@@ -154,5 +161,28 @@ describe("renderRunJson", () => {
   it("round-trips the record (it is the DeployReport json field)", () => {
     const { run } = load("staging-succeeded")
     expect(JSON.parse(renderRunJson(run))).toEqual(run)
+  })
+})
+
+describe("deployReportFields", () => {
+  it("carries verdict, success, URL, image, Markdown and JSON from one record", () => {
+    const { run } = load("staging-succeeded")
+    const fields = deployReportFields(run)
+    expect(fields).toMatchObject({ verdict: "succeeded", succeeded: true, url: run.urls.service, image: run.image })
+    expect(fields.markdown).toBe(renderReport(run))
+    expect(JSON.parse(fields.json)).toEqual(run)
+  })
+
+  it("a rolled-back deploy is not a success", () => {
+    const { run } = load("staging-health-failed-rolled-back")
+    expect(deployReportFields(run)).toMatchObject({ verdict: "rolled-back", succeeded: false })
+  })
+
+  it("a record left running is judged by its steps, never reported as a success", () => {
+    const { run, options } = load("awkward-names-and-secrets")
+    const fields = deployReportFields(run, options)
+    expect(fields).toMatchObject({ verdict: "failed", succeeded: false, url: "", image: "" })
+    expect(fields.markdown).toContain("## ❌ Staging deploy failed")
+    expect(fields.json).not.toContain("PLANTED-SECRET")
   })
 })

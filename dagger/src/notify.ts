@@ -452,7 +452,7 @@ export async function deliver(
   body: unknown,
   options: DeliveryOptions = {},
 ): Promise<DeliveryResult> {
-  const fetchFn: FetchLike = options.fetch ?? (globalThis.fetch as FetchLike)
+  const fetchFn: FetchLike = options.fetch ?? globalThis.fetch
   const timeoutMs = options.timeoutMs ?? 5000
   const policy: RetryPolicy = {
     maxAttempts: Math.max(1, options.maxAttempts ?? 3),

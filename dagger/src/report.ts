@@ -3,9 +3,11 @@
 import { pricingAgeDays, type CostEstimate, type CostLine } from "./cost.js"
 import { redact, redactDeep } from "./redact.js"
 import {
+  decideVerdict,
   durationMs,
   formatDuration,
   type RunRecord,
+  type RunVerdict,
   type RunWarning,
   type ScanSeverity,
   type StepOutcome,
@@ -336,4 +338,37 @@ export function renderReportText(record: RunRecord, options: RenderOptions = {})
 export function renderRunJson(record: RunRecord, options: RenderOptions = {}): string {
   const secrets = options.secretValues ?? []
   return redact(JSON.stringify(redactDeep(record, secrets), null, 2), secrets)
+}
+
+/** The plain fields of the DeployReport the deploy functions return (docs/TEAM-CONTRACT.md). */
+export interface DeployReportFields {
+  verdict: RunVerdict
+  /** True only for `succeeded`; a rolled-back deploy did not ship. */
+  succeeded: boolean
+  /** The environment's URL ("" when none is known). */
+  url: string
+  /** The image by digest ("" when nothing was published). */
+  image: string
+  /** The job summary (renderReport). */
+  markdown: string
+  /** The whole record, redacted (renderRunJson). */
+  json: string
+}
+
+/**
+ * Everything a DeployReport carries, from one record. A record still `running` (a caller that forgot
+ * `finishRun`) is judged by its steps, so a half-finished run is never reported as a success.
+ */
+export function deployReportFields(record: RunRecord, options: RenderOptions = {}): DeployReportFields {
+  const verdict = record.verdict === "running" ? decideVerdict(record).verdict : record.verdict
+  const secrets = options.secretValues ?? []
+  const run: RunRecord = { ...record, verdict }
+  return {
+    verdict,
+    succeeded: verdict === "succeeded",
+    url: redact(run.urls.service ?? "", secrets),
+    image: redact(run.image ?? "", secrets),
+    markdown: renderReport(run, options),
+    json: renderRunJson(run, options),
+  }
 }
