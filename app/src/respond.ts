@@ -49,6 +49,9 @@ export interface Reply {
 export const HEALTH_PATH = "/health"
 export const ALLOWED_METHODS = "GET, HEAD"
 const EMPTY = Buffer.alloc(0)
+// Built once: the same two header sets serve every request.
+const SECURITY_HTTP = securityHeaders({ https: false })
+const SECURITY_HTTPS = securityHeaders({ https: true })
 
 /** The /health body for a phase. */
 export function healthBody(phase: Phase, identity: Identity): HealthBody {
@@ -100,7 +103,7 @@ export function respond(req: RequestInfo, state: ServerState): Reply {
   const reply = decide(req, state)
   const isHead = req.method === "HEAD"
   const headers: Record<string, string> = {
-    ...securityHeaders({ https: req.forwardedProto?.split(",")[0]?.trim().toLowerCase() === "https" }),
+    ...(req.forwardedProto?.split(",")[0]?.trim().toLowerCase() === "https" ? SECURITY_HTTPS : SECURITY_HTTP),
     ...reply.headers,
   }
   if (reply.status !== 304) headers["content-length"] = String(reply.body.length)

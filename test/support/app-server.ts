@@ -37,6 +37,12 @@ export interface StartAppOptions {
   waitForReady?: boolean
   /** How long to wait for the port and for readiness. Default 20 000 ms (a cold tsx start takes ~0.5 s). */
   timeoutMs?: number
+  /**
+   * Keep every log line for `logs()`/`waitForLog`. Default true. Benchmarks pass false: once started, the
+   * app still writes its access log into the pipe (as under a container runtime), but lines are read and
+   * dropped instead of parsed and stored.
+   */
+  keepLogs?: boolean
 }
 
 /** One stdout line of the app: parsed JSON (the app only logs JSON), or `{ raw }` if it was not JSON. */
@@ -99,7 +105,9 @@ export async function startApp(options: StartAppOptions): Promise<AppServer> {
   let stderrText = ""
   let pending = ""
   child.stdout.setEncoding("utf8")
+  let keep = true
   child.stdout.on("data", (chunk: string) => {
+    if (!keep) return
     pending += chunk
     let nl: number
     while ((nl = pending.indexOf("\n")) >= 0) {
@@ -193,6 +201,11 @@ export async function startApp(options: StartAppOptions): Promise<AppServer> {
       await new Promise((r) => setTimeout(r, 25))
     }
     if (exitInfo) throw new Error(`startApp: the app exited during start-up; ${describe()}`)
+  }
+
+  if (options.keepLogs === false) {
+    keep = false
+    pending = ""
   }
 
   return {
