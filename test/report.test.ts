@@ -74,6 +74,21 @@ describe("renderReport golden cases", () => {
     golden(name, "expected.txt", renderReportText(run, options))
   })
 
+  it.each(CASES)("%s: every Markdown table row has as many cells as its header", (name) => {
+    const { run, options } = load(name)
+    const md = renderReport(run, options)
+    const cells = (row: string) => row.replace(/\\\|/g, "").split("|").length
+    let header: number | undefined
+    for (const line of md.split("\n")) {
+      if (!line.startsWith("|")) {
+        header = undefined
+        continue
+      }
+      if (header === undefined) header = cells(line)
+      else expect(cells(line), line).toBe(header)
+    }
+  })
+
   it.each(CASES)("%s: the timeline is a valid Mermaid Gantt with every step that ran", async (name) => {
     const { run } = load(name)
     const source = renderGantt(run)
