@@ -16,6 +16,7 @@ import {
   EcsError,
   loadEcsSdk,
   PREVIOUS_DESIRED_COUNT_TAG,
+  registerTaskDefinitionRevision,
   rolloutWithRollback,
   scaleService,
   startService,
@@ -166,6 +167,40 @@ describe("ECS against moto", () => {
       const after = await describeService(ecs, ref)
       expect(after.taskDefinition).toMatch(/portfolio-prod-task:2$/)
       expect(after.deployments!.find((d) => d.id === started.deploymentId)?.status).toBe("PRIMARY")
+    })
+
+    it("registerTaskDefinitionRevision derives the next revision from the running one, image and env changed", async () => {
+      const image = "portfolio@sha256:" + "3".repeat(64)
+      const registered = await registerTaskDefinitionRevision(ecs, ref, {
+        containerName: "portfolio",
+        image,
+        environment: { APP_VERSION: "2.0.0", APP_COMMIT: "abc1234" },
+      })
+      expect(registered.previousTaskDefinitionArn).toMatch(/task-definition\/portfolio-prod-task:1$/)
+      expect(registered.taskDefinitionArn).toMatch(/task-definition\/portfolio-prod-task:3$/)
+
+      const sdk = await loadEcsSdk()
+      const td = (await ecs.send(new sdk.DescribeTaskDefinitionCommand({ taskDefinition: registered.taskDefinitionArn }))).taskDefinition!
+      expect(td).toMatchObject({ family: FAMILY, networkMode: "awsvpc", cpu: "256", memory: "512", requiresCompatibilities: ["FARGATE"] })
+      expect(td.containerDefinitions![0]).toMatchObject({
+        name: "portfolio",
+        image,
+        portMappings: [expect.objectContaining({ containerPort: 8080 })],
+        environment: expect.arrayContaining([
+          { name: "APP_VERSION", value: "2.0.0" },
+          { name: "APP_COMMIT", value: "abc1234" },
+        ]),
+      })
+
+      const started = await deployTaskDefinition(ecs, ref, registered.taskDefinitionArn)
+      expect(started.previousTaskDefinition).toBe(registered.previousTaskDefinitionArn)
+      expect((await describeService(ecs, ref)).taskDefinition).toBe(registered.taskDefinitionArn)
+    })
+
+    it("registerTaskDefinitionRevision names a wrong container name", async () => {
+      await expect(
+        registerTaskDefinitionRevision(ecs, ref, { containerName: "web", image: "x@sha256:" + "4".repeat(64), environment: {} }),
+      ).rejects.toThrow(/no container named 'web' \(it has: 'portfolio'\)/)
     })
 
     it("an unknown task definition is refused with ECS's reason", async () => {

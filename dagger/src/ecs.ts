@@ -9,11 +9,12 @@
 import type { ECSClient, Service } from "@aws-sdk/client-ecs"
 import type { AwsCredentials } from "./credentials.js"
 import { newDeploymentId, rolloutVerdict, scaleVerdict, shortTaskDefinition, type Verdict } from "./rollout-verdict.js"
+import { nextTaskDefinition, type TaskDefinitionChange } from "./task-definition.js"
 import { waitForVerdict, type WaitOptions } from "./wait-for-verdict.js"
 
 export type EcsSdk = typeof import("@aws-sdk/client-ecs")
 // Re-exported so code outside dagger/ (tests, bench) can name the types without resolving the SDK itself.
-export type { ECSClient, Service } from "@aws-sdk/client-ecs"
+export type { ECSClient, Service, TaskDefinition } from "@aws-sdk/client-ecs"
 
 /** Loads the ECS SDK on first use (module top level stays cheap: every file in src loads on every call). */
 export function loadEcsSdk(): Promise<EcsSdk> {
@@ -292,6 +293,44 @@ export async function startService(
     }
   }
   return outcome
+}
+
+/** A task definition revision registered for a deploy. */
+export interface RegisteredTaskDefinition {
+  /** ARN of the new revision (what deployTaskDefinition takes). */
+  taskDefinitionArn: string
+  /** ARN of the revision the service ran before (the rollback target). */
+  previousTaskDefinitionArn: string
+}
+
+/**
+ * Registers the next revision of the service's current task definition with the app container's image
+ * and environment changed (nextTaskDefinition); everything else stays as Terraform made it.
+ */
+export async function registerTaskDefinitionRevision(
+  ecs: ECSClient,
+  ref: EcsServiceRef,
+  change: TaskDefinitionChange,
+): Promise<RegisteredTaskDefinition> {
+  const service = await describeService(ecs, ref)
+  const previous = service.taskDefinition
+  if (!previous) throw new EcsError(`${await where(ref, ecs)} has no task definition to derive the next revision from.`)
+  const { DescribeTaskDefinitionCommand, RegisterTaskDefinitionCommand } = await loadEcsSdk()
+  let current
+  try {
+    current = (await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: previous }))).taskDefinition
+  } catch (err) {
+    throw await explain(err, "DescribeTaskDefinition", ref, ecs)
+  }
+  if (!current) throw new EcsError(`DescribeTaskDefinition returned nothing for ${previous}.`)
+  let registered
+  try {
+    registered = (await ecs.send(new RegisterTaskDefinitionCommand(nextTaskDefinition(current, change)))).taskDefinition
+  } catch (err) {
+    throw await explain(err, "RegisterTaskDefinition", ref, ecs)
+  }
+  if (!registered?.taskDefinitionArn) throw new EcsError(`RegisterTaskDefinition returned no ARN for family ${current.family}.`)
+  return { taskDefinitionArn: registered.taskDefinitionArn, previousTaskDefinitionArn: current.taskDefinitionArn ?? previous }
 }
 
 /** A deployment this pipeline started. */
