@@ -163,7 +163,13 @@ export async function bootstrapGcsBackend(
   backend: { project: string; bucket: string; location: string },
 ): Promise<{ created: boolean }> {
   const probe = await probeOne(t, { kind: "gcs-bucket", bucket: backend.bucket })
-  if (probe.status === "failed") throw new Error(`state bucket bootstrap: ${probe.reason}`)
+  if (probe.status === "failed") {
+    const taken = probe.reason.includes("HTTP 403")
+      ? ". Bucket names are global: if another project owns this one, choose another production.terraform.stateBucket " +
+        "in ci/pipeline.yaml; if it is yours, grant the pipeline's identity roles/storage.admin"
+      : ""
+    throw new Error(`state bucket bootstrap: ${probe.reason}${taken}`)
+  }
   if (probe.status === "found") return { created: false }
   const e = endpoints(t)
   const answer = await call(t, "POST", `${e.storage}/storage/v1/b?project=${encodeURIComponent(backend.project)}`, {
