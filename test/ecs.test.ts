@@ -425,6 +425,18 @@ describe("rollouts through the scripted ECS endpoint (real SDK client)", () => {
       expect(server.callsOf("DescribeServices")).toHaveLength(3)
     })
 
+    it("an unreachable endpoint is retried, then explained", async () => {
+      const closed = await createEcsClient({
+        region: "us-west-1",
+        credentials: { accessKeyId: "test", secretAccessKey: "test" },
+        endpointUrl: "http://127.0.0.1:9",
+        maxAttempts: 2,
+      })
+      await expect(describeService(closed, ref)).rejects.toThrow(
+        /DescribeServices on service 'portfolio-prod-service'.*failed \(after 2 attempts\).*ECONNREFUSED.*staging\.aws\.endpointUrl/,
+      )
+    })
+
     it("a non-retryable error (bad credentials) is not retried and names the flags to check", async () => {
       server.script("DescribeServices", { error: "AccessDeniedException", message: "User is not authorized to perform ecs:DescribeServices" })
       await expect(describeService(ecs, ref)).rejects.toThrow(/AccessDeniedException.*--aws-access-key-id/)

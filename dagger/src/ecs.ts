@@ -118,10 +118,12 @@ async function explain(err: unknown, action: string, ref: EcsServiceRef, ecs: EC
       fix = "ECS kept throttling the account. Wait a minute and run again; check for other tools polling ECS."
       break
     case "InvalidParameterException":
-      fix = "ECS rejected a parameter; the AWS message above names it."
+      fix = "ECS rejected a parameter; its message names which one."
       break
     default:
-      fix = "See the AWS message above; if it is a 5xx or a network error, run again."
+      fix =
+        "If it is a network error or a 5xx, check network access to ECS (and staging.aws.endpointUrl in " +
+        "ci/pipeline.yaml when set), then run again."
   }
   return new EcsError(`ECS ${action} on ${at} failed${tried}: ${code}: ${e.message ?? String(err)} — ${fix}`, code, {
     cause: err,
