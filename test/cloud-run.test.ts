@@ -12,6 +12,7 @@ import {
   endpointOptions,
   readServiceTraffic,
   removeTag,
+  revisionVerdict,
   rollBack,
   shiftTraffic,
 } from "../dagger/src/cloud-run.js"
@@ -249,7 +250,7 @@ describe("a traffic split left by an earlier run", () => {
     const d = await deployCandidate(ctx, candidate)
     expect(d.previous).toBe(`${SERVICE}-stable-bbbb`)
     expect(d.notices).toEqual([
-      `traffic is split (${SERVICE}-stable-bbbb 50 %, ${SERVICE}-old-aaaa 50 %), probably left by an interrupted earlier run; treating ${SERVICE}-stable-bbbb (the most traffic) as the previous revision`,
+      `traffic is split (${SERVICE}-stable-bbbb 50 %, ${SERVICE}-old-aaaa 50 %), probably left by an interrupted earlier run; treating ${SERVICE}-stable-bbbb as the previous revision (tied for the most traffic; ties go to the revision without the 'canary' tag, then to the older one)`,
       `tag 'canary' pointed at ${SERVICE}-old-aaaa (an earlier run's candidate); it now points at ${CANDIDATE}`,
     ])
     expect(observed()).toEqual([
@@ -370,5 +371,23 @@ describe("connecting", () => {
     } finally {
       await withKey.close()
     }
+  })
+})
+
+describe("revisionVerdict (pure)", () => {
+  const name = `${FULL}/revisions/${CANDIDATE}`
+  it.each([
+    [[{ type: "Ready", state: "CONDITION_SUCCEEDED" }], { state: "success", detail: `${CANDIDATE} is ready` }],
+    [[{ type: "Ready", state: 4 }], { state: "success", detail: `${CANDIDATE} is ready` }],
+    [
+      [{ type: "Ready", state: "CONDITION_FAILED", message: "Container called exit(1)." }],
+      { state: "failure", kind: "deployment-failed", detail: `${CANDIDATE} failed to become ready: Container called exit(1).` },
+    ],
+    [[{ type: "Ready", state: 2, message: "Deploying revision." }], { state: "pending", detail: `${CANDIDATE} is reconciling: Deploying revision.` }],
+    // Another condition succeeding is not readiness.
+    [[{ type: "ContainerHealthy", state: "CONDITION_SUCCEEDED" }], { state: "pending", detail: `${CANDIDATE} is not reporting readiness yet` }],
+    [[], { state: "pending", detail: `${CANDIDATE} is not reporting readiness yet` }],
+  ])("%j", (conditions, verdict) => {
+    expect(revisionVerdict({ name, conditions })).toEqual(verdict)
   })
 })

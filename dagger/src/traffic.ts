@@ -135,9 +135,12 @@ export function readTraffic(service: ServiceView, options: { canaryTag?: string 
   const settled = holders.length === 1 && holders[0]!.percent === 100
   const stable = holders[0]?.revision
   if (holders.length > 1) {
+    const why = holders[0]!.percent > holders[1]!.percent
+      ? "the most traffic"
+      : `tied for the most traffic; ties go to the revision without the '${options.canaryTag ?? "canary"}' tag, then to the older one`
     notices.push(
       `traffic is split (${holders.map((h) => `${h.revision} ${h.percent} %`).join(", ")}), probably left by an ` +
-        `interrupted earlier run; treating ${stable} (the most traffic) as the previous revision`,
+        `interrupted earlier run; treating ${stable} as the previous revision (${why})`,
     )
   }
   return { holders, tags, stable, settled, latestReady, notices }
