@@ -122,6 +122,19 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     headersTimeout: HEADERS_TIMEOUT_MS,
     requestTimeout: REQUEST_TIMEOUT_MS,
   }, handle)
+  // Requests node:http cannot parse never reach `handle`; answer them like node's default handler would,
+  // but keep the one-JSON-line-per-request promise.
+  server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => {
+    const status = err.code === "HPE_HEADER_OVERFLOW" ? 431 : err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400
+    if (err.code !== "ECONNRESET" && socket.writable) {
+      const reason = status === 431 ? "Request Header Fields Too Large" : status === 408 ? "Request Timeout" : "Bad Request"
+      socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
+      log(accessLogLine({
+        method: "-", url: "-", status, bytes: 0, durationMs: 0, remoteIp: socket.remoteAddress, protocol: "HTTP/1.1",
+      }, now(), config.version))
+    }
+    socket.destroy()
+  })
   server.on("connection", (socket: Socket) => {
     sockets.add(socket)
     socket.once("close", () => sockets.delete(socket))

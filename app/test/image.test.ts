@@ -48,6 +48,8 @@ function parseDockerfile(text: string): Instruction[] {
 const dockerfile = parseDockerfile(readFileSync(join(appDir, "Dockerfile"), "utf8"))
 const finalStage = Math.max(...dockerfile.map((i) => i.stage))
 const inFinal = (keyword: string) => dockerfile.filter((i) => i.stage === finalStage && i.keyword === keyword)
+/** What the runtime stage puts in /app; the build test reproduces exactly this. */
+const RUNTIME_LAYOUT = ["package.json", "dist", "content", "public"]
 const pkg = JSON.parse(readFileSync(join(appDir, "package.json"), "utf8")) as { type?: string; dependencies?: Record<string, string> }
 
 describe("Dockerfile rules", () => {
@@ -111,6 +113,20 @@ describe("Dockerfile rules", () => {
     }
   })
 
+  it("lays out the runtime stage exactly as the build test below reproduces it", () => {
+    const workdir = inFinal("WORKDIR").map((i) => i.args)
+    expect(workdir).toEqual(["/app"])
+    const intoApp = inFinal("COPY")
+      .map((i) => i.args.split(/\s+/).filter((p) => !p.startsWith("--")))
+      .filter((parts) => !parts.at(-1)!.startsWith("/")) // absolute destinations (the node binary) are outside /app
+      .map((parts) => {
+        const dest = parts.at(-1)!.replace(/^\.\/?/, "")
+        return dest === "" ? parts.slice(0, -1).map((src) => src.split("/").at(-1)!) : [dest]
+      })
+      .flat()
+    expect(intoApp.sort()).toEqual([...RUNTIME_LAYOUT].sort())
+  })
+
   it("needs no node_modules at run time (the runtime stage copies none)", () => {
     expect(pkg.dependencies ?? {}, "app/package.json gained runtime dependencies: add a `npm ci --omit=dev` stage and " +
       "copy its node_modules into the runtime stage, then update this test").toEqual({})
@@ -125,10 +141,10 @@ describe("the production build (what the build and runtime stages do)", () => {
     if (!existsSync(tsc)) throw new Error(`${tsc} is missing: run \`npm test\` (test/tools/setup.mjs runs npm ci in app/)`)
     root = mkdtempSync(join(tmpdir(), "portfolio-image-"))
     await run(process.execPath, [tsc, "-p", join(appDir, "tsconfig.json"), "--outDir", join(root, "dist")], { cwd: appDir })
-    // The runtime stage's COPY lines, reproduced.
-    cpSync(join(appDir, "package.json"), join(root, "package.json"))
-    cpSync(join(appDir, "content"), join(root, "content"), { recursive: true })
-    cpSync(join(appDir, "public"), join(root, "public"), { recursive: true })
+    // The runtime stage's COPY lines, reproduced (dist/ came from tsc above).
+    for (const entry of RUNTIME_LAYOUT.filter((e) => e !== "dist")) {
+      cpSync(join(appDir, entry), join(root, entry), { recursive: true })
+    }
   }, 60_000)
   afterAll(() => {
     if (root) rmSync(root, { recursive: true, force: true })

@@ -11,7 +11,7 @@ import type { AppConfig } from "../src/config.js"
 import { startServer, type RunningServer } from "../src/server.js"
 import { loadSite, type Site } from "../src/site.js"
 import { defaultSitePaths } from "../src/server.js"
-import { httpRequest, type RawResponse } from "./http.js"
+import { httpRequest, openConnection, type RawResponse } from "./http.js"
 
 const portfolio = JSON.parse(readFileSync(new URL("../content/portfolio.json", import.meta.url), "utf8")) as { name: string }
 const styleCss = readFileSync(new URL("../public/style.css", import.meta.url))
@@ -192,6 +192,16 @@ describe("a ready server", () => {
     expect(Number(mine[0]?.httpRequest.responseSize)).toBeGreaterThan(1000)
     // Every line the server wrote is a single JSON object.
     for (const line of app.lines) expect(() => JSON.parse(line)).not.toThrow()
+  })
+
+  it("answers a request it cannot parse with 400 and still logs one line", async () => {
+    const before = app.accessLines().length
+    const conn = await openConnection(app.server.port)
+    conn.write("THIS IS NOT HTTP\r\n\r\n")
+    expect(await conn.closed).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/)
+    const mine = app.accessLines().slice(before)
+    expect(mine).toHaveLength(1)
+    expect(mine[0]).toMatchObject({ severity: "WARNING", message: "- - 400" })
   })
 
   it("keeps a log line to one line even when a client sends newlines in its user agent", async () => {
