@@ -142,9 +142,9 @@ export function trivyConfigArgs(dir: string, output: string): string[] {
     "config",
     "--severity",
     "UNKNOWN,LOW,MEDIUM,HIGH,CRITICAL",
+    // `trivy config` has no --show-suppressed: accepted findings simply do not appear.
     "--ignorefile",
     IGNORE_FILE_PATH,
-    "--show-suppressed",
     "--format",
     "json",
     "--output",
@@ -153,6 +153,9 @@ export function trivyConfigArgs(dir: string, output: string): string[] {
     "0",
     "--cache-dir",
     TRIVY_CACHE_DIR,
+    "--quiet",
+    "--disable-telemetry",
+    "--skip-version-check",
     dir,
   ]
 }

@@ -20,6 +20,9 @@ export function trivySbomArgs(output: string): string[] {
     "--cache-dir",
     TRIVY_CACHE_DIR,
     "--no-progress",
+    // CI runs must not phone home: no usage data, no version-check request.
+    "--disable-telemetry",
+    "--skip-version-check",
   ]
 }
 

@@ -58,6 +58,9 @@ export function trivyImageScanArgs(output: string): string[] {
     "--cache-dir",
     TRIVY_CACHE_DIR,
     "--no-progress",
+    // CI runs must not phone home: no usage data, no version-check request.
+    "--disable-telemetry",
+    "--skip-version-check",
   ]
 }
 
