@@ -1,6 +1,6 @@
 // Health check: the pure verdict as tables, the poller on an injected clock, and the real thing over HTTP
 // against a fault-injecting server (test/support/faulty-server.ts).
-import { afterEach, describe, expect, it } from "vitest"
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import {
   checkHealth,
   classifyAttempt,
@@ -10,6 +10,7 @@ import {
   healthVerdict,
   resolveSettings,
   toHealthCheck,
+  FAILURE_KINDS,
   HealthCheckInputError,
   type AttemptOutcome,
   type Classification,
@@ -17,6 +18,9 @@ import {
   type HealthCheckIo,
   type HealthSample,
 } from "../dagger/src/health-check.js"
+import { startApp, type AppServer } from "./support/app-server.js"
+import { callFunction, startEngineDouble, type EngineDouble } from "./support/engine-double.js"
+import { introspectModule, isRequired, toKebab, typeName } from "./support/introspect.js"
 import { closedPort, cycle, healthy, sequence, startFaultyServer, switchAt, type FaultyServer } from "./support/faulty-server.js"
 
 const NEW = { version: "1.1.0", commit: "b2c3d4e5f60718293a4b5c6d7e8f901234567890" }
@@ -408,5 +412,163 @@ describe("checkHealth over HTTP against the fault-injecting server", () => {
     const r = await checkHealth("http://portfolio.invalid", NEW, { ...fast, intervalMs: 100, budgetSeconds: 1, consecutiveSuccesses: 1 })
     expect(r.healthy).toBe(false)
     expect(r.verdict.counts.dns).toBe(r.verdict.attempts)
+  })
+})
+
+// ---------------------------------------------------------------------------------------------
+// The real app (app/src/main.ts, started by test/support/app-server.ts): its real /health bodies.
+
+describe("checkHealth against the real app", () => {
+  const fast = { intervalMs: 20, requestTimeoutMs: 1000, budgetSeconds: 5 }
+  let oldApp: AppServer
+  let newApp: AppServer
+  let lb: FaultyServer | undefined
+  beforeAll(async () => {
+    ;[oldApp, newApp] = await Promise.all([startApp(OLD), startApp(NEW)])
+  })
+  afterAll(async () => {
+    await Promise.all([oldApp?.stop(), newApp?.stop()])
+  })
+  afterEach(async () => {
+    await lb?.close()
+    lb = undefined
+  })
+
+  it("the new release is healthy; the same app judged against another release is wrongVersion", async () => {
+    const r = await checkHealth(newApp.url, { version: NEW.version, commit: NEW.commit.slice(0, 7) }, fast)
+    expect(r.healthy).toBe(true)
+    expect(r.verdict.observed).toMatchObject({ status: "ok", version: NEW.version, commit: NEW.commit })
+    const wrong = await checkHealth(newApp.url, OLD, { ...fast, budgetSeconds: 1 })
+    expect(wrong.healthy).toBe(false)
+    expect(wrong.verdict.counts.wrongVersion).toBe(wrong.verdict.attempts)
+    expect(wrong.verdict.lastFailure?.detail).toBe(`serving version ${NEW.version}, commit ${NEW.commit}; expected version ${OLD.version}, commit ${OLD.commit}`)
+  })
+
+  it("a load balancer moving from the old app to the new one: healthy only on the new app's answers", async () => {
+    lb = await startFaultyServer(switchAt(400, { kind: "proxy", target: oldApp.url }, { kind: "proxy", target: newApp.url }))
+    const r = await checkHealth(lb.url, NEW, fast)
+    expect(r.healthy).toBe(true)
+    expect(r.verdict.counts.wrongVersion).toBeGreaterThan(0)
+    // Which app answered is known from the body; every old answer was refused as wrongVersion.
+    for (const a of r.attempts) expect(a.classification).toBe(a.observed?.version === OLD.version ? "wrongVersion" : "ok")
+    expect(r.verdict.healthySinceMs).toBeGreaterThanOrEqual(400 - 50) // the proxy's clock started a little earlier
+  })
+
+  it("an app that was just spawned: the check starts at once and passes when the app is ready", async () => {
+    const fresh = await startApp({ ...NEW, waitForReady: false })
+    try {
+      const r = await checkHealth(fresh.url, NEW, fast)
+      expect(r.healthy).toBe(true)
+      expect(r.attempts[0]!.startedAtMs).toBeLessThan(fast.intervalMs) // no sleep before the first poll
+      expect(FAILURE_KINDS.filter((k) => r.verdict.counts[k] > 0).every((k) => ["http5xx", "refused", "reset"].includes(k))).toBe(true)
+    } finally {
+      await fresh.stop()
+    }
+  })
+
+  it("an app that received SIGTERM (draining, then gone) never counts as healthy", async () => {
+    const leaving = await startApp(NEW)
+    const before = await checkHealth(leaving.url, NEW, fast)
+    expect(before.healthy).toBe(true)
+    leaving.kill("SIGTERM")
+    const r = await checkHealth(leaving.url, NEW, { ...fast, intervalMs: 50, budgetSeconds: 1 })
+    await leaving.stop()
+    expect(r.healthy).toBe(false)
+    expect(r.verdict.counts.ok).toBeLessThanOrEqual(1) // at most one answer raced the signal
+    const kinds = FAILURE_KINDS.filter((k) => r.verdict.counts[k] > 0)
+    expect(kinds.length).toBeGreaterThan(0)
+    expect(kinds.every((k) => ["http5xx", "refused", "reset"].includes(k)), kinds.join()).toBe(true)
+  })
+})
+
+// ---------------------------------------------------------------------------------------------
+// The CLI: `dagger call health-check ...` as the SDK registers it and as its real entrypoint runs it.
+
+describe("health-check on the CLI", () => {
+  it("signature: flags, types, defaults stated in the help, never cached, returns HealthCheck", async () => {
+    const t = await introspectModule()
+    const fn = t.objects[t.name]?.methods["healthCheck"]
+    expect(fn, "PortfolioPipeline.healthCheck").toBeDefined()
+    expect(fn!.cache).toBe("never")
+    expect(typeName(fn!.returnType)).toBe("HealthCheck")
+    const args = Object.values(fn!.arguments).map((a) => [toKebab(a.name), typeName(a.type), isRequired(a), a.defaultValue])
+    expect(args).toEqual([
+      ["url", "String", true, undefined],
+      ["expected-version", "String", false, undefined],
+      ["expected-commit", "String", false, undefined],
+      ["consecutive-successes", "Int", false, 3],
+      ["interval-ms", "Int", false, 250],
+      ["request-timeout-ms", "Int", false, 2000],
+      ["budget-seconds", "Int", false, 120],
+      ["path", "String", false, "/health"],
+    ])
+    // Each default is stated in the flag's help text, and matches the core's defaults.
+    for (const a of Object.values(fn!.arguments)) {
+      if (a.defaultValue !== undefined) expect(a.description).toContain(`Default ${String(a.defaultValue)}`)
+    }
+    expect(resolveSettings()).toEqual(
+      Object.fromEntries(Object.values(fn!.arguments).filter((a) => a.defaultValue !== undefined).map((a) => [a.name, a.defaultValue])),
+    )
+    const result = t.objects["HealthCheck"]
+    expect(Object.values(result!.properties).filter((p) => p.isExposed).map((p) => `${p.name}: ${typeName(p.type)}`)).toEqual([
+      "healthy: Boolean",
+      "url: String",
+      "expectedVersion: String",
+      "expectedCommit: String",
+      "observedVersion: String",
+      "observedCommit: String",
+      "attempts: Int",
+      "elapsedMs: Int",
+      "failures: [HealthFailureCount!]",
+      "lastError: String",
+      "summary: String",
+    ])
+    expect(Object.keys(result!.methods)).toEqual(["assertHealthy"])
+  })
+
+  describe("through the SDK's real module entrypoint", () => {
+    let double: EngineDouble
+    let server: FaultyServer
+    beforeAll(async () => {
+      double = await startEngineDouble()
+      server = await startFaultyServer(() => healthy(OLD.version, OLD.commit))
+    })
+    afterAll(async () => {
+      await double?.close()
+      await server?.close()
+    })
+
+    it("decodes the flags, polls the URL and returns the HealthCheck object as the engine stores it", async () => {
+      const before = server.requests.length
+      // The old release answers the first two requests of this call, then the new one.
+      server.setPlan((q) => (q.n - before < 2 ? healthy(OLD.version, OLD.commit) : healthy(NEW.version, NEW.commit)))
+      const r = await callFunction(double, {
+        fn: "health-check",
+        args: { url: server.url, "expected-version": NEW.version, "expected-commit": NEW.commit.slice(0, 7), "interval-ms": 20, "consecutive-successes": 2 },
+        parentState: {}, // the health check does not read --source; skipping the constructor keeps the recorded calls its own
+      })
+      expect(r.error, r.stderr).toBeUndefined()
+      const got = r.result as Record<string, unknown>
+      expect(got).toMatchObject({ healthy: true, url: `${server.url}/health`, expectedVersion: NEW.version, observedVersion: NEW.version, lastError: expect.stringMatching(/^wrongVersion: serving version 1\.0\.0/) })
+      expect(got["failures"]).toEqual([{ kind: "wrongVersion", count: 2 }])
+      expect(got["attempts"]).toBe(server.requests.length - before)
+      // No engine work: a health check is plain HTTP from the module's process.
+      expect(r.calls.filter((c) => c.chain[0]?.field !== "currentFunctionCall" && c.chain[0]?.field !== "currentModule")).toEqual([])
+    }, 120_000)
+
+    it("an unhealthy verdict is a result, and assert-healthy turns it into an error", async () => {
+      const r = await callFunction(double, { fn: "health-check", args: { url: server.url, "expected-version": "9.9.9", "interval-ms": 50, "budget-seconds": 1 }, parentState: {} })
+      expect(r.error, r.stderr).toBeUndefined()
+      expect(r.result).toMatchObject({ healthy: false, failures: [{ kind: "wrongVersion" }] })
+      const asserted = await callFunction(double, { object: "HealthCheck", parentState: r.result as Record<string, unknown>, fn: "assert-healthy" })
+      expect(asserted.error?.message).toMatch(/^unhealthy: .*did not answer version 9\.9\.9.*another release is still serving/)
+    }, 120_000)
+
+    it("rejects a non-http URL with a clear error before any request", async () => {
+      const before = server.requests.length
+      const r = await callFunction(double, { fn: "health-check", args: { url: `ftp://127.0.0.1:${server.port}` }, parentState: {} })
+      expect(r.error?.message).toMatch(/uses ftp; only http and https are supported/)
+      expect(server.requests.length).toBe(before)
+    }, 120_000)
   })
 })
