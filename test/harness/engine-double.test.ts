@@ -96,6 +96,18 @@ describe("scripts", () => {
     expect(got).toEqual(["monday", "tuesday", "contents of /etc/hostname"])
   })
 
+  it("accepts a plain (chain) => value function, and scripted lists of objects", async () => {
+    double.setScript((chain) => (chain[chain.length - 1]?.field === "stdout" ? `ran ${chain.length - 1} steps` : undefined))
+    double.addScript([{ leaf: "envVariables", value: [{ name: "A", value: "1" }, { name: "B", value: "2" }] }])
+    const [out, names] = await withDouble(double, async () => {
+      const c = dag.container().from("alpine:3.20").withExec(["true"])
+      const vars = await c.envVariables()
+      return [await c.stdout(), await Promise.all(vars.map((v) => v.name()))] as const
+    })
+    expect(out).toBe("ran 3 steps")
+    expect(names).toEqual(["A", "B"])
+  })
+
   it("surfaces an exec failure as the SDK's ExecError with command, exit code, stdout and stderr", async () => {
     double.setScript([
       {
@@ -292,8 +304,17 @@ describe("callFunction drives a module function end to end through the SDK entry
     expect(r.result).toEqual(expect.stringContaining("export class EchoModule"))
   }, 180_000)
 
+  it("shares a warm process between calls unless freshProcess is asked for, as the real runtime does", async () => {
+    const warm1 = await callFunction(double, { fn: "invocation-count", module: echoModule })
+    const warm2 = await callFunction(double, { fn: "invocation-count", module: echoModule })
+    expect(warm2.result).toBe(Number(warm1.result) + 1)
+    const fresh1 = await callFunction(double, { fn: "invocation-count", module: echoModule, freshProcess: true })
+    const fresh2 = await callFunction(double, { fn: "invocation-count", module: echoModule, freshProcess: true })
+    expect([fresh1.result, fresh2.result]).toEqual([1, 1])
+  }, 300_000)
+
   it("refuses unknown functions and arguments before starting anything", async () => {
-    await expect(callFunction(double, { fn: "shout", module: echoModule })).rejects.toThrow(/has no function "shout"; it has echo, upload, exit-code, build, read/)
+    await expect(callFunction(double, { fn: "shout", module: echoModule })).rejects.toThrow(/has no function "shout"; it has echo, upload, exit-code, build, invocation-count, read/)
     await expect(callFunction(double, { fn: "echo", args: { message: "x", loud: true }, module: echoModule })).rejects.toThrow(/has no argument "loud"/)
     await expect(callFunction(double, { fn: "echo", module: echoModule })).rejects.toThrow(/needs --message/)
   })

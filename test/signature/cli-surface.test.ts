@@ -92,7 +92,7 @@ describe("expectFunction", () => {
       "upload: cache policy is never, expected default",
     ])
     expect(() => expectFunction(typedefs, "upload", { args: { token: { type: "String" } }, exactArgs: false })).toThrow(/type is Secret, expected String/)
-    expect(functionMismatches(typedefs, "shout", {})).toEqual([expect.stringMatching(/no function "shout" on EchoModule; it has: echo, upload, exit-code, build, read/)])
+    expect(functionMismatches(typedefs, "shout", {})).toEqual([expect.stringMatching(/no function "shout" on EchoModule; it has: echo, upload, exit-code, build, invocation-count, read/)])
   })
 })
 

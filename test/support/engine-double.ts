@@ -18,11 +18,11 @@
 //
 // Tests assert on recorded chains (`calls`, `findChains`, `execs()`, sequence numbers), never on query text
 // or id order.
-import { spawn } from "node:child_process"
+import { spawn, type ChildProcess } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import { existsSync, readFileSync, readdirSync, statSync } from "node:fs"
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
-import type { AddressInfo } from "node:net"
+import type { AddressInfo, Socket } from "node:net"
 import { dirname, join, resolve } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import {
@@ -78,8 +78,11 @@ export interface LeafCall {
   error?: string
 }
 
-/** What a script sees for a leaf (or, with `list: true`, for a field that may be a list of objects). */
-export interface LeafQuery {
+/**
+ * What a script sees for a leaf (or, with `list: true`, for a field that may be a list of objects).
+ * It is the chain itself (an array of links, so `(chain) => ...` scripts work) with the details attached.
+ */
+export type LeafQuery = Chain & {
   chain: Chain
   leaf: string
   /** The leaf's own arguments. */
@@ -138,7 +141,10 @@ export interface Matcher {
   times?: number
 }
 
-/** A function answering leaves (undefined = "not mine"), or a list of matchers. */
+/**
+ * A function answering leaves (undefined = "not mine"; it is also asked, with `list: true`, about fields
+ * whose sub-selection is `{ id }`: answer those only with an array), or a list of matchers.
+ */
 export type ScriptFn = (query: LeafQuery) => unknown
 export type Script = ScriptFn | Matcher[]
 
@@ -393,7 +399,7 @@ export async function startEngineDouble(opts: EngineDoubleOptions = {}): Promise
     for (const script of scripts) {
       if (typeof script === "function") {
         const v = script(q)
-        if (v !== undefined) return v
+        if (v !== undefined && (!q.list || Array.isArray(v) || isErrorAnswer(v))) return v
         continue
       }
       for (const m of script) {
@@ -402,7 +408,8 @@ export async function startEngineDouble(opts: EngineDoubleOptions = {}): Promise
         const used = matcherUses.get(m) ?? 0
         if (m.times !== undefined && used >= m.times) continue
         const v = typeof m.value === "function" ? (m.value as (q: LeafQuery) => unknown)(q) : m.value
-        if (v === undefined) continue
+        // A list probe only takes arrays (and errors): any other answer is meant for a leaf.
+        if (v === undefined || (q.list && !Array.isArray(v) && !isErrorAnswer(v))) continue
         matcherUses.set(m, used + 1)
         return v
       }
@@ -459,7 +466,7 @@ export async function startEngineDouble(opts: EngineDoubleOptions = {}): Promise
     if (!list && origin.record && Object.hasOwn(origin.record, leaf.field) && chain.length === origin.chain.length + 1) {
       return origin.record[leaf.field]
     }
-    const q: LeafQuery = { chain, leaf: leaf.field, args: leaf.args, path: renderChain(chain), list, double }
+    const q: LeafQuery = Object.assign([...chain], { chain, leaf: leaf.field, args: leaf.args, path: renderChain(chain), list, double })
     const b = builtin(chain, leaf, list)
     if (b !== undefined) return b
     return askScripts(q)
@@ -832,8 +839,13 @@ export interface CallFunctionOptions {
   object?: string
   /** Module sources dir and name. Default: the repository's module (dagger.json). */
   module?: { dir: string; name: string }
-  /** Kill the child after this long. Default 60 000 ms. */
+  /** Kill the entrypoint after this long. Default 240 000 ms (a cold scan of the real module is slow on a busy machine). */
   timeoutMs?: number
+  /**
+   * Run in a new process, as the real runtime does for every call, instead of the warm runner shared by
+   * calls on the same module in this test process (which keeps module-level state between calls). Default false.
+   */
+  freshProcess?: boolean
 }
 
 export interface ReturnedError {
@@ -1043,7 +1055,7 @@ export async function callFunction(double: EngineDouble, opts: CallFunctionOptio
   double._session = session
   let child: { stdout: string; stderr: string; exitCode: number | null }
   try {
-    child = await runEntrypoint(double, mod.dir, invocations.length, opts.timeoutMs ?? 60_000)
+    child = await runEntrypoint(double, mod.dir, invocations.length, opts.timeoutMs ?? 240_000, opts.freshProcess ?? false)
   } finally {
     double._session = undefined
   }
@@ -1074,43 +1086,117 @@ export async function callFunction(double: EngineDouble, opts: CallFunctionOptio
   }
 }
 
-function runEntrypoint(
-  double: EngineDouble,
-  moduleDir: string,
-  count: number,
-  timeoutMs: number,
-): Promise<{ stdout: string; stderr: string; exitCode: number | null }> {
+// Entrypoint runners: child processes (tsx as loader) that run the SDK's entrypoint on request over IPC.
+// By default one stays warm per module dir for the life of the test process: the SDK import and the
+// module scan (a TypeScript program over the module and every type it imports) are then paid once per
+// test file instead of per call. The cost: module-level state survives between calls, unlike the real
+// runtime's fresh process per call — pass `freshProcess: true` to get exactly that. A call that returns an
+// error ends its runner (the entrypoint exits 1, as in the runtime); the next call starts a new one.
+interface Runner {
+  child: ChildProcess
+  busy: Promise<unknown>
+  stdout: string
+  stderr: string
+}
+
+interface RunnerReply {
+  id: number
+  ok: boolean
+  error?: string
+}
+
+const warmRunners = new Map<string, Runner>()
+let jobCounter = 0
+let exitHookInstalled = false
+
+function startRunner(moduleDir: string): Runner {
   const env: NodeJS.ProcessEnv = {}
   for (const [k, v] of Object.entries(process.env)) {
     // Telemetry variables would make the SDK export spans somewhere; the double is the only peer.
     if (!k.startsWith("OTEL_") && k !== "TRACEPARENT" && !k.startsWith("VITEST") && k !== "NODE_OPTIONS") env[k] = v
   }
-  Object.assign(env, {
-    DAGGER_SESSION_PORT: String(double.port),
-    DAGGER_SESSION_TOKEN: double.token,
-    HARNESS_MODULE_DIR: moduleDir,
-    HARNESS_CLIENT_GEN: clientGenFile(),
-    HARNESS_SDK_DIR: sdkDir,
-    HARNESS_INVOCATIONS: String(count),
-  })
+  Object.assign(env, { HARNESS_MODULE_DIR: moduleDir, HARNESS_CLIENT_GEN: clientGenFile(), HARNESS_SDK_DIR: sdkDir })
   const tsxLoader = pathToFileURL(join(repoRoot, "node_modules", "tsx", "dist", "loader.mjs")).href
+  const child = spawn(process.execPath, ["--import", tsxLoader, runnerPath], { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe", "ipc"] })
+  const runner: Runner = { child, busy: Promise.resolve(), stdout: "", stderr: "" }
+  child.stdout?.on("data", (d: Buffer) => (runner.stdout += d.toString()))
+  child.stderr?.on("data", (d: Buffer) => (runner.stderr += d.toString()))
+  // An idle runner must not keep the test process alive; the exit hook below kills it.
+  child.unref()
+  child.channel?.unref()
+  ;(child.stdout as Socket | null)?.unref()
+  ;(child.stderr as Socket | null)?.unref()
+  if (!exitHookInstalled) {
+    exitHookInstalled = true
+    process.once("exit", () => warmRunners.forEach((r) => r.child.kill("SIGKILL")))
+  }
+  return runner
+}
+
+function runEntrypoint(
+  double: EngineDouble,
+  moduleDir: string,
+  count: number,
+  timeoutMs: number,
+  fresh: boolean,
+): Promise<{ stdout: string; stderr: string; exitCode: number | null }> {
+  let runner = fresh ? undefined : warmRunners.get(moduleDir)
+  if (!runner) {
+    runner = startRunner(moduleDir)
+    if (!fresh) warmRunners.set(moduleDir, runner)
+  }
+  const r = runner
+  const job = r.busy.then(() => runJob(r, double, count, timeoutMs, fresh, moduleDir))
+  r.busy = job.catch(() => undefined)
+  return job
+}
+
+function runJob(
+  r: Runner,
+  double: EngineDouble,
+  count: number,
+  timeoutMs: number,
+  fresh: boolean,
+  moduleDir: string,
+): Promise<{ stdout: string; stderr: string; exitCode: number | null }> {
+  const id = ++jobCounter
+  r.stdout = ""
+  r.stderr = ""
   return new Promise((res, rej) => {
-    const p = spawn(process.execPath, ["--import", tsxLoader, runnerPath], { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] })
-    let stdout = ""
-    let stderr = ""
-    p.stdout.on("data", (d: Buffer) => (stdout += d.toString()))
-    p.stderr.on("data", (d: Buffer) => (stderr += d.toString()))
-    const timer = setTimeout(() => {
-      p.kill("SIGKILL")
-      rej(new Error(`callFunction: the entrypoint did not finish within ${timeoutMs} ms (killed).\n--- stdout\n${stdout}\n--- stderr\n${stderr}`))
-    }, timeoutMs)
-    p.on("error", (e) => {
+    const cleanup = (): void => {
       clearTimeout(timer)
+      r.child.off("message", onMessage)
+      r.child.off("exit", onExit)
+      r.child.off("error", onError)
+      r.child.channel?.unref()
+    }
+    const onMessage = (m: RunnerReply): void => {
+      if (m.id !== id) return
+      cleanup()
+      if (fresh) r.child.kill("SIGKILL")
+      if (m.ok) res({ stdout: r.stdout, stderr: r.stderr, exitCode: null })
+      else res({ stdout: r.stdout, stderr: `${r.stderr}${m.error ?? ""}`, exitCode: null })
+    }
+    const onExit = (code: number | null): void => {
+      cleanup()
+      if (warmRunners.get(moduleDir) === r) warmRunners.delete(moduleDir)
+      res({ stdout: r.stdout, stderr: r.stderr, exitCode: code })
+    }
+    const onError = (e: Error): void => {
+      cleanup()
+      if (warmRunners.get(moduleDir) === r) warmRunners.delete(moduleDir)
       rej(e)
-    })
-    p.on("close", (code) => {
-      clearTimeout(timer)
-      res({ stdout, stderr, exitCode: code })
-    })
+    }
+    const timer = setTimeout(() => {
+      cleanup()
+      if (warmRunners.get(moduleDir) === r) warmRunners.delete(moduleDir)
+      r.child.kill("SIGKILL")
+      rej(new Error(`callFunction: the entrypoint did not finish within ${timeoutMs} ms (killed).\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`))
+    }, timeoutMs)
+    r.child.on("message", onMessage)
+    r.child.once("exit", onExit)
+    r.child.once("error", onError)
+    r.child.channel?.ref()
+    r.child.send({ id, port: double.port, token: double.token, count })
   })
 }
