@@ -20,7 +20,6 @@
 //   backoff take milliseconds; the jitter is the waiter's own Math.random, so many trials give its spread.
 //   Generous to AWS: in a real ECS rollout "stable" comes later than healthy (the old deployment must drain).
 import { readFileSync } from "node:fs"
-import { createRequire } from "node:module"
 import { dirname, join, resolve } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import { checkHealth, type HealthCheckSettings } from "../dagger/src/health-check.js"
@@ -111,10 +110,12 @@ interface EcsWaiterModule {
 }
 
 function loadEcs(): { mod: Promise<EcsWaiterModule>; defaults: string; version: string } {
-  const require = createRequire(join(repoRoot, "dagger", "package.json"))
-  const entry = require.resolve("@aws-sdk/client-ecs")
-  const pkgDir = resolve(dirname(entry), "..")
-  const version = (JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8")) as { version: string }).version
+  // Located by hand, not with require.resolve: tsx applies the root tsconfig's `paths`, which map
+  // @aws-sdk/client-* to type declarations for tsc.
+  const pkgDir = join(repoRoot, "dagger", "node_modules", "@aws-sdk", "client-ecs")
+  const pkg = JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8")) as { version: string; main: string }
+  const version = pkg.version
+  const entry = join(pkgDir, pkg.main)
   const source = readFileSync(join(pkgDir, "dist-es", "waiters", "waitForServicesStable.js"), "utf8")
   const m = /waitUntilServicesStable[\s\S]*?serviceDefaults = (\{[^}]*\})/.exec(source)
   return { mod: import(pathToFileURL(entry).href) as Promise<EcsWaiterModule>, defaults: m?.[1] ?? "(not found)", version }
