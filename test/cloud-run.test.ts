@@ -142,7 +142,7 @@ describe("deployCandidate", () => {
     const err = await caught(deployCandidate(ctx, { ...candidate, timeoutMs: 300 }))
     expect(err).toBeInstanceOf(CloudRunError)
     expect((err as CloudRunError).kind).toBe("timed-out")
-    expect(err.message).toContain("did not finish within 0 s")
+    expect(err.message).toContain("did not finish within 0.3 s")
     expect(err.message).toContain(`${CANDIDATE} is reconciling`)
     expect(err.message).toContain("logs:")
     expect(observed()).toEqual([[`${SERVICE}-stable-bbbb`, 100, ""]])
@@ -163,6 +163,7 @@ describe("deployCandidate", () => {
     expect((err as CloudRunError).kind).toBe("operation-failed")
     expect((err as CloudRunError).details.code).toBe(8)
     expect(err.message).toContain("RESOURCE_EXHAUSTED")
+    expect(err.message).toContain(`Candidate ${CANDIDATE} is reconciling`)
     expect(err.message).toContain("quota")
   })
 
@@ -319,6 +320,23 @@ describe("connecting", () => {
     expect(() => endpointOptions("127.0.0.1:8123")).toThrow(/is not a URL/)
     expect(() => endpointOptions("ftp://127.0.0.1:8123")).toThrow(/must be http\(s\):\/\/host/)
     expect(() => endpointOptions("http://127.0.0.1:8123/v2")).toThrow(/no path/)
+  })
+
+  it("hands the computed options to an injected client factory", async () => {
+    await setUp()
+    const seen: Array<Record<string, unknown>> = []
+    const injected = await connectCloudRun({
+      auth: { kind: "access-token", token: "t0k" },
+      endpoint: fake.endpoint,
+      createClients: (options) => {
+        seen.push({ ...options })
+        return clients
+      },
+    })
+    expect(injected).toBe(clients)
+    expect(seen).toEqual([
+      expect.objectContaining({ fallback: true, apiEndpoint: "127.0.0.1", port: fake.port, protocol: "http", authClient: expect.anything() }),
+    ])
   })
 
   it("refuses to run without credentials against Google", async () => {

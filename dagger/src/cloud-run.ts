@@ -294,6 +294,10 @@ function lroOptions(ctx: CloudRunContext, timeoutMs: number) {
   }
 }
 
+function seconds(ms: number): string {
+  return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`
+}
+
 function requireBudget(timeoutMs: number, what: string): void {
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
     throw new CloudRunInputError(`${what}: the time budget must be a positive number of ms, got ${timeoutMs}`)
@@ -336,13 +340,14 @@ export function revisionVerdict(revision: { name?: string | null; conditions?: C
   return { state: "pending", detail: `${name} is ${state === "unknown" ? "not reporting readiness yet" : state}${message}` }
 }
 
-async function describeRevision(ctx: CloudRunContext, short: string): Promise<string> {
+/** A revision's verdict and a sentence about it for error messages (with its logs link). */
+async function describeRevision(ctx: CloudRunContext, short: string): Promise<{ text: string; verdict?: Verdict }> {
   try {
     const [rev] = await ctx.clients.revisions.getRevision({ name: `${serviceName(ctx.target)}/revisions/${short}` })
     const verdict = revisionVerdict(rev)
-    return `${verdict.detail}${rev.logUri ? ` (logs: ${rev.logUri})` : ""}`
+    return { text: `${verdict.detail}${rev.logUri ? ` (logs: ${rev.logUri})` : ""}`, verdict }
   } catch (err) {
-    return `its state could not be read (${firstLine(err)})`
+    return { text: `${short}: its state could not be read (${firstLine(err)})` }
   }
 }
 
@@ -415,16 +420,17 @@ async function updateService(
     } catch (err) {
       const code = codeOf(err)
       const t = ctx.target
-      const where = revision ? ` Candidate ${await describeRevision(ctx, revision)}.` : ""
+      const about = revision ? await describeRevision(ctx, revision) : undefined
+      const where = about ? ` Candidate ${about.text}.` : ""
       if (code === 4 || /total timeout/i.test(firstLine(err))) {
         throw new CloudRunError(
           "timed-out",
-          `Cloud Run ${doing} did not finish within ${Math.round(timeoutMs / 1000)} s.${where} ` +
+          `Cloud Run ${doing} did not finish within ${seconds(timeoutMs)}.${where} ` +
             `Traffic stays where Cloud Run last reported it; check 'gcloud run services describe ${t.service} --region ${t.region}'.`,
           { code, revision },
         )
       }
-      const failed = revision !== undefined && /not ready|revision/i.test(firstLine(err))
+      const failed = about?.verdict?.state === "failure"
       throw new CloudRunError(
         failed ? "revision-failed" : "operation-failed",
         `Cloud Run ${doing} failed: ${firstLine(err)} (${code !== undefined ? CODE_NAMES[code] ?? code : "no code"}).${where}` +

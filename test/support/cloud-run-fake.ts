@@ -637,8 +637,10 @@ export async function startCloudRunFake(opts: CloudRunFakeOptions = {}): Promise
     const opError = take("operation-error")
     const referenced = traffic.filter((t) => t.type === REVISION).map((t) => t.revision!)
 
-    const fail = (code: number, message: string): OperationOutcome => {
-      if (created && created.state === "pending") {
+    // An operation error says nothing about the revision, so it stays as it was; a revision that
+    // failed to start fails the operation and is marked failed.
+    const fail = (code: number, message: string, revisionFailed: boolean): OperationOutcome => {
+      if (revisionFailed && created && created.state === "pending") {
         created.state = "failed"
         created.failureMessage ??= message
       }
@@ -651,13 +653,14 @@ export async function startCloudRunFake(opts: CloudRunFakeOptions = {}): Promise
     }
 
     return newOperation(svc, kind, () => {
-      if (opError) return fail(opError.code, opError.message)
+      if (opError) return fail(opError.code, opError.message, false)
       if (created) {
         if (created.readiness === "never") return { done: false }
         if (created.readiness === "fails") {
           return fail(
             STATUS.FAILED_PRECONDITION.code,
             `Revision '${created.name}' is not ready and cannot serve traffic. ${created.failureMessage}`,
+            true,
           )
         }
         created.state = "ready"
@@ -666,8 +669,10 @@ export async function startCloudRunFake(opts: CloudRunFakeOptions = {}): Promise
       }
       for (const r of referenced) {
         const rev = state.revision(svc.name, r)
-        if (!rev || rev.deleted) return fail(STATUS.NOT_FOUND.code, `Revision '${r}' was deleted while the operation ran.`)
-        if (rev.state === "failed") return fail(STATUS.FAILED_PRECONDITION.code, `Revision '${r}' is not ready and cannot serve traffic. ${rev.failureMessage ?? ""}`.trim())
+        if (!rev || rev.deleted) return fail(STATUS.NOT_FOUND.code, `Revision '${r}' was deleted while the operation ran.`, false)
+        if (rev.state === "failed") {
+          return fail(STATUS.FAILED_PRECONDITION.code, `Revision '${r}' is not ready and cannot serve traffic. ${rev.failureMessage ?? ""}`.trim(), false)
+        }
         if (rev.state === "pending") return { done: false }
       }
       if (svc.generation === generation) {
