@@ -243,6 +243,21 @@ describe("host directories", () => {
     expect(entries).toEqual(expect.arrayContaining(["harness/", "support/"]))
     expect(exists).toBe(false)
   })
+
+  it("leaves out what the directory's exclude patterns ignore, as the engine does when it uploads", async () => {
+    const repo = double.hostDirectory(repoRoot, { exclude: ["**/node_modules", ".git"] })
+    const [top, nested, gitExists] = await withDouble(double, async () => {
+      const dir = dag.loadDirectoryFromID(repo.id as DirectoryID)
+      return [await dir.entries(), await dir.directory("dagger").entries(), await dir.exists(".git/HEAD")]
+    })
+    expect(top).toEqual(expect.arrayContaining(["dagger/", "test/"]))
+    expect(top).not.toContain("node_modules/")
+    expect(top).not.toContain(".git/")
+    expect(nested).not.toContain("node_modules/")
+    expect(gitExists).toBe(false)
+    const missing = withDouble(double, () => dag.loadDirectoryFromID(repo.id as DirectoryID).file("node_modules/graphql/package.json").contents())
+    await expect(missing).rejects.toThrow(/does not exist \(or is excluded/)
+  })
 })
 
 // Through the SDK's real module entrypoint, in a child process: slow (a TypeScript scan of the module).

@@ -457,7 +457,7 @@ export async function startEngineDouble(opts: EngineDoubleOptions = {}): Promise
           return undefined // any other operation (withNewFile, ...) changes the content: leave it to scripts
         }
       }
-      return readHost(path, isFile, leaf)
+      return readHost(path, isFile, leaf, excludedBy(base.path, base.exclude))
     }
     return undefined
   }
@@ -619,32 +619,49 @@ function isField(s: SelectionSetNode["selections"][number] | undefined, name: st
   return s?.kind === Kind.FIELD && s.name.value === name && !s.selectionSet
 }
 
-function readHost(path: string, isFile: boolean, leaf: Link): unknown {
+/**
+ * A predicate telling whether an absolute path was left out of a contextual directory by its `ignore`
+ * patterns (the engine never uploads those, so they do not exist inside the module).
+ */
+function excludedBy(base: string, patterns: string[]): (abs: string) => boolean {
+  const res = patterns.map(globToRegExp)
+  return (abs) => {
+    const rel = abs === base ? "" : abs.startsWith(`${base}/`) ? abs.slice(base.length + 1) : undefined
+    if (rel === undefined || rel === "") return false
+    const parts = rel.split("/")
+    // Excluded if the path or any of its ancestors matches a pattern.
+    return parts.some((_, i) => res.some((re) => re.test(parts.slice(0, i + 1).join("/"))))
+  }
+}
+
+function readHost(path: string, isFile: boolean, leaf: Link, excluded: (abs: string) => boolean): unknown {
   const arg = (k: string): string | undefined => (typeof leaf.args[k] === "string" ? (leaf.args[k] as string) : undefined)
+  const present = (p: string): boolean => existsSync(p) && !excluded(p)
   switch (leaf.field) {
     case "contents":
       if (!isFile) return undefined
-      if (!existsSync(path)) return engineError(`host file ${path} does not exist`)
+      if (!present(path)) return engineError(`host file ${path} does not exist (or is excluded from the directory)`)
       return readFileSync(path, "utf8")
     case "size":
-      return existsSync(path) ? statSync(path).size : engineError(`host path ${path} does not exist`)
+      return present(path) ? statSync(path).size : engineError(`host path ${path} does not exist (or is excluded)`)
     case "name":
       return path.split("/").pop() ?? ""
     case "entries": {
       if (isFile) return undefined
       const dir = arg("path") ? join(path, arg("path") ?? "") : path
-      if (!existsSync(dir)) return engineError(`host directory ${dir} does not exist`)
+      if (!present(dir)) return engineError(`host directory ${dir} does not exist (or is excluded)`)
       return readdirSync(dir)
+        .filter((e) => !excluded(join(dir, e)))
         .sort()
         .map((e) => (statSync(join(dir, e)).isDirectory() ? `${e}/` : e))
     }
     case "exists":
-      return arg("path") ? existsSync(join(path, arg("path") ?? "")) : existsSync(path)
+      return arg("path") ? present(join(path, arg("path") ?? "")) : present(path)
     case "glob": {
       const pattern = arg("pattern")
       if (isFile || !pattern) return undefined
       const re = globToRegExp(pattern)
-      return listRecursive(path).filter((p) => re.test(p))
+      return listRecursive(path).filter((p) => re.test(p) && !excluded(join(path, p.replace(/\/$/, ""))))
     }
     default:
       return undefined
@@ -667,9 +684,12 @@ function globToRegExp(glob: string): RegExp {
   for (let i = 0; i < glob.length; i++) {
     const c = glob[i] ?? ""
     if (c === "*" && glob[i + 1] === "*") {
-      re += ".*"
       i++
-      if (glob[i + 1] === "/") i++
+      // "**/" is zero or more whole directories; a trailing "**" is anything below.
+      if (glob[i + 1] === "/") {
+        re += "(?:.*/)?"
+        i++
+      } else re += ".*"
     } else if (c === "*") re += "[^/]*"
     else if (c === "?") re += "[^/]"
     else re += c.replace(/[.+^${}()|[\]\\]/g, "\\$&")
@@ -838,7 +858,12 @@ export interface CallFunctionOptions {
   /** The object the function belongs to. Default: the main object. Other objects need parentState. */
   object?: string
   /** Module sources dir and name. Default: the repository's module (dagger.json). */
-  module?: { dir: string; name: string }
+  module?: {
+    dir: string
+    name: string
+    /** Where its dagger.json would be: relative default paths start there. Default: dir. */
+    root?: string
+  }
   /** Kill the entrypoint after this long. Default 240 000 ms (a cold scan of the real module is slow on a busy machine). */
   timeoutMs?: number
   /**
@@ -982,7 +1007,8 @@ function encodeArgs(
       continue
     }
     if (def.defaultPath) {
-      // The engine loads contextual directories from the module's context (git root for absolute paths).
+      // The engine loads contextual directories from the context (the git root) for absolute paths and
+      // from the module's root (where dagger.json is) for relative ones.
       const p = def.defaultPath.startsWith("/") ? join(repoRoot, def.defaultPath) : join(moduleRoot, def.defaultPath)
       if (def.type.name === "Directory") {
         out.push({ name: def.name, value: JSON.stringify(double.hostDirectory(p, { exclude: def.ignore }).id) })
@@ -1025,7 +1051,9 @@ export async function callFunction(double: EngineDouble, opts: CallFunctionOptio
   if (opts.fn !== "" && !fn) {
     throw new Error(`callFunction: ${objName} has no function "${opts.fn}"; it has ${Object.values(obj.methods).map((f) => toKebab(f.alias ?? f.name)).join(", ") || "none"}`)
   }
-  const moduleRoot = dirname(mod.dir)
+  // Relative default paths resolve from the module's root (the directory holding dagger.json); absolute
+  // ones from the context directory (the git root).
+  const moduleRoot = opts.module ? (opts.module.root ?? opts.module.dir) : repoRoot
   const invocations: Invocation[] = []
   if (opts.parentState === undefined) {
     if (objName !== typedefs.name) throw new Error(`callFunction: ${objName} is not the main object; pass parentState`)
