@@ -1,7 +1,8 @@
 // Stop-staging verdict latency: how long after staging has actually stopped does the pipeline know it?
 // Goal ≤ 2 s. Baseline beside it: the AWS SDK's `waitUntilServicesStable` with its defaults.
 //
-//   npx tsx bench/stop-staging.ts        (or: npm run bench:stop)
+//   npm run bench:stop    (= npx tsx --tsconfig dagger/tsconfig.json bench/stop-staging.ts: the module's
+//                          own tsconfig, since the root one maps @aws-sdk/client-* to .d.ts for tsc only)
 //
 // A. moto (real moto_server, real SDK client): the whole stop — DescribeServices, TagResource,
 //    UpdateService, polls — timed end to end, next to UpdateService + waitUntilServicesStable.

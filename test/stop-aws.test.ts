@@ -142,7 +142,12 @@ describe("stop-aws and start-aws through the SDK entrypoint (engine double + mot
   const accessKey = "AKIAEXAMPLESTOPAWS01"
   const secretKey = "stop-aws-secret-key-never-printed"
 
+  const savedTsconfig = process.env["TSX_TSCONFIG_PATH"]
   beforeAll(async () => {
+    // The entrypoint runner (a tsx child that inherits this env) compiles the module with the module's own
+    // tsconfig, as the Dagger runtime does. The root tsconfig maps @aws-sdk/client-* to .d.ts files for
+    // type-checking tests, and tsx would follow that mapping at run time.
+    process.env["TSX_TSCONFIG_PATH"] = join(repoRoot, "dagger/tsconfig.json")
     moto = await startMoto()
     double = await startEngineDouble()
     ecs = await createEcsClient({ region: moto.region, credentials: moto.credentials, endpointUrl: moto.endpoint })
@@ -155,6 +160,8 @@ describe("stop-aws and start-aws through the SDK entrypoint (engine double + mot
     await seed(ecs, settingsFor(moto), 1)
   })
   afterAll(async () => {
+    if (savedTsconfig === undefined) delete process.env["TSX_TSCONFIG_PATH"]
+    else process.env["TSX_TSCONFIG_PATH"] = savedTsconfig
     await double?.close()
     await moto?.stop()
     if (repo) rmSync(repo, { recursive: true, force: true })
