@@ -1144,6 +1144,10 @@ function startRunner(moduleDir: string): Runner {
     if (!k.startsWith("OTEL_") && k !== "TRACEPARENT" && !k.startsWith("VITEST") && k !== "NODE_OPTIONS") env[k] = v
   }
   Object.assign(env, { HARNESS_MODULE_DIR: moduleDir, HARNESS_CLIENT_GEN: clientGenFile(), HARNESS_SDK_DIR: sdkDir })
+  // Compile the module with its own tsconfig, as the runtime does: the root tsconfig's test-only `paths`
+  // (AWS SDK → dist-types) would make tsx load .d.ts files at run time.
+  const moduleTsconfig = join(dirname(moduleDir), "tsconfig.json")
+  if (existsSync(moduleTsconfig)) env["TSX_TSCONFIG_PATH"] = moduleTsconfig
   const tsxLoader = pathToFileURL(join(repoRoot, "node_modules", "tsx", "dist", "loader.mjs")).href
   const child = spawn(process.execPath, ["--import", tsxLoader, runnerPath], { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe", "ipc"] })
   const runner: Runner = { child, busy: Promise.resolve(), stdout: "", stderr: "" }
