@@ -1,9 +1,5 @@
-// GCP probes and the state-bucket bootstrap over HTTP against a small local fake of the four Google
-// REST APIs they call (Storage JSON, Artifact Registry v1, Cloud Run v2, IAM v1). The fake answers
-// like Google does: 200 with the resource, 404 when absent, 401 without the bearer token, 403 where
-// the test forbids access, 409 when a bucket name is taken.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
-import type { AddressInfo } from "node:net"
+// GCP probes and the state-bucket bootstrap over HTTP against a local fake of the four Google REST
+// APIs they call (test/support/google-apis-fake.ts).
 import { readFileSync } from "node:fs"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import type { Secret } from "@dagger.io/dagger"
@@ -11,6 +7,7 @@ import { parseSettings } from "../dagger/src/settings.js"
 import { entriesToProbe, planImports } from "../dagger/src/terraform-import.js"
 import { bootstrapGcsBackend, gcpAccessToken, probeGcp, type GcpTarget } from "../dagger/src/terraform-probes-gcp.js"
 import { gcpNames, gcpStack } from "../dagger/src/terraform-stacks.js"
+import { startGoogleApisFake, type GoogleApisFake } from "./support/google-apis-fake.js"
 import { repoRoot } from "./tools/paths.js"
 
 const settings = parseSettings(readFileSync(`${repoRoot}/ci/pipeline.yaml`, "utf8"))
@@ -18,72 +15,20 @@ const names = gcpNames(settings)
 const stack = gcpStack(settings)
 const TOKEN = "ya29.test-token"
 
-interface FakeState {
-  /** Resource paths that exist, e.g. "/storage/v1/b/x", "/v2/projects/p/locations/l/services/s". */
-  existing: Set<string>
-  /** Paths that answer 403 (the caller lacks a permission). */
-  forbidden: Set<string>
-  /** Bucket names owned by some other project (create answers 409, GET answers 403). */
-  takenElsewhere: Set<string>
-  created: { project: string; body: Record<string, unknown> }[]
-  requests: { method: string; path: string; authorized: boolean }[]
-}
-
-let server: Server
-let base: string
-let fake: FakeState
-
-function send(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { "content-type": "application/json" })
-  res.end(JSON.stringify(body))
-}
-
-async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const url = new URL(req.url ?? "/", base)
-  const path = decodeURIComponent(url.pathname)
-  const authorized = req.headers.authorization === `Bearer ${TOKEN}`
-  fake.requests.push({ method: req.method ?? "", path, authorized })
-  if (!authorized) return send(res, 401, { error: { code: 401, status: "UNAUTHENTICATED", message: "Request had invalid authentication credentials." } })
-  if (fake.forbidden.has(path)) {
-    return send(res, 403, { error: { code: 403, status: "PERMISSION_DENIED", message: `Permission denied on ${path}` } })
-  }
-  if (req.method === "POST" && path === "/storage/v1/b") {
-    const chunks: Buffer[] = []
-    for await (const c of req) chunks.push(c as Buffer)
-    const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as Record<string, unknown>
-    const bucketPath = `/storage/v1/b/${String(body.name)}`
-    if (fake.existing.has(bucketPath) || fake.takenElsewhere.has(String(body.name))) {
-      return send(res, 409, { error: { code: 409, message: "Your previous request to create the named bucket succeeded and you already own it." } })
-    }
-    fake.existing.add(bucketPath)
-    fake.created.push({ project: url.searchParams.get("project") ?? "", body })
-    return send(res, 200, { kind: "storage#bucket", ...body })
-  }
-  if (req.method === "GET") {
-    if (path.startsWith("/storage/v1/b/") && fake.takenElsewhere.has(path.slice("/storage/v1/b/".length))) {
-      return send(res, 403, { error: { code: 403, message: "does not have storage.buckets.get access" } })
-    }
-    if (fake.existing.has(path)) return send(res, 200, { name: path })
-    return send(res, 404, { error: { code: 404, status: "NOT_FOUND", message: `${path} not found` } })
-  }
-  send(res, 405, { error: { code: 405, message: "method not allowed" } })
-}
+let fake: GoogleApisFake
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    handle(req, res).catch((err: Error) => send(res, 500, { error: { code: 500, message: err.message } }))
-  })
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r))
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  fake = await startGoogleApisFake(TOKEN)
 })
 afterAll(async () => {
-  await new Promise((r) => server.close(r))
+  await fake?.close()
 })
 beforeEach(() => {
-  fake = { existing: new Set(), forbidden: new Set(), takenElsewhere: new Set(), created: [], requests: [] }
+  fake.reset()
 })
 
 function target(token = TOKEN): GcpTarget {
+  const base = fake.endpoint
   return { accessToken: token, endpoints: { storage: base, run: base, artifactRegistry: base, iam: base } }
 }
 

@@ -17,6 +17,7 @@ import { imageSbom } from "./sbom.js"
 import { awsCredentials } from "./credentials.js"
 import { checkHealth, type HealthCheck, toHealthCheck } from "./health-check.js"
 import { loadSettings } from "./settings.js"
+import { Stack, TerraformApply, TerraformPlan, applyPlan, cloudAdapter, planStack, stackCredentials } from "./terraform.js"
 import { type AwsStagingScale, stagingScaleTarget, startStaging, stopStaging, toAwsStagingScale } from "./stop-aws.js"
 
 /**
@@ -244,5 +245,71 @@ export class PortfolioPipeline {
     const target = stagingScaleTarget(await loadSettings(this.source), { timeoutSeconds })
     const credentials = await awsCredentials({ accessKeyId: awsAccessKeyId, secretAccessKey: awsSecretAccessKey, sessionToken: awsSessionToken })
     return toAwsStagingScale("start", await startStaging(target, credentials))
+  }
+
+  /**
+   * Plans a Terraform stack and saves the plan: AWS (terraform/aws, staging) or GCP (terraform/gcp,
+   * production). Creates the stack's state backend first if it is missing, then adopts resources that
+   * already exist in the cloud but not in state (generated import blocks; a second run imports
+   * nothing), and runs `terraform plan` in the Terraform image pinned in ci/pipeline.yaml. Names come
+   * from ci/pipeline.yaml. Chain `apply` to apply exactly this plan, or `summary` / `json` to read it.
+   *
+   * @param stack AWS (staging, needs the --aws-* secrets) or GCP (production, needs --gcp-credentials or --gcp-access-token).
+   * @param awsAccessKeyId AWS access key ID (e.g. env://AWS_ACCESS_KEY_ID). Required for --stack=AWS.
+   * @param awsSecretAccessKey AWS secret access key (e.g. env://AWS_SECRET_ACCESS_KEY). Required for --stack=AWS.
+   * @param awsSessionToken AWS session token, for temporary (OIDC role) credentials. Default: none.
+   * @param gcpCredentials GCP service-account key JSON (e.g. env://GCP_SERVICE_ACCOUNT_KEY). For --stack=GCP.
+   * @param gcpAccessToken GCP OAuth access token (workload identity federation), instead of --gcp-credentials.
+   * @param initialImage Image for the first revision when the service does not exist yet. Default: the stack's own (see terraform/<stack>/variables.tf).
+   */
+  @func({ cache: "never" })
+  async plan(
+    stack: Stack,
+    awsAccessKeyId?: Secret,
+    awsSecretAccessKey?: Secret,
+    awsSessionToken?: Secret,
+    gcpCredentials?: Secret,
+    gcpAccessToken?: Secret,
+    initialImage?: string,
+  ): Promise<TerraformPlan> {
+    const settings = await loadSettings(this.source)
+    const credentials = stackCredentials(stack, { awsAccessKeyId, awsSecretAccessKey, awsSessionToken, gcpCredentials, gcpAccessToken })
+    return planStack({
+      source: this.source,
+      settings,
+      credentials,
+      cloud: cloudAdapter(settings, credentials),
+      options: { initialImage },
+      now: new Date(),
+    })
+  }
+
+  /**
+   * Plans a Terraform stack (exactly as `plan`) and applies that saved plan. Refuses, and says why,
+   * when the plan would destroy or replace a stateful resource (a state bucket, the lock table, an
+   * image registry) unless --allow-destroy is given. Returns the changes and the stack's outputs.
+   *
+   * @param stack AWS (staging, needs the --aws-* secrets) or GCP (production, needs --gcp-credentials or --gcp-access-token).
+   * @param awsAccessKeyId AWS access key ID (e.g. env://AWS_ACCESS_KEY_ID). Required for --stack=AWS.
+   * @param awsSecretAccessKey AWS secret access key (e.g. env://AWS_SECRET_ACCESS_KEY). Required for --stack=AWS.
+   * @param awsSessionToken AWS session token, for temporary (OIDC role) credentials. Default: none.
+   * @param gcpCredentials GCP service-account key JSON (e.g. env://GCP_SERVICE_ACCOUNT_KEY). For --stack=GCP.
+   * @param gcpAccessToken GCP OAuth access token (workload identity federation), instead of --gcp-credentials.
+   * @param initialImage Image for the first revision when the service does not exist yet. Default: the stack's own (see terraform/<stack>/variables.tf).
+   * @param allowDestroy Apply even if the plan destroys stateful resources. Default: false.
+   */
+  @func({ cache: "never" })
+  async apply(
+    stack: Stack,
+    awsAccessKeyId?: Secret,
+    awsSecretAccessKey?: Secret,
+    awsSessionToken?: Secret,
+    gcpCredentials?: Secret,
+    gcpAccessToken?: Secret,
+    initialImage?: string,
+    allowDestroy = false,
+  ): Promise<TerraformApply> {
+    const plan = await this.plan(stack, awsAccessKeyId, awsSecretAccessKey, awsSessionToken, gcpCredentials, gcpAccessToken, initialImage)
+    return applyPlan(plan, { allowDestroy, now: new Date() })
   }
 }
