@@ -14,8 +14,15 @@ export interface OwnedFields {
   changedBy: string
 }
 
-/** Staging (terraform/aws): the ECS service's task count and task definition revision. */
+/** Staging (terraform/aws): the ECS service's task count and task definition revision, and the revisions' containers. */
 export const AWS_OWNERSHIP: readonly OwnedFields[] = [
+  {
+    address: "module.service.aws_ecs_task_definition.this",
+    fields: ["container_definitions"],
+    changedBy:
+      "dagger/src/ecs.ts derives each revision from the one the service runs; Terraform's revision is only " +
+      "the template of the first deploy",
+  },
   {
     address: "module.service.aws_ecs_service.this",
     fields: ["desired_count", "task_definition"],

@@ -74,6 +74,13 @@ resource "aws_ecs_task_definition" "this" {
       }
     },
   ])
+
+  # This revision is only the template of the first deploy: the pipeline derives each next revision
+  # from the one the service runs (dagger/src/ownership.ts). Without this, every deploy's image
+  # (passed as var.image for a first creation) would register a needless Terraform revision.
+  lifecycle {
+    ignore_changes = [container_definitions]
+  }
 }
 
 resource "aws_ecs_service" "this" {
