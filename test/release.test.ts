@@ -122,10 +122,7 @@ describe("publish (ECR via moto)", () => {
     const scannedImage = tarball!.source!.slice(0, -1)
     const pushedImage = push.chain.slice(0, push.chain.findIndex((l) => l.field === "withRegistryAuth"))
     expect(pushedImage).toEqual(scannedImage)
-    expect(fields(pushedImage)).toContain("withEntrypoint")
-    // ... and that image carries the version and commit /health reports.
-    expect(pushedImage).toContainEqual({ field: "withEnvVariable", args: { name: "APP_COMMIT", value: SHA } })
-    expect(pushedImage).toContainEqual({ field: "withEnvVariable", args: { name: "APP_VERSION", value: "0123456" } })
+    expect(fields(pushedImage).at(-1)).toBe("dockerBuild")
 
     // Trivy: pinned image, DB cache volume, cache-buster right on the scan exec.
     expect(scan.image).toMatch(/^aquasec\/trivy:0\.69\.3@sha256:[a-f0-9]{64}$/)
@@ -156,13 +153,30 @@ describe("publish (ECR via moto)", () => {
     }
   }, 180_000)
 
-  it("installs dependencies from the manifests alone, before any source, with npm's cache volume", async () => {
+  it("builds the pushed image from app/Dockerfile's runtime stage with version and commit as build arguments", async () => {
+    double.setScript(script())
+    const r = await publish(awsArgs())
+    expect(r.error, r.stderr).toBeUndefined()
+    const push = double.calls.find((c) => c.leaf === "publish")!
+    const image = push.chain.slice(0, push.chain.findIndex((l) => l.field === "withRegistryAuth"))
+    expect(fields(image)).toEqual(["host", "directory", "directory", "dockerBuild"])
+    expect(image[2]?.args).toEqual({ path: "app" })
+    expect(image[3]?.args).toEqual({
+      target: "runtime",
+      buildArgs: [
+        { name: "APP_VERSION", value: "0123456" },
+        { name: "APP_COMMIT", value: SHA },
+      ],
+    })
+  }, 180_000)
+
+  it("runs the tests with dependencies installed from the manifests alone, before any source, with npm's cache volume", async () => {
     double.setScript(script())
     const r = await publish(awsArgs())
     expect(r.error, r.stderr).toBeUndefined()
     const installs = double.execs().filter((e) => e.args[0] === "npm" && e.args[1] === "ci")
-    // app build stage, app runtime (--omit=dev), repo root and app for the test run
-    expect(installs.length).toBe(4)
+    // repository root (vitest, tsx) and app/
+    expect(installs.map((e) => e.workdir)).toEqual(["/repo", "/repo/app"])
     for (const npmCi of installs) {
       const before = fields(npmCi.chain.slice(0, -1))
       expect(before).not.toContain("withDirectory")
@@ -173,10 +187,11 @@ describe("publish (ECR via moto)", () => {
       expect(cache?.path).toBe(NPM_CACHE_DIR)
       expect(cache?.source).toEqual([{ field: "cacheVolume", args: { key: NPM_CACHE_VOLUME } }])
     }
-    // The sources come after the install, in the build stage that compiles them.
-    const build = execWith((e) => JSON.stringify(e.args) === JSON.stringify(["npm", "run", "build"]))
-    const f = fields(build.chain)
-    expect(f.indexOf("withDirectory")).toBeGreaterThan(f.lastIndexOf("withFile"))
+    // The sources come after both installs, right before the test command.
+    const tests = execWith((e) => JSON.stringify(e.args) === JSON.stringify(APP_TEST_COMMAND))
+    const f = fields(tests.chain)
+    expect(f.indexOf("withDirectory")).toBeGreaterThan(f.lastIndexOf("withExec", f.length - 2))
+    expect(tests.image).toMatch(/^node:24\.20\.0-alpine3\.24@sha256:[a-f0-9]{64}$/)
   }, 180_000)
 
   it("stops before any push when the scan gate fails, with the summary in the error", async () => {

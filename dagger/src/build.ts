@@ -1,80 +1,59 @@
-// The app image and its test run, as Dagger stages mirroring app/Dockerfile (install → build → runtime).
-// Layer order is what makes rebuilds cheap: package.json and the lockfile are copied and installed
-// BEFORE any source file, so a code-only change reuses the install; npm's download cache is a cache
-// volume shared by every install.
+// The app image and the app's test run.
+// The image is app/Dockerfile's `runtime` stage, built by the engine (one definition, so `dagger call
+// build` and `docker build app` cannot drift). The Dockerfile copies package.json and the lockfile and
+// runs `npm ci` before it copies any source, so a code-only change reuses the install layer.
+// The test run is built here in Dagger stages with the same order: manifests, install (npm's cache in
+// a cache volume), then sources.
 import { dag, type Container, type Directory } from "@dagger.io/dagger"
 
 /** Cache volume for npm's download cache (~/.npm), shared by all installs. */
 export const NPM_CACHE_VOLUME = "portfolio-npm-cache"
 export const NPM_CACHE_DIR = "/root/.npm"
-/** Where the app lives in the image (app/src/server.ts finds content/ and public/ next to dist/). */
-export const APP_DIR = "/app"
 /** Where the repository is mounted for the test run (the app's tests use the repo's test harness). */
 export const REPO_DIR = "/repo"
-/** The unprivileged user of the official node images. */
-export const RUNTIME_USER = "node"
 
-const NPM_CI = ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"]
+// --ignore-scripts: no dependency's install script runs (as in app/Dockerfile).
+const NPM_CI = ["npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"]
 /** What never goes into a build context: local installs and build output. */
 const EXCLUDE = ["**/node_modules", "**/dist", ".git", ".tools", "**/.terraform", "**/*.tfstate*"]
 
 export interface AppImageInput {
-  /** The app/ directory. */
+  /** The app/ directory (its Dockerfile is the build definition). */
   app: Directory
-  /** Pinned node base image (ci/pipeline.yaml images.node). */
-  nodeImage: string
   /** Release baked in as APP_VERSION (served by /health). */
   version: string
   /** Git SHA baked in as APP_COMMIT (served by /health). */
   commit: string
-  /** Port the app listens on (ci/pipeline.yaml app.port). */
-  port: number
 }
+
+/** The Dockerfile stage that is the runtime image. */
+export const RUNTIME_STAGE = "runtime"
 
 function node(nodeImage: string): Container {
   return dag.container().from(nodeImage).withMountedCache(NPM_CACHE_DIR, dag.cacheVolume(NPM_CACHE_VOLUME))
 }
 
 /** `npm ci` in `dir` with only the manifest and lockfile present (no sources yet). */
-export function installDependencies(base: Container, manifests: Directory, dir: string, omitDev = false): Container {
+export function installDependencies(base: Container, manifests: Directory, dir: string): Container {
   return base
     .withWorkdir(dir)
     .withFile(`${dir}/package.json`, manifests.file("package.json"))
     .withFile(`${dir}/package-lock.json`, manifests.file("package-lock.json"))
-    .withExec(omitDev ? [...NPM_CI, "--omit=dev"] : NPM_CI)
-}
-
-/** Install all dependencies, then add the sources and compile (`npm run build` → dist/). */
-export function appBuildStage(input: Pick<AppImageInput, "app" | "nodeImage">): Container {
-  return installDependencies(node(input.nodeImage), input.app, APP_DIR)
-    .withDirectory(APP_DIR, input.app, { exclude: EXCLUDE })
-    .withExec(["npm", "run", "build"])
+    .withExec(NPM_CI)
 }
 
 /**
- * The runtime image: production dependencies only, the compiled app, its content and static files,
- * version and commit baked in, non-root user. Returns a Container so callers can publish, export or scan it.
+ * The runtime image: app/Dockerfile's runtime stage with APP_VERSION / APP_COMMIT build arguments.
+ * Returns a Container so callers can publish, export or scan it.
  */
 export function appImage(input: AppImageInput): Container {
-  const prod = installDependencies(node(input.nodeImage), input.app, APP_DIR, true)
-  const built = appBuildStage(input)
-  return dag
-    .container()
-    .from(input.nodeImage)
-    .withWorkdir(APP_DIR)
-    .withDirectory(APP_DIR, prod.directory(APP_DIR), { owner: "root" })
-    .withDirectory(`${APP_DIR}/dist`, built.directory(`${APP_DIR}/dist`))
-    .withDirectory(`${APP_DIR}/content`, input.app.directory("content"))
-    .withDirectory(`${APP_DIR}/public`, input.app.directory("public"))
-    .withEnvVariable("NODE_ENV", "production")
-    .withEnvVariable("PORT", String(input.port))
-    .withEnvVariable("APP_VERSION", input.version)
-    .withEnvVariable("APP_COMMIT", input.commit)
-    .withLabel("org.opencontainers.image.version", input.version)
-    .withLabel("org.opencontainers.image.revision", input.commit)
-    .withExposedPort(input.port)
-    .withUser(RUNTIME_USER)
-    .withEntrypoint(["node", "dist/main.js"])
+  return input.app.dockerBuild({
+    target: RUNTIME_STAGE,
+    buildArgs: [
+      { name: "APP_VERSION", value: input.version },
+      { name: "APP_COMMIT", value: input.commit },
+    ],
+  })
 }
 
 /**

@@ -26,6 +26,9 @@ const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/
 // A host needs a dot (or is localhost) so that 'library/node' is never mistaken for a registry.
 const HOST = /^(?:localhost|[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)(?::\d{1,5})?$/
 const GIT_SHA = /^[a-f0-9]{7,40}$/
+// A version is both an image tag and the app's APP_VERSION (app/src/config.ts accepts
+// [0-9A-Za-z][0-9A-Za-z._+-]{0,63}): the intersection of the two rules.
+const VERSION = /^[0-9A-Za-z][0-9A-Za-z._-]{0,63}$/
 
 /** Length of the short commit used as the default version (and image tag). */
 export const SHORT_COMMIT_LENGTH = 7
@@ -115,10 +118,14 @@ export function requireCommit(commit: string): string {
 export function resolveVersion(commit: string, version?: string): string {
   requireCommit(commit)
   const v = version === undefined || version === "" ? commit.slice(0, SHORT_COMMIT_LENGTH) : version
-  if (!TAG.test(v)) {
+  return requireVersion(v)
+}
+
+function requireVersion(v: string): string {
+  if (!VERSION.test(v)) {
     throw new ImageRefError(
-      `--version '${v}' cannot be used as an image tag (allowed: letters, digits, '_', '.', '-', at most 128, ` +
-        "not starting with '.' or '-'); e.g. use 1.4.2 or 1.4.2-rc.1 instead of 1.4.2+build",
+      `--version '${v}' cannot be used as an image tag and APP_VERSION (allowed: letters, digits, '.', '_', '-', ` +
+        "at most 64, starting with a letter or digit); e.g. use 1.4.2 or 1.4.2-rc.1 instead of 1.4.2+build",
     )
   }
   return v
@@ -135,9 +142,7 @@ export const UNKNOWN_COMMIT = "unknown"
  */
 export function buildIdentity(commit?: string, version?: string): { commit: string; version: string } {
   if (commit !== undefined && commit !== "") return { commit: requireCommit(commit), version: resolveVersion(commit, version) }
-  const v = version === undefined || version === "" ? LOCAL_VERSION : version
-  if (!TAG.test(v)) throw new ImageRefError(`--version '${v}' cannot be used as an image tag; e.g. use 1.4.2 or 1.4.2-rc.1`)
-  return { commit: UNKNOWN_COMMIT, version: v }
+  return { commit: UNKNOWN_COMMIT, version: requireVersion(version === undefined || version === "" ? LOCAL_VERSION : version) }
 }
 
 /** ECR repository address `<account>.dkr.ecr.<region>.amazonaws.com/<repository>` from the registry host. */

@@ -40,19 +40,18 @@ export class PortfolioPipeline {
   }
 
   /**
-   * Builds the app's runtime image (the stages of app/Dockerfile: install, build, runtime) with the
-   * version and commit baked in as APP_VERSION / APP_COMMIT, which /health serves. Dependencies are
-   * installed from package.json and the lockfile before any source is added, with npm's cache in a
-   * cache volume, so a code-only change does not reinstall them.
+   * Builds the app's runtime image from app/Dockerfile (its `runtime` stage) with the version and
+   * commit baked in as APP_VERSION / APP_COMMIT, which /health serves. The Dockerfile installs from
+   * package.json and the lockfile before it copies any source, so a code-only change does not
+   * reinstall dependencies.
    *
    * @param commit Git SHA baked in as APP_COMMIT. Default: "unknown" (a local build).
    * @param version Version baked in as APP_VERSION. Default: the short commit, or 0.0.0-dev without --commit.
    */
   @func()
   async build(commit?: string, version?: string): Promise<Container> {
-    const settings = await loadSettings(this.source)
     const id = buildIdentity(commit, version)
-    return appImage({ app: this.source.directory("app"), nodeImage: settings.images.node, port: settings.app.port, ...id })
+    return appImage({ app: this.source.directory("app"), ...id })
   }
 
   /**
@@ -81,7 +80,7 @@ export class PortfolioPipeline {
     const settings = await loadSettings(this.source)
     const id = buildIdentity(commit, version)
     const policy = scanPolicy(settings.scan, { severities: severity, ignoreUnfixed })
-    const image = appImage({ app: this.source.directory("app"), nodeImage: settings.images.node, port: settings.app.port, ...id })
+    const image = appImage({ app: this.source.directory("app"), ...id })
     const ignorePath = ignoreFilePath(settings)
     return scanImage({
       tarball: image.asTarball(),
@@ -104,7 +103,7 @@ export class PortfolioPipeline {
   async sbom(commit?: string, version?: string): Promise<File> {
     const settings = await loadSettings(this.source)
     const id = buildIdentity(commit, version)
-    const image = appImage({ app: this.source.directory("app"), nodeImage: settings.images.node, port: settings.app.port, ...id })
+    const image = appImage({ app: this.source.directory("app"), ...id })
     const sbom = await imageSbom({ tarball: image.asTarball(), trivyImage: settings.images.trivy, label: `image ${settings.app.name}:${id.version}` })
     return sbom.file
   }

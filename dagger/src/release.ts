@@ -67,13 +67,7 @@ export async function buildAndCheckImage(input: ImageChecksInput): Promise<Image
   const label = `image ${settings.app.name}:${input.version}`
   let image: Container
   try {
-    image = await appImage({
-      app: source.directory("app"),
-      nodeImage: settings.images.node,
-      version: input.version,
-      commit: input.commit,
-      port: settings.app.port,
-    }).sync()
+    image = await appImage({ app: source.directory("app"), version: input.version, commit: input.commit }).sync()
   } catch (err) {
     explainExecError(err, `Build of ${label}`, "Run `npm ci && npm run build` in app/ locally to reproduce.")
   }
