@@ -345,6 +345,60 @@ describe("plan / apply of the AWS stack through the module entrypoint (moto behi
   }, 240_000)
 })
 
+describe("plan of the GCP stack through the module entrypoint (Google APIs faked)", () => {
+  const TOKEN = "ya29.entrypoint-test-token"
+  let double: EngineDouble
+  let google: GoogleApisFake
+  let repo: string
+  let settings: Settings
+
+  beforeAll(async () => {
+    double = await startEngineDouble()
+    google = await startGoogleApisFake(TOKEN)
+    repo = mkdtempSync(join(tmpdir(), "terraform-plan-gcp-"))
+    mkdirSync(join(repo, "ci"))
+    const pointed = settingsText.replace(/(\nproduction:\n  gcp:\n(?:    [^\n]+\n)*?    region: [^\n]+\n)/, `$1    cloudRunEndpoint: ${google.endpoint}\n`)
+    settings = parseSettings(pointed)
+    expect(settings.production.gcp.cloudRunEndpoint).toBe(google.endpoint)
+    writeFileSync(join(repo, "ci/pipeline.yaml"), pointed)
+  })
+  afterAll(async () => {
+    await double?.close()
+    await google?.close()
+    if (repo) rmSync(repo, { recursive: true, force: true })
+  })
+
+  it("decodes --stack=GCP and --gcp-access-token, probes with that token and never mounts AWS credentials", async () => {
+    const n = gcpNames(settings)
+    google.existing.add(`/storage/v1/b/${n.stateBucket}`)
+    google.existing.add(`/v1/projects/${n.project}/locations/${n.region}/repositories/${n.artifactRepository}`)
+    double.setScript(terraform({ state: ["module.state_backend.google_storage_bucket.state"], planJson: { format_version: "1.2" }, outputs: {} }))
+    const planned = await callFunction(double, {
+      fn: "plan",
+      constructorArgs: { source: double.hostDirectory(repo) },
+      args: {
+        stack: "GCP",
+        gcpAccessToken: double.secret("GCP_ACCESS_TOKEN", TOKEN),
+        // Given but not for this stack: must not reach the container.
+        awsAccessKeyId: double.secret("AWS_ACCESS_KEY_ID", ACCESS_KEY),
+        awsSecretAccessKey: double.secret("AWS_SECRET_ACCESS_KEY", SECRET_KEY),
+      },
+      timeoutMs: 180_000,
+    })
+    expect(planned.error, planned.stderr).toBeUndefined()
+    const plan = planned.result as Record<string, unknown>
+    expect(plan.bootstrapped).toEqual([])
+    expect(plan.imported).toEqual(["module.registry.google_artifact_registry_repository.this"])
+    // The bucket is in state: it was not probed; the other three were, with the token.
+    expect(google.requests.every((r) => r.authorized)).toBe(true)
+    expect(google.requests.filter((r) => r.path.includes("/repositories/") || r.path.includes("/services/") || r.path.includes("/serviceAccounts/"))).toHaveLength(3)
+    const init = only(tfExecs(double, "init"), "terraform init")
+    expect(Object.keys(init.secretEnv)).toEqual(["GOOGLE_OAUTH_ACCESS_TOKEN"])
+    expect(init.secretEnv.GOOGLE_OAUTH_ACCESS_TOKEN?.[0]?.args).toEqual({ uri: "env://GCP_ACCESS_TOKEN" })
+    expect(double.secretLeaks()).toEqual([])
+  }, 240_000)
+})
+
 describe("plan of the GCP stack (in process, Google APIs faked)", () => {
   const TOKEN = "ya29.terraform-test-token"
   let double: EngineDouble

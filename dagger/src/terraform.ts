@@ -76,7 +76,11 @@ export interface CloudAdapter {
   probe(entries: readonly ImportEntry[]): Promise<ReadonlyMap<string, ProbeResult>>
 }
 
-/** The adapter for a stack from its settings and credentials; SDKs load lazily inside. */
+/**
+ * The adapter for a stack from its settings and credentials; SDKs load lazily inside. AWS calls go to
+ * staging.aws.endpointUrl when set; Google calls to `overrides.gcpEndpoints`, else to
+ * production.gcp.cloudRunEndpoint when set (tests), else to Google.
+ */
 export function cloudAdapter(
   settings: Settings,
   credentials: StackCredentials,
@@ -101,11 +105,15 @@ export function cloudAdapter(
     }
   }
   const n = gcpNames(settings)
+  // A local Cloud Run endpoint (tests only, from ci/pipeline.yaml) stands in for every Google API.
+  const local = settings.production.gcp.cloudRunEndpoint
+  const endpoints =
+    overrides.gcpEndpoints ?? (local ? { storage: local, run: local, artifactRegistry: local, iam: local } : undefined)
   let token: Promise<string> | undefined
   const target = async () => {
     const { gcpAccessToken } = await import("./terraform-probes-gcp.js")
     token ??= gcpAccessToken(credentials.gcp)
-    return { accessToken: await token, endpoints: overrides.gcpEndpoints }
+    return { accessToken: await token, endpoints }
   }
   return {
     async bootstrap() {
