@@ -209,9 +209,13 @@ describe.each(["aws", "gcp"] as const)("terraform/%s", (name) => {
     }
   })
 
-  it("pins its provider to an exact version and Terraform to a range", () => {
+  it("pins its provider to an exact version, and the pinned Terraform image satisfies required_version", () => {
     const tf = cases[name].hcl.root.terraform[0]!
-    expect(String(tf.required_version)).toMatch(/>= 1\.1\d/)
+    expect(tf.required_version).toBe(">= 1.10.0, < 2.0.0")
+    const tag = /:(\d+)\.(\d+)\.(\d+)(?:@|$)/.exec(settings.images.terraform)
+    expect(tag, `images.terraform '${settings.images.terraform}' needs a version tag`).not.toBeNull()
+    const [major, minor] = [Number(tag![1]), Number(tag![2])]
+    expect(major === 1 && minor >= 10, `images.terraform ${settings.images.terraform} must be >= 1.10 (S3 lock file) and < 2`).toBe(true)
     const providers = (tf.required_providers as Body[])[0]!
     for (const [p, spec] of Object.entries(providers)) {
       expect((spec as Body).version, `provider ${p}`).toMatch(/^\d+\.\d+\.\d+$/)
