@@ -56,7 +56,7 @@ describe("check (engine double, real entrypoint)", () => {
     // The report's files, as `check artifacts export` writes them.
     const artifacts = double.resolve(String(report["artifacts"]))
     const names = artifacts.filter((l) => l.field === "withNewFile" || l.field === "withFile").map((l) => l.args["path"])
-    expect(names).toEqual(["summary.md", "tests.txt", "trivy.json", "trivy.sarif", "sbom.cdx.json", "checkov.json", "trivy-config.json"])
+    expect(names).toEqual(["summary.md", "verdict.txt", "tests.txt", "trivy.json", "trivy.sarif", "sbom.cdx.json", "checkov.json", "trivy-config.json"])
 
     // No cloud credentials anywhere; pinned tool images; Terraform checks read terraform/ only.
     const execs = double.execs()
@@ -82,6 +82,8 @@ describe("check (engine double, real entrypoint)", () => {
     expect(summary).toContain("| Image scan | ❌ FAIL | Scan FAILED: /scan/image.tar has 3 blocking findings")
     expect(summary).toContain("| checkov (terraform/) | ✅ PASS |")
     expect(summary).toContain("CVE-2099-2001  cross-spawn@7.0.3 → fixed in 7.0.5 [2 places]")
+    const artifacts = double.resolve(String(report["artifacts"]))
+    expect(artifacts).toContainEqual({ field: "withNewFile", args: { path: "verdict.txt", contents: "FAIL\n" } })
 
     // `check enforce` turns the verdict into a failing exit with the summary.
     const enforced = await callFunction(double, { fn: "enforce", object: "CheckReport", parentState: report, timeoutMs: 120_000 })

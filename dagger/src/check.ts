@@ -110,8 +110,8 @@ export class CheckReport {
   summary: string = ""
 
   /**
-   * Every report file: summary.md, trivy.json, trivy.sarif, sbom.cdx.json, checkov.json,
-   * trivy-config.json, tests.txt (those of the steps that ran).
+   * Every report file: summary.md, verdict.txt (PASS or FAIL), trivy.json, trivy.sarif, sbom.cdx.json,
+   * checkov.json, trivy-config.json, tests.txt (those of the steps that ran).
    */
   @func()
   artifacts!: Directory
@@ -163,7 +163,9 @@ export async function runCheck(input: CheckInput): Promise<CheckReport> {
   const steps = [...imageSteps(image), ...iacSteps(iac)]
   const summary = renderCheckSummary(steps, { version: input.version, commit: input.commit })
 
-  let artifacts = dag.directory().withNewFile("summary.md", summary)
+  const passed = checkVerdict(steps) === "PASS"
+  // verdict.txt lets a workflow step fail the job after the files were exported.
+  let artifacts = dag.directory().withNewFile("summary.md", summary).withNewFile("verdict.txt", passed ? "PASS\n" : "FAIL\n")
   const add = (name: string, file: File) => {
     artifacts = artifacts.withFile(name, file)
   }
@@ -180,6 +182,5 @@ export async function runCheck(input: CheckInput): Promise<CheckReport> {
     add("checkov.json", iac.value.checkovReport)
     add("trivy-config.json", iac.value.trivyReport)
   }
-  const passed = checkVerdict(steps) === "PASS"
   return Object.assign(new CheckReport(), { passed, verdict: passed ? "PASS" : "FAIL", summary, artifacts })
 }

@@ -17,20 +17,21 @@ export const REPORT_DIR = "/scan/out"
 export const CACHE_BUSTER_ENV = "PORTFOLIO_SCAN_CACHE_BUSTER"
 
 /** Severity levels of Trivy findings, for --severity. */
+// Member names are what the CLI accepts (`--severity HIGH,CRITICAL`), so they are Trivy's own words.
 export enum ScanSeverity {
-  Unknown = "UNKNOWN",
-  Low = "LOW",
-  Medium = "MEDIUM",
-  High = "HIGH",
-  Critical = "CRITICAL",
+  UNKNOWN = "UNKNOWN",
+  LOW = "LOW",
+  MEDIUM = "MEDIUM",
+  HIGH = "HIGH",
+  CRITICAL = "CRITICAL",
 }
 
 /** Output formats a Scan can hand back. */
 export enum ReportFormat {
   /** Trivy's JSON report (schema version 2): what the gate reads. */
-  Json = "JSON",
+  JSON = "JSON",
   /** SARIF 2.1.0 for GitHub code scanning. Lists every severity: Trivy's SARIF ignores --severity. */
-  Sarif = "SARIF",
+  SARIF = "SARIF",
 }
 
 /** Trivy arguments for the vulnerability + secret scan of an image tarball (pure, for tests and review). */
@@ -108,8 +109,8 @@ export class Scan {
    * @param format JSON (what the gate reads) or SARIF (for code scanning). Default: JSON.
    */
   @func()
-  report(format: ReportFormat = ReportFormat.Json): File {
-    return format === ReportFormat.Sarif ? this.sarif : this.json
+  report(format: ReportFormat = ReportFormat.JSON): File {
+    return format === ReportFormat.SARIF ? this.sarif : this.json
   }
 
   /**

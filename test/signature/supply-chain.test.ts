@@ -40,6 +40,8 @@ describe("PortfolioPipeline supply-chain functions", () => {
       returns: "Scan",
       cache: "session",
     })
+    // The CLI takes the member names: Trivy's own words.
+    expect(Object.values(t.enums["ScanSeverity"]?.values ?? {}).map((v) => v.name)).toEqual(["UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL"])
   })
 
   it("sbom [--commit] [--version] → File", () => {
@@ -80,7 +82,7 @@ describe("returned objects", () => {
     ])
     expectFunction(t, "report", {
       object: "Scan",
-      args: { format: { type: "ReportFormat", default: "Json", enumValues: ["Json", "Sarif"], description: /Default: JSON/ } },
+      args: { format: { type: "ReportFormat", default: "JSON", enumValues: ["JSON", "SARIF"], description: /Default: JSON/ } },
       returns: "File",
     })
     expectFunction(t, "enforce", { object: "Scan", args: {}, returns: "String" })
