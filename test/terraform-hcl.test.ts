@@ -4,6 +4,8 @@ import { execFileSync } from "node:child_process"
 import { readFileSync } from "node:fs"
 import { relative } from "node:path"
 import { beforeAll, describe, expect, it } from "vitest"
+import { parse as parseHcl } from "@cdktf/hcl2json"
+import { PREVIOUS_DESIRED_COUNT_TAG } from "../dagger/src/ecs.js"
 import { AWS_OWNERSHIP, GCP_OWNERSHIP, type OwnedFields } from "../dagger/src/ownership.js"
 import { parseSettings, type Settings } from "../dagger/src/settings.js"
 import type { ImportEntry } from "../dagger/src/terraform-import.js"
@@ -235,6 +237,13 @@ describe("ownership contract", () => {
 })
 
 describe("staging service (terraform/aws)", () => {
+  it("leaves the tag stop-aws writes to the pipeline, so an apply cannot erase the remembered count", async () => {
+    const file = `${repoRoot}/terraform/aws/providers.tf`
+    const hcl = (await parseHcl(file, readFileSync(file, "utf8"))) as { provider: { aws: Body[] } }
+    const ignore = hcl.provider.aws[0]?.ignore_tags as Body[] | undefined
+    expect(ignore?.[0]?.keys).toEqual([PREVIOUS_DESIRED_COUNT_TAG])
+  })
+
   it("rolls a failing deployment back with the circuit breaker", () => {
     const svc = resolveAddress(cases.aws.hcl, "module.service.aws_ecs_service.this").body
     expect(svc.deployment_circuit_breaker).toEqual([{ enable: true, rollback: true }])
