@@ -17,6 +17,8 @@ import { imageSbom } from "./sbom.js"
 import { awsCredentials } from "./credentials.js"
 import { checkHealth, type HealthCheck, toHealthCheck } from "./health-check.js"
 import { loadSettings } from "./settings.js"
+import { runDeployProduction, runDeployStaging } from "./deploy-adapters.js"
+import { DeployReport, NotifyMode } from "./deploy-report.js"
 import { Stack, TerraformApply, TerraformPlan, applyPlan, cloudAdapter, planStack, stackCredentials } from "./terraform.js"
 import { type AwsStagingScale, stagingScaleTarget, startStaging, stopStaging, toAwsStagingScale } from "./stop-aws.js"
 
@@ -164,6 +166,105 @@ export class PortfolioPipeline {
     const settings = await loadSettings(this.source)
     const id = buildIdentity(commit, version)
     return runCheck({ source: this.source, settings, now: new Date(), ...id })
+  }
+
+  /**
+   * Deploys a commit to AWS staging (ECS Fargate behind an ALB): build, tests, Trivy scan and SBOM (a
+   * failed gate stops before anything is pushed) → push to ECR by digest → Terraform (adopt what
+   * exists, plan, apply) → new task definition revision with the digest and APP_VERSION/APP_COMMIT,
+   * service at staging.desiredCount → rollout verdict tied to this deployment → health check on the
+   * ALB's /health requiring this version and commit. On any failure after apply the service goes back
+   * to the previous task definition, verified. Then cost estimate and notifications. Returns the
+   * report; a failed deploy is a report with succeeded=false, only bad input fails the call.
+   * Re-running the same commit is safe.
+   *
+   * @param commit Git SHA to deploy (baked in as APP_COMMIT), e.g. --commit=$(git rev-parse HEAD).
+   * @param awsAccessKeyId AWS access key ID (e.g. env://AWS_ACCESS_KEY_ID).
+   * @param awsSecretAccessKey AWS secret access key (e.g. env://AWS_SECRET_ACCESS_KEY).
+   * @param version Version baked in as APP_VERSION and used as the image tag. Default: the short commit.
+   * @param awsSessionToken AWS session token, for temporary (OIDC role) credentials. Default: none.
+   * @param slackWebhook Slack incoming-webhook URL (e.g. env://SLACK_WEBHOOK_URL). Default: no Slack message.
+   * @param discordWebhook Discord webhook URL (e.g. env://DISCORD_WEBHOOK_URL). Default: no Discord message.
+   * @param webhook URL that receives the run as JSON (e.g. env://DEPLOY_WEBHOOK_URL). Default: none.
+   * @param notify When to notify: ALWAYS, FAILURES_ONLY or NEVER. Default: notifications.mode in ci/pipeline.yaml.
+   * @param runUrl Link to the CI run, shown in the report and notifications. Default: none.
+   */
+  @func({ cache: "never" })
+  async deployStaging(
+    commit: string,
+    awsAccessKeyId: Secret,
+    awsSecretAccessKey: Secret,
+    version?: string,
+    awsSessionToken?: Secret,
+    slackWebhook?: Secret,
+    discordWebhook?: Secret,
+    webhook?: Secret,
+    notify?: NotifyMode,
+    runUrl?: string,
+  ): Promise<DeployReport> {
+    return runDeployStaging({
+      source: this.source,
+      commit,
+      version,
+      secrets: { awsAccessKeyId, awsSecretAccessKey, awsSessionToken, slackWebhook, discordWebhook, webhook },
+      notify,
+      runUrl,
+    })
+  }
+
+  /**
+   * Deploys a commit to GCP production (Cloud Run) with a canary, and stops AWS staging meanwhile.
+   * In parallel: scale AWS staging to 0 (previous count remembered; skipped with --skip-aws-stop or
+   * without AWS credentials; a failed stop is a warning, never a failed deploy) and build, tests,
+   * Trivy scan and SBOM → push to Artifact Registry by digest. Then Terraform (adopt, plan, apply) →
+   * candidate revision with 0 % traffic behind the canary tag → health check on the tag URL requiring
+   * this version → traffic in steps (pause and health check at each) → on failure all traffic back to
+   * the previous revision, verified. Then cost estimate and notifications. Returns the report; a failed
+   * deploy is a report with succeeded=false, only bad input fails the call. A traffic split left by an
+   * interrupted run is put back by the next run.
+   *
+   * @param commit Git SHA to deploy (baked in as APP_COMMIT), e.g. --commit=$(git rev-parse HEAD).
+   * @param version Version baked in as APP_VERSION and used as the image tag. Default: the short commit.
+   * @param gcpCredentials GCP service-account key JSON (e.g. env://GCP_SERVICE_ACCOUNT_KEY). Give this or --gcp-access-token.
+   * @param gcpAccessToken GCP OAuth access token (workload identity federation), instead of --gcp-credentials.
+   * @param skipAwsStop Leave AWS staging running. Default: false (staging is scaled to 0).
+   * @param awsAccessKeyId AWS access key ID for the staging stop (e.g. env://AWS_ACCESS_KEY_ID). Default: none (the stop is skipped and reported).
+   * @param awsSecretAccessKey AWS secret access key for the staging stop (e.g. env://AWS_SECRET_ACCESS_KEY).
+   * @param awsSessionToken AWS session token, for temporary (OIDC role) credentials. Default: none.
+   * @param canarySteps Traffic percentages on the new revision, e.g. 10,50,100 (ascending, ending at 100). Default: production.canary.steps in ci/pipeline.yaml.
+   * @param slackWebhook Slack incoming-webhook URL (e.g. env://SLACK_WEBHOOK_URL). Default: no Slack message.
+   * @param discordWebhook Discord webhook URL (e.g. env://DISCORD_WEBHOOK_URL). Default: no Discord message.
+   * @param webhook URL that receives the run as JSON (e.g. env://DEPLOY_WEBHOOK_URL). Default: none.
+   * @param notify When to notify: ALWAYS, FAILURES_ONLY or NEVER. Default: notifications.mode in ci/pipeline.yaml.
+   * @param runUrl Link to the CI run, shown in the report and notifications. Default: none.
+   */
+  @func({ cache: "never" })
+  async deployProduction(
+    commit: string,
+    version?: string,
+    gcpCredentials?: Secret,
+    gcpAccessToken?: Secret,
+    skipAwsStop = false,
+    awsAccessKeyId?: Secret,
+    awsSecretAccessKey?: Secret,
+    awsSessionToken?: Secret,
+    canarySteps?: string,
+    slackWebhook?: Secret,
+    discordWebhook?: Secret,
+    webhook?: Secret,
+    notify?: NotifyMode,
+    runUrl?: string,
+  ): Promise<DeployReport> {
+    return runDeployProduction({
+      source: this.source,
+      commit,
+      version,
+      secrets: { gcpCredentials, gcpAccessToken, awsAccessKeyId, awsSecretAccessKey, awsSessionToken, slackWebhook, discordWebhook, webhook },
+      skipAwsStop,
+      canarySteps,
+      notify,
+      runUrl,
+    })
   }
 
   /**
