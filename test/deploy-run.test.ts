@@ -1,0 +1,263 @@
+// The deploy orchestrators' decisions, over in-memory ports: which rollback a failure calls for, what a
+// cancelled run leaves behind, the cost inputs and the scan summary. The end-to-end behaviour against
+// moto, the Cloud Run fake and the real app is in staging.test.ts and production.test.ts.
+import { readFileSync } from "node:fs"
+import { join } from "node:path"
+import { describe, expect, it } from "vitest"
+import type { CandidateDeployment, TrafficChange } from "../dagger/src/cloud-run.js"
+import { parsePricing } from "../dagger/src/cost.js"
+import { toScanSummary, type CheckedImage, type HealthPort } from "../dagger/src/deploy-run.js"
+import type { RolloutOutcome } from "../dagger/src/ecs.js"
+import { checkHealth } from "../dagger/src/health-check.js"
+import { deployProduction, planProduction, productionCostInput, type ProductionPorts } from "../dagger/src/production.js"
+import type { RunRecord } from "../dagger/src/run.js"
+import { gateReportText } from "../dagger/src/scan-gate.js"
+import { parseSettings } from "../dagger/src/settings.js"
+import { deployStaging, planStaging, stagingCostInput, stagingRollbackAction, type StagingPorts } from "../dagger/src/staging.js"
+import type { TrafficReading } from "../dagger/src/traffic.js"
+import { NEW_RELEASE, OLD_RELEASE, pipelineYaml, trivyReport } from "./support/deploy-world.js"
+import { repoRoot } from "./tools/paths.js"
+
+const settings = parseSettings(pipelineYaml({}))
+const pricing = parsePricing(readFileSync(join(repoRoot, "ci/pricing.yaml"), "utf8"))
+const IMAGE = `registry.example.com/portfolio@sha256:${"a".repeat(64)}`
+
+/** Health checks by the real checkHealth, answered by an in-memory "service" per URL. */
+function healthOf(serving: (url: string) => { version: string; commit: string } | "down"): HealthPort {
+  return {
+    check: (url, expected) =>
+      checkHealth(url, expected, { budgetSeconds: 1, intervalMs: 10, consecutiveSuccesses: 2, requestTimeoutMs: 100 }, {
+        fetch: async (input) => {
+          const answer = serving(String(input).replace(/\/health$/, ""))
+          if (answer === "down") return new Response("bad gateway", { status: 502 })
+          return new Response(JSON.stringify({ status: "ok", ...answer }), { status: 200, headers: { "content-type": "application/json" } })
+        },
+      }),
+  }
+}
+
+const released = (): CheckedImage => ({ scan: { counts: {}, gate: "passed", topFindings: [] }, publish: async () => IMAGE })
+const quiet = { notify: async () => undefined }
+
+describe("stagingRollbackAction", () => {
+  const failed = (kind: "rolled-back" | "superseded" | "deployment-failed" | "timed-out", id?: string): RolloutOutcome["verdict"] => ({
+    state: "failure",
+    kind,
+    detail: "x",
+    ...(id ? { rollbackDeploymentId: id } : {}),
+  })
+
+  it.each([
+    [{ touched: false, previous: "td:1" }, { kind: "none" }],
+    [{ touched: true }, { kind: "none" }],
+    [{ touched: true, previous: "td:1", rollout: failed("superseded") }, { kind: "none" }],
+    [{ touched: true, previous: "td:1", rollout: failed("rolled-back", "ecs-svc/9") }, { kind: "verify-breaker", deploymentId: "ecs-svc/9", to: "td:1" }],
+    [{ touched: true, previous: "td:1", rollout: failed("deployment-failed") }, { kind: "deploy-previous", to: "td:1" }],
+    [{ touched: true, previous: "td:1", rollout: failed("timed-out") }, { kind: "deploy-previous", to: "td:1" }],
+    // Rollout succeeded, the health check failed afterwards.
+    [{ touched: true, previous: "td:1", rollout: { state: "success" as const, detail: "ok" } }, { kind: "deploy-previous", to: "td:1" }],
+  ])("%j → %j", (input, expected) => {
+    expect(stagingRollbackAction(input)).toMatchObject(expected)
+  })
+
+  it("says why nothing is rolled back", () => {
+    expect(stagingRollbackAction({ touched: false, previous: "td:1" })).toMatchObject({ why: expect.stringMatching(/not changed/) })
+    expect(stagingRollbackAction({ touched: true, previous: "td:1", rollout: failed("superseded") })).toMatchObject({
+      why: expect.stringMatching(/would undo it/),
+    })
+  })
+})
+
+describe("planStaging / planProduction: bad input is refused before anything runs", () => {
+  it("refuses a commit that is not a SHA and a version that is not a tag", () => {
+    expect(() => planStaging({ settings, pricing, commit: "HEAD" })).toThrow(/--commit 'HEAD' is not a git SHA/)
+    expect(() => planStaging({ settings, pricing, commit: NEW_RELEASE.commit, version: "1.0+build" })).toThrow(/--version '1\.0\+build'/)
+  })
+
+  it("defaults the version to the short commit and checks --run-url", () => {
+    expect(planStaging({ settings, pricing, commit: NEW_RELEASE.commit }).version).toBe(NEW_RELEASE.commit.slice(0, 7))
+    expect(() => planStaging({ settings, pricing, commit: NEW_RELEASE.commit, runUrl: "javascript:alert(1)" })).toThrow(/--run-url/)
+  })
+
+  it("takes the canary steps from the flag over the settings, and refuses a bad list", () => {
+    expect(planProduction({ settings, pricing, commit: NEW_RELEASE.commit }).canarySteps).toEqual(settings.production.canary.steps)
+    expect(planProduction({ settings, pricing, commit: NEW_RELEASE.commit, canarySteps: "20, 100" }).canarySteps).toEqual([20, 100])
+    expect(() => planProduction({ settings, pricing, commit: NEW_RELEASE.commit, canarySteps: "10,50" })).toThrow(/last step is 50, not 100/)
+  })
+
+  it("refuses a canary tag that makes the tag URL too long for Cloud Run", () => {
+    const long = { ...settings, production: { ...settings.production, canary: { ...settings.production.canary, tag: "a-very-long-canary-tag-name-that-overflows" } } }
+    expect(() => planProduction({ settings: long, pricing, commit: NEW_RELEASE.commit })).toThrow(/46/)
+  })
+})
+
+describe("cost inputs", () => {
+  it("staging: the task size ECS reports; production at the Terraform defaults", () => {
+    expect(stagingCostInput({ desiredCount: 1, cpu: "512", memory: "1024" }, settings)).toMatchObject({
+      staging: { desiredCount: 1, runningDesiredCount: 1, cpu: 0.5, memoryMiB: 1024, albCount: 1 },
+      production: { minInstances: 0, cpu: 1, memoryGiB: 0.5 },
+    })
+  })
+
+  it("production: a successful stop leaves staging at 0 and remembers what it ran", () => {
+    const input = productionCostInput(
+      { minInstances: 1, cpu: "2", memory: "1Gi" },
+      {
+        outcome: {
+          ref: { cluster: "c", service: "s" },
+          region: "us-west-1",
+          previousDesiredCount: 2,
+          desiredCount: 0,
+          runningCount: 0,
+          verdict: { state: "success", detail: "ok" },
+          polls: 1,
+          elapsedMs: 10,
+        },
+      },
+      settings,
+    )
+    expect(input).toMatchObject({ staging: { desiredCount: 0, runningDesiredCount: 2 }, production: { minInstances: 1, cpu: 2, memoryGiB: 1 } })
+  })
+
+  it("production: a skipped or failed stop counts staging as running at its configured size", () => {
+    expect(productionCostInput({ minInstances: 0 }, {}, settings).staging.desiredCount).toBe(settings.staging.desiredCount)
+  })
+})
+
+describe("toScanSummary", () => {
+  it("counts, the gate and the blocking finding first, with package and versions split", () => {
+    const verdict = gateReportText(trivyReport("critical"), { severities: ["HIGH", "CRITICAL"], ignoreUnfixed: true })
+    expect(toScanSummary(verdict)).toMatchObject({
+      gate: "failed",
+      counts: { CRITICAL: 1, HIGH: 0 },
+      topFindings: [{ id: "CVE-2099-0001", severity: "CRITICAL", target: "openssl", installedVersion: "3.0.0", fixedVersion: "3.0.99" }],
+    })
+  })
+})
+
+// ---- Cancellation: nothing half-switched -------------------------------------------------------
+
+/** Cloud Run in memory: traffic per revision, as the port's callers would read it back. */
+function memoryCloudRun() {
+  const traffic = new Map<string, number>([["rev-old", 100]])
+  const reading = (): TrafficReading => {
+    const holders = [...traffic].filter(([, p]) => p > 0).map(([revision, percent]) => ({ revision, percent }))
+    return { holders, tags: [], stable: holders[0]?.revision, settled: holders.length === 1, notices: [] }
+  }
+  const change = (): TrafficChange => ({ traffic: reading(), notices: [] })
+  return {
+    traffic,
+    port: {
+      async deployCandidate(): Promise<CandidateDeployment> {
+        traffic.set("rev-new", 0)
+        return { revision: "rev-new", url: "http://canary.test", serviceUrl: "http://service.test", previous: "rev-old", image: IMAGE, traffic: reading(), notices: [] }
+      },
+      async shift(input: { percent: number }) {
+        traffic.set("rev-new", input.percent)
+        traffic.set("rev-old", 100 - input.percent)
+        return change()
+      },
+      async rollBack(input: { to: string }) {
+        for (const k of traffic.keys()) traffic.set(k, k === input.to ? 100 : 0)
+        return change()
+      },
+      facts: async () => ({ minInstances: 0 }),
+    },
+  }
+}
+
+describe("a cancelled run leaves nothing half-switched", () => {
+  it("production: cancelled while shifting to 50 % → the rollback still runs and all traffic is back on the previous revision", async () => {
+    const cloudRun = memoryCloudRun()
+    const cancel = new AbortController()
+    const ports: ProductionPorts = {
+      clock: { now: () => Date.now() },
+      release: { check: async () => released() },
+      terraform: { apply: async () => ({ serviceUrl: "http://service.test", summary: "no changes" }) },
+      cloudRun: {
+        ...cloudRun.port,
+        async shift(input) {
+          const out = await cloudRun.port.shift(input)
+          // Ctrl-C (or the run timeout) arrives while the 50 % split is live.
+          if (input.percent === 50) cancel.abort(new Error("cancelled by the user"))
+          return out
+        },
+      },
+      stopStaging: { unavailable: "not in this test" },
+      health: healthOf((url) => {
+        if (url === "http://canary.test") return NEW_RELEASE
+        const newShare = cloudRun.traffic.get("rev-new") ?? 0
+        return newShare === 100 ? NEW_RELEASE : OLD_RELEASE
+      }),
+      notify: quiet,
+      sleep: async () => undefined,
+    }
+    const plan = planProduction({ settings, pricing, commit: NEW_RELEASE.commit, version: NEW_RELEASE.version })
+    const run: RunRecord = await deployProduction(plan, ports, { signal: cancel.signal })
+
+    expect(run.verdict).toBe("rolled-back")
+    expect(run.failingStep).toBe("canary 50%")
+    expect(run.steps.find((s) => s.name === "canary 50%")?.detail).toMatch(/cancelled/)
+    expect(run.steps.map((s) => s.name)).not.toContain("canary 100%")
+    expect(run.rollback).toMatchObject({ attempted: true, outcome: "succeeded" })
+    expect([...cloudRun.traffic].filter(([, p]) => p > 0)).toEqual([["rev-old", 100]])
+  })
+
+  it("staging: cancelled during the rollout → the service is pointed back at the previous task definition", async () => {
+    const cancel = new AbortController()
+    let serving = "td:1"
+    const deployed: string[] = []
+    const ok = (id: string): RolloutOutcome => ({ deploymentId: id, verdict: { state: "success", detail: "ok" }, polls: 1, elapsedMs: 1, taskDefinition: serving })
+    const ports: StagingPorts = {
+      clock: { now: () => Date.now() },
+      release: { check: async () => released() },
+      terraform: { apply: async () => ({ serviceUrl: "http://alb.test", summary: "no changes" }) },
+      ecs: {
+        registerRevision: async () => ({ taskDefinitionArn: "td:2", previousTaskDefinitionArn: "td:1" }),
+        async rollout(td) {
+          serving = td
+          deployed.push(td)
+          cancel.abort(new Error("the run exceeded timeouts.runMinutes"))
+          return new Promise<RolloutOutcome>(() => undefined) // the wait that never ends
+        },
+        async rollBack(action) {
+          serving = action.to
+          deployed.push(action.to)
+          return ok("ecs-svc/rollback")
+        },
+        facts: async () => ({ desiredCount: 1 }),
+      },
+      health: healthOf(() => OLD_RELEASE),
+      notify: quiet,
+    }
+    const plan = planStaging({ settings, pricing, commit: NEW_RELEASE.commit, version: NEW_RELEASE.version })
+    const run = await deployStaging(plan, ports, { signal: cancel.signal })
+
+    expect(run.verdict).toBe("rolled-back")
+    expect(run.failingStep).toBe("rollout")
+    expect(deployed).toEqual(["td:2", "td:1"])
+    expect(serving).toBe("td:1")
+    expect(run.rollback).toMatchObject({ attempted: true, outcome: "succeeded", detail: expect.stringMatching(/td:1.*answers healthy/) })
+  })
+
+  it("a notification that hangs past its timeout is a warning; the verdict stands", async () => {
+    const fast = parseSettings(pipelineYaml({}).replace(/notify: 1\n/, "notify: 0.1\n"))
+    const ports: StagingPorts = {
+      clock: { now: () => Date.now() },
+      release: { check: async () => ({ ...released(), blocker: new Error("Tests failed; nothing was published.") }) },
+      terraform: { apply: async () => ({ serviceUrl: "http://alb.test", summary: "" }) },
+      ecs: {
+        registerRevision: async () => ({ taskDefinitionArn: "td:2", previousTaskDefinitionArn: "td:1" }),
+        rollout: async () => ({ deploymentId: "d", verdict: { state: "success", detail: "" }, polls: 1, elapsedMs: 1, taskDefinition: "td:2" }),
+        rollBack: async () => ({ deploymentId: "d", verdict: { state: "success", detail: "" }, polls: 1, elapsedMs: 1, taskDefinition: "td:1" }),
+        facts: async () => ({ desiredCount: 1 }),
+      },
+      health: healthOf(() => NEW_RELEASE),
+      notify: { notify: () => new Promise<void>(() => undefined) },
+    }
+    const run = await deployStaging(planStaging({ settings: fast, pricing, commit: NEW_RELEASE.commit }), ports)
+    expect(run.verdict).toBe("failed")
+    expect(run.failingStep).toBe("build, test, scan, SBOM")
+    expect(run.warnings).toEqual([expect.objectContaining({ source: "notify", message: expect.stringMatching(/did not finish within 6 s/) })])
+  }, 15_000)
+})
