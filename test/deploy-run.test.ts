@@ -6,11 +6,11 @@ import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import type { CandidateDeployment, TrafficChange } from "../dagger/src/cloud-run.js"
 import { parsePricing } from "../dagger/src/cost.js"
-import { toScanSummary, type CheckedImage, type HealthPort } from "../dagger/src/deploy-run.js"
+import { softStep, startSteps, toScanSummary, type CheckedImage, type HealthPort } from "../dagger/src/deploy-run.js"
 import type { RolloutOutcome } from "../dagger/src/ecs.js"
 import { checkHealth } from "../dagger/src/health-check.js"
 import { deployProduction, planProduction, productionCostInput, type ProductionPorts } from "../dagger/src/production.js"
-import type { RunRecord } from "../dagger/src/run.js"
+import { decideVerdict, startRun, type RunRecord } from "../dagger/src/run.js"
 import { gateReportText } from "../dagger/src/scan-gate.js"
 import { parseSettings } from "../dagger/src/settings.js"
 import { deployStaging, planStaging, stagingCostInput, stagingRollbackAction, type StagingPorts } from "../dagger/src/staging.js"
@@ -260,4 +260,28 @@ describe("a cancelled run leaves nothing half-switched", () => {
     expect(run.failingStep).toBe("build, test, scan, SBOM")
     expect(run.warnings).toEqual([expect.objectContaining({ source: "notify", message: expect.stringMatching(/did not finish within 6 s/) })])
   }, 15_000)
+})
+
+describe("softStep: steps that must never fail a deploy", () => {
+  it("an error inside, or its timeout, ends as a warning step and a run warning", async () => {
+    const run = startRun({ environment: "production", commit: NEW_RELEASE.commit })
+    const steps = startSteps(run, settings, { now: () => Date.now() })
+    try {
+      const thrown = await softStep(steps, "stop AWS staging", 1_000, "stop-aws", async () => {
+        throw new Error("ServiceNotFoundException: service 'x' does not exist")
+      })
+      const hung = await softStep(steps, "cost estimate", 50, "cost", () => new Promise<never>(() => undefined))
+      expect(thrown).toBeUndefined()
+      expect(hung).toBeUndefined()
+      expect(run.steps.map((s) => [s.name, s.outcome])).toEqual([
+        ["stop AWS staging", "warning"],
+        ["cost estimate", "warning"],
+      ])
+      expect(run.warnings.map((w) => w.source)).toEqual(["stop-aws", "cost"])
+      expect(run.warnings[1]!.message).toMatch(/did not finish within 50 ms/)
+      expect(decideVerdict(run).verdict).toBe("succeeded")
+    } finally {
+      steps.close()
+    }
+  })
 })

@@ -14,7 +14,15 @@ import {
   type GcpSecrets,
 } from "./credentials.js"
 import { DeployReport, notifyOverride, toDeployReport, type NotifyMode as NotifyModeFlag } from "./deploy-report.js"
-import { type CheckedImage, type HealthPort, type NotifyPort, type ReleasePort, toScanSummary } from "./deploy-run.js"
+import {
+  toScanSummary,
+  type AppliedStack,
+  type CheckedImage,
+  type HealthPort,
+  type NotifyPort,
+  type ReleasePort,
+  type TerraformPort,
+} from "./deploy-run.js"
 import type { RegisteredTaskDefinition, RolloutOutcome } from "./ecs.js"
 import { checkHealth } from "./health-check.js"
 import { effectiveMode, notifyRun, type NotifyMode, type NotifyTargets } from "./notify.js"
@@ -26,11 +34,9 @@ import { loadSettings, stepTimeoutMs, type Settings } from "./settings.js"
 import {
   deployStaging,
   planStaging,
-  type AppliedStack,
   type EcsFacts,
   type RollbackAction,
   type StagingEcsPort,
-  type TerraformPort,
 } from "./staging.js"
 import { Stack, type StackCredentials } from "./terraform.js"
 

@@ -1,10 +1,14 @@
 // What staging.ts and production.ts share: the ports both pipelines call (release, health, notify),
 // the step runner with per-step timeouts and the whole-run deadline, and the scan summary for the
 // report. No Dagger and no SDK here: adapters live in deploy-adapters.ts.
+import { estimateMonthlyCost, type CostEstimate, type CostInput, type Pricing } from "./cost.js"
 import type { HealthCheckResult } from "./health-check.js"
 import type { ScanVerdict } from "./scan-gate.js"
 import {
+  addWarning,
   type Clock,
+  finishRun,
+  firstLine,
   recordStep,
   type RunRecord,
   type ScanFinding,
@@ -148,4 +152,126 @@ export async function requireHealthy(
   if (!result.healthy) throw new UnhealthyError(result)
   ctx.note(healthDetail(result))
   return result
+}
+
+/** `--run-url` must be an http(s) link (it becomes a link in Markdown and chat messages). */
+export function runUrlOf(runUrl: string | undefined): { runUrl?: string } {
+  if (runUrl === undefined || runUrl.trim() === "") return {}
+  if (!/^https?:\/\/\S+$/.test(runUrl.trim())) {
+    throw new Error(`--run-url '${runUrl}' is not an http(s) URL; pass the CI run's link, e.g. https://github.com/OWNER/REPO/actions/runs/123`)
+  }
+  return { runUrl: runUrl.trim() }
+}
+
+/** What Terraform told us after apply. */
+export interface AppliedStack {
+  /** The environment's public URL (the ALB's, for staging). */
+  serviceUrl: string
+  /** One line for the report, e.g. "2 to import, 0 to add, 1 to change, 0 to replace, 0 to destroy". */
+  summary: string
+}
+
+export interface TerraformPort {
+  /**
+   * Adopt-or-create imports, plan, destroy guard, apply of exactly that plan; answers the outputs.
+   * `image` is only used if the service has to be created (its first revision).
+   */
+  apply(input: { image: string }): Promise<AppliedStack>
+}
+
+/** Terraform defaults of the production service (terraform/modules/gcp-cloud-run-service), used when it is not read. */
+export const PRODUCTION_DEFAULTS = { minInstances: 0, cpu: 1, memoryGiB: 0.5 } as const
+/** Terraform defaults of the staging task (terraform/modules/aws-ecs-service), used when it is not read. */
+export const STAGING_TASK_DEFAULTS = { cpuUnits: 256, memoryMiB: 512 } as const
+
+/**
+ * Runs a step whose failure must never fail the deploy (the staging stop, the cost estimate): an error
+ * inside it, its own timeout or the run's deadline all end as a `warning` step plus a run warning from
+ * `source`, and the result is undefined.
+ */
+export async function softStep<T>(
+  steps: Steps,
+  name: string,
+  key: StepKey | number,
+  source: string,
+  fn: (ctx: StepContext) => Promise<T>,
+  options: { final?: boolean } = {},
+): Promise<T | undefined> {
+  const record = options.final ? steps.finalStep : steps.step
+  try {
+    return await record(name, key, async (ctx) => {
+      try {
+        return await fn(ctx)
+      } catch (err) {
+        ctx.warn(firstLine(err))
+        addWarning(steps.run, source, firstLine(err))
+        return undefined
+      }
+    })
+  } catch (err) {
+    // Only a timeout or cancellation gets here; recordStep has recorded it as failed.
+    const step = [...steps.run.steps].reverse().find((s) => s.name === name)
+    if (step) step.outcome = "warning"
+    addWarning(steps.run, source, firstLine(err))
+    return undefined
+  }
+}
+
+/** Time allowed for reading the environments' sizes for the cost estimate. */
+export const COST_TIMEOUT_MS = 60_000
+
+/** Adds the cost estimate; a failure here is a warning, never a change of verdict. */
+export async function estimateCost(
+  steps: Steps,
+  input: () => Promise<CostInput>,
+  pricing: Pricing,
+  notes: readonly string[] = [],
+): Promise<void> {
+  await softStep(
+    steps,
+    "cost estimate",
+    COST_TIMEOUT_MS,
+    "cost",
+    async () => {
+      try {
+        const estimate: CostEstimate = estimateMonthlyCost(await input(), pricing)
+        estimate.notes.push(...notes)
+        steps.run.cost = estimate
+      } catch (err) {
+        throw new Error(`the cost estimate could not be made: ${firstLine(err)}`)
+      }
+    },
+    { final: true },
+  )
+}
+
+/**
+ * Decides the verdict, notifies, stops the run timer; returns the finished record. Notifying is not a
+ * step: it needs the verdict, and however it ends (undelivered, or cut off by its timeout) it must not
+ * change that verdict, only add a warning.
+ */
+export async function finish(
+  run: RunRecord,
+  steps: Steps,
+  notify: NotifyPort,
+  settings: Settings,
+): Promise<RunRecord> {
+  finishRun(run, steps.clock)
+  const limitMs = stepTimeoutMs(settings, "notify")
+  let timer: NodeJS.Timeout | undefined
+  const timedOut = new Promise<"timeout">((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), limitMs)
+  })
+  try {
+    const outcome = await Promise.race([notify.notify(run).then(() => "done" as const), timedOut])
+    if (outcome === "timeout") {
+      addWarning(run, "notify", `notifications did not finish within ${Math.round(limitMs / 1000)} s (timeouts.stepMinutes.notify); some may be missing`)
+    }
+  } catch (err) {
+    addWarning(run, "notify", `notifications failed: ${firstLine(err)}`)
+  } finally {
+    clearTimeout(timer)
+    steps.close()
+  }
+  return run
 }

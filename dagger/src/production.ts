@@ -16,12 +16,26 @@ import type { CostInput, Pricing } from "./cost.js"
 import { gibFromCloudRunMemory, vcpuFromCloudRunCpu } from "./cost.js"
 import { planCanary, checkCanarySteps, parseCanarySteps } from "./canary.js"
 import type { CandidateDeployment, TrafficChange } from "./cloud-run.js"
-import { checkTimeoutMs, requireHealthy, startSteps, type HealthPort, type NotifyPort, type ReleasePort } from "./deploy-run.js"
+import {
+  checkTimeoutMs,
+  estimateCost,
+  softStep,
+  finish,
+  PRODUCTION_DEFAULTS,
+  requireHealthy,
+  runUrlOf,
+  STAGING_TASK_DEFAULTS,
+  startSteps,
+  type HealthPort,
+  type NotifyPort,
+  type ReleasePort,
+  type Steps,
+  type TerraformPort,
+} from "./deploy-run.js"
 import type { ScaleOutcome } from "./ecs.js"
 import { requireCommit, resolveVersion } from "./image-ref.js"
 import { addWarning, firstLine, skipStep, startRun, type Clock, type RunRecord } from "./run.js"
 import { stepTimeoutMs, type Settings } from "./settings.js"
-import { estimateCost, finish, PRODUCTION_DEFAULTS, runUrlOf, STAGING_TASK_DEFAULTS, type TerraformPort } from "./staging.js"
 import { gcpNames } from "./terraform-stacks.js"
 import { describeTraffic, validateTag } from "./traffic.js"
 
@@ -205,7 +219,7 @@ export async function deployProduction(
     }
   }
 
-  await estimateCost(run, steps, async () => productionCostInput(await ports.cloudRun.facts(), { outcome: stop }, settings), plan.pricing, [
+  await estimateCost(steps, async () => productionCostInput(await ports.cloudRun.facts(), { outcome: stop }, settings), plan.pricing, [
     stop
       ? "Staging figures: the desired count as the stop left it; task size at the Terraform defaults."
       : "Staging figures: staging.desiredCount and the Terraform task size (staging was not stopped or could not be read).",
@@ -215,7 +229,7 @@ export async function deployProduction(
 
 async function stopStaging(
   run: RunRecord,
-  steps: ReturnType<typeof startSteps>,
+  steps: Steps,
   plan: ProductionPlan,
   ports: ProductionPorts,
 ): Promise<ScaleOutcome | undefined> {
@@ -228,37 +242,28 @@ async function stopStaging(
     skipStep(run, STOP_STEP, port.unavailable, ports.clock)
     return undefined
   }
-  try {
-    return await steps.step(STOP_STEP, "rollout", async (ctx) => {
-      try {
-        const outcome = await port.stop()
-        if (outcome.verdict.state === "success") {
-          ctx.note(`desired count ${outcome.previousDesiredCount} → 0, no task running (${outcome.polls} poll(s))`)
-        } else {
-          const msg = `staging did not stop (${outcome.verdict.kind}): ${outcome.verdict.detail}; it may still cost money — run stop-aws again`
-          ctx.warn(msg)
-          addWarning(run, "stop-aws", msg)
-        }
-        return outcome
-      } catch (err) {
-        const msg = `staging was not stopped: ${firstLine(err)}`
-        ctx.warn(msg)
-        addWarning(run, "stop-aws", msg)
-        return undefined
-      }
-    })
-  } catch (err) {
-    // Only the step's own timeout (or the run's) gets here; it must still not fail production.
-    const step = [...run.steps].reverse().find((s) => s.name === STOP_STEP)
-    if (step) step.outcome = "warning"
-    addWarning(run, "stop-aws", `staging was not stopped: ${firstLine(err)}`)
-    return undefined
-  }
+  // A failed stop, an API error, the step's timeout or the run's: all end as a warning, never a failure.
+  return softStep(steps, STOP_STEP, "rollout", "stop-aws", async (ctx) => {
+    let outcome: ScaleOutcome
+    try {
+      outcome = await port.stop()
+    } catch (err) {
+      throw new Error(`staging was not stopped: ${firstLine(err)}`)
+    }
+    if (outcome.verdict.state === "success") {
+      ctx.note(`desired count ${outcome.previousDesiredCount} → 0, no task running (${outcome.polls} poll(s))`)
+    } else {
+      const msg = `staging did not stop (${outcome.verdict.kind}): ${outcome.verdict.detail}; it may still cost money — run stop-aws again`
+      ctx.warn(msg)
+      addWarning(run, "stop-aws", msg)
+    }
+    return outcome
+  })
 }
 
 async function rollBackProduction(
   run: RunRecord,
-  steps: ReturnType<typeof startSteps>,
+  steps: Steps,
   ports: ProductionPorts,
   candidate: CandidateDeployment | undefined,
   tag: string,

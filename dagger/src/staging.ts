@@ -12,13 +12,27 @@
 // check asks for the same release. Interrupted runs: an ECS deployment left in progress is finished
 // (or rolled back by the circuit breaker) by ECS itself; the next run derives its revision from
 // whatever the service runs then, so nothing half-done needs manual repair.
-import { estimateMonthlyCost, type CostInput, type CostEstimate, type Pricing } from "./cost.js"
-import { checkTimeoutMs, requireHealthy, startSteps, type HealthPort, type NotifyPort, type ReleasePort } from "./deploy-run.js"
+import type { CostInput, Pricing } from "./cost.js"
+import {
+  checkTimeoutMs,
+  estimateCost,
+  finish,
+  PRODUCTION_DEFAULTS,
+  requireHealthy,
+  runUrlOf,
+  STAGING_TASK_DEFAULTS,
+  startSteps,
+  type HealthPort,
+  type NotifyPort,
+  type ReleasePort,
+  type Steps,
+  type TerraformPort,
+} from "./deploy-run.js"
 import type { RegisteredTaskDefinition, RolloutOutcome } from "./ecs.js"
 import { requireCommit, resolveVersion } from "./image-ref.js"
 import { shortTaskDefinition } from "./rollout-verdict.js"
-import { addWarning, finishRun, firstLine, startRun, type Clock, type RunRecord } from "./run.js"
-import { stepTimeoutMs, type Settings } from "./settings.js"
+import { firstLine, startRun, type Clock, type RunRecord } from "./run.js"
+import type { Settings } from "./settings.js"
 import { awsNames } from "./terraform-stacks.js"
 
 /** Validated input of one staging deploy. */
@@ -38,31 +52,6 @@ export function planStaging(input: { settings: Settings; pricing: Pricing; commi
   // Derived names must be valid before Terraform sees them.
   awsNames(input.settings)
   return { settings: input.settings, pricing: input.pricing, commit, version, ...runUrlOf(input.runUrl) }
-}
-
-/** `--run-url` must be an http(s) link (it becomes a link in Markdown and chat messages). */
-export function runUrlOf(runUrl: string | undefined): { runUrl?: string } {
-  if (runUrl === undefined || runUrl.trim() === "") return {}
-  if (!/^https?:\/\/\S+$/.test(runUrl.trim())) {
-    throw new Error(`--run-url '${runUrl}' is not an http(s) URL; pass the CI run's link, e.g. https://github.com/OWNER/REPO/actions/runs/123`)
-  }
-  return { runUrl: runUrl.trim() }
-}
-
-/** What Terraform told us after apply. */
-export interface AppliedStack {
-  /** The environment's public URL (the ALB's, for staging). */
-  serviceUrl: string
-  /** One line for the report, e.g. "2 to import, 0 to add, 1 to change, 0 to replace, 0 to destroy". */
-  summary: string
-}
-
-export interface TerraformPort {
-  /**
-   * Adopt-or-create imports, plan, destroy guard, apply of exactly that plan; answers the outputs.
-   * `image` is only used if the service has to be created (its first revision).
-   */
-  apply(input: { image: string }): Promise<AppliedStack>
 }
 
 /** How a staging rollback proceeds; decided by `stagingRollbackAction`. */
@@ -121,11 +110,6 @@ export function stagingRollbackAction(input: {
   }
   return { kind: "deploy-previous", to: input.previous }
 }
-
-/** Terraform defaults of the production service (terraform/modules/gcp-cloud-run-service), used when it is not read. */
-export const PRODUCTION_DEFAULTS = { minInstances: 0, cpu: 1, memoryGiB: 0.5 } as const
-/** Terraform defaults of the staging task (terraform/modules/aws-ecs-service), used when it is not read. */
-export const STAGING_TASK_DEFAULTS = { cpuUnits: 256, memoryMiB: 512 } as const
 
 /** The cost estimate's input for staging as ECS reports it (pure); production at its Terraform defaults. */
 export function stagingCostInput(facts: EcsFacts, settings: Settings): CostInput {
@@ -201,7 +185,7 @@ export async function deployStaging(plan: StagingPlan, ports: StagingPorts, opti
     if (applied) await rollBackStaging(run, steps, ports, { touched, previous, rollout, serviceUrl })
   }
 
-  await estimateCost(run, steps, async () => stagingCostInput(await ports.ecs.facts(), settings), plan.pricing, [
+  await estimateCost(steps, async () => stagingCostInput(await ports.ecs.facts(), settings), plan.pricing, [
     "Production figures are the Terraform defaults (min instances 0): a staging deploy has no GCP credentials to read them.",
   ])
   return finish(run, steps, ports.notify, settings)
@@ -209,7 +193,7 @@ export async function deployStaging(plan: StagingPlan, ports: StagingPorts, opti
 
 async function rollBackStaging(
   run: RunRecord,
-  steps: ReturnType<typeof startSteps>,
+  steps: Steps,
   ports: StagingPorts,
   state: { touched: boolean; previous?: string; rollout?: RolloutOutcome["verdict"]; serviceUrl?: string },
 ): Promise<void> {
@@ -241,55 +225,4 @@ async function rollBackStaging(
   } catch (err) {
     run.rollback = { attempted: true, outcome: "failed", detail: firstLine(err) }
   }
-}
-
-/** Adds the cost estimate; a failure here is a warning, never a change of verdict. */
-export async function estimateCost(
-  run: RunRecord,
-  steps: ReturnType<typeof startSteps>,
-  input: () => Promise<CostInput>,
-  pricing: Pricing,
-  notes: readonly string[] = [],
-): Promise<void> {
-  await steps.finalStep("cost estimate", 60_000, async (ctx) => {
-    try {
-      const estimate: CostEstimate = estimateMonthlyCost(await input(), pricing)
-      estimate.notes.push(...notes)
-      run.cost = estimate
-    } catch (err) {
-      ctx.warn(`cost not estimated: ${firstLine(err)}`)
-      addWarning(run, "cost", `the cost estimate could not be made: ${firstLine(err)}`)
-    }
-  })
-}
-
-/**
- * Decides the verdict, notifies, stops the run timer; returns the finished record. Notifying is not a
- * step: it needs the verdict, and however it ends (undelivered, or cut off by its timeout) it must not
- * change that verdict, only add a warning.
- */
-export async function finish(
-  run: RunRecord,
-  steps: ReturnType<typeof startSteps>,
-  notify: NotifyPort,
-  settings: Settings,
-): Promise<RunRecord> {
-  finishRun(run, steps.clock)
-  const limitMs = stepTimeoutMs(settings, "notify")
-  let timer: NodeJS.Timeout | undefined
-  const timedOut = new Promise<"timeout">((resolve) => {
-    timer = setTimeout(() => resolve("timeout"), limitMs)
-  })
-  try {
-    const outcome = await Promise.race([notify.notify(run).then(() => "done" as const), timedOut])
-    if (outcome === "timeout") {
-      addWarning(run, "notify", `notifications did not finish within ${Math.round(limitMs / 1000)} s (timeouts.stepMinutes.notify); some may be missing`)
-    }
-  } catch (err) {
-    addWarning(run, "notify", `notifications failed: ${firstLine(err)}`)
-  } finally {
-    clearTimeout(timer)
-    steps.close()
-  }
-  return run
 }
