@@ -268,6 +268,34 @@ describe("deploy-production through the SDK entrypoint", () => {
     expect(receiver.requests[0]?.json).toMatchObject({ verdict: "rolled-back" })
   })
 
+  it("a traffic split left by an interrupted run is put back by the next run, and reported", async () => {
+    const service = settings.production.names.service
+    await fake.close()
+    fake = await startCloudRunFake({ serve })
+    const svc = await fake.seed({
+      project: settings.production.gcp.project,
+      location: settings.production.gcp.region,
+      service,
+      revisions: [
+        { name: `${service}-00001-old`, image: `us-west1-docker.pkg.dev/p/r/portfolio@sha256:${"1".repeat(64)}`, env: { APP_VERSION: OLD_RELEASE.version, APP_COMMIT: OLD_RELEASE.commit } },
+        { name: `${service}-0-9-9-stal`, image: `us-west1-docker.pkg.dev/p/r/portfolio@sha256:${"9".repeat(64)}`, env: { APP_VERSION: "0.9.9", APP_COMMIT: "9".repeat(40) } },
+      ],
+      traffic: [
+        { revision: `${service}-00001-old`, percent: 50 },
+        { revision: `${service}-0-9-9-stal`, percent: 50, tag: "canary" },
+      ],
+    })
+    serviceUrl = svc.uri
+
+    const { report: r, run } = report(await deploy())
+    expect(r.succeeded).toBe(true)
+    expect(run.warnings).toEqual(expect.arrayContaining([expect.objectContaining({ source: "cloud-run", message: expect.stringMatching(/traffic is split/) })]))
+    expect(run.steps.find((s) => s.name === "candidate revision")?.detail).toMatch(new RegExp(`${service}-00001-old keeps 100 %`))
+    const traffic = observedTraffic()
+    expect(traffic).toHaveLength(1)
+    expect(versionOf(traffic[0]![0])).toBe(NEW_RELEASE.version)
+  })
+
   it("--skip-aws-stop leaves ECS untouched (not one AWS request) and says so", async () => {
     const { report: r, run } = report(await deploy({ skipAwsStop: true }))
     expect(r.succeeded).toBe(true)
