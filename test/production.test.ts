@@ -164,7 +164,10 @@ function deploy(args: Record<string, ArgValue> = {}, opts: { aws?: boolean } = {
 function report(result: Awaited<ReturnType<typeof deploy>>): { report: Report; run: RunJson } {
   expect(result.error, `${result.error?.message}\n${result.stderr}`).toBeUndefined()
   const r = result.result as Report
-  return { report: r, run: JSON.parse(r.json) as RunJson }
+  const document = JSON.parse(r.json) as Omit<Report, "json"> & { run: RunJson }
+  // What the workflows read with jq: the same fields at the top, the run record under `run`.
+  expect(document).toMatchObject({ verdict: r.verdict, succeeded: r.succeeded, url: r.url, image: r.image, markdown: r.markdown })
+  return { report: r, run: document.run }
 }
 
 beforeAll(async () => {

@@ -2,6 +2,7 @@
 // object so the CLI can print one field (`... json`, `... markdown`) and workflows can read the rest.
 // A failed deploy is a DeployReport with succeeded=false, never an exception (docs/TEAM-CONTRACT.md).
 import { func, object } from "@dagger.io/dagger"
+import { redact } from "./redact.js"
 import { deployReportFields } from "./report.js"
 import type { RunRecord } from "./run.js"
 
@@ -52,12 +53,22 @@ export class DeployReport {
   @func()
   markdown: string = ""
 
-  /** The whole run record as JSON (secrets removed). */
+  /**
+   * The report as one JSON object, for workflows (`jq .succeeded`, `.markdown`, `.url`): verdict,
+   * succeeded, url, image, markdown, and `run`, the whole run record (steps, timings, scan, rollback,
+   * cost, warnings). Secrets removed.
+   */
   @func()
   json: string = ""
 }
 
-/** The DeployReport of a finished run, every text field scrubbed of the given secret values. */
+/**
+ * The DeployReport of a finished run, every text field scrubbed of the given secret values. `json`
+ * wraps the run record with the other fields, so one `dagger call ... json` gives a workflow all of it.
+ */
 export function toDeployReport(run: RunRecord, secretValues: readonly (string | undefined)[]): DeployReport {
-  return Object.assign(new DeployReport(), deployReportFields(run, { secretValues }))
+  const fields = deployReportFields(run, { secretValues })
+  const { json, ...rest } = fields
+  const document = { ...rest, run: JSON.parse(json) as unknown }
+  return Object.assign(new DeployReport(), { ...rest, json: redact(JSON.stringify(document, null, 2), secretValues) })
 }
