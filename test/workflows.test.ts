@@ -139,6 +139,9 @@ function checkDaggerStep(step: Step): string[] {
     for (const [name, a] of byCli) {
       if (isRequired(a) && !seg.flags.has(name)) problems.push(`${where}: required flag --${name} is missing`)
     }
+    // A core type (Directory, File, Container...): what follows (`export --path=...`) is the engine's API,
+    // not the module's, so the module's typedefs cannot check it.
+    if (m.returns.kind === "OBJECT_KIND" && !typedefs.objects[m.returns.name ?? ""]) break
     obj = m.returns.kind === "OBJECT_KIND" ? typedefs.objects[m.returns.name ?? ""] : undefined
   }
   return problems

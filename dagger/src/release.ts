@@ -153,7 +153,7 @@ export class ReleaseBlockedError extends Error {
 export function firstBlocker(checks: Pick<ImageChecks, "tests" | "scan" | "sbom">): Error | undefined {
   if (!checks.tests.ok) return new ReleaseBlockedError(`Tests failed; nothing was published.\n${checks.tests.error.message}`)
   if (!checks.scan.ok) return new ReleaseBlockedError(`Scan could not run; nothing was published.\n${checks.scan.error.message}`)
-  if (!checks.scan.value.passed) return new ScanFailedError(checks.scan.value.summary)
+  if (!checks.scan.value.passed) return new ScanFailedError(checks.scan.value.summary, "Nothing was published.")
   if (!checks.sbom.ok) return new ReleaseBlockedError(`SBOM could not be generated; nothing was published.\n${checks.sbom.error.message}`)
   return undefined
 }

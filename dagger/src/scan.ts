@@ -140,10 +140,14 @@ export function toScan(verdict: ScanVerdict, json: File, sarif: File): Scan {
 /** A scan whose findings fail the policy; the message is the summary. */
 export class ScanFailedError extends Error {
   override name = "ScanFailedError"
-  constructor(readonly summary: string) {
+  /** @param consequence What the failure stopped, e.g. "Nothing was published." */
+  constructor(
+    readonly summary: string,
+    consequence = "",
+  ) {
     super(
-      `${summary}\nNothing was published. Fix the blocking findings (upgrade the packages or base image), ` +
-        "or accept a risk in ci/.trivyignore.yaml with a statement and an expiry date.",
+      `${summary}\n${consequence ? consequence + " " : ""}Fix the blocking findings (upgrade the packages or base ` +
+        "image), or accept a risk in ci/.trivyignore.yaml with a statement and an expiry date.",
     )
   }
 }
@@ -164,7 +168,7 @@ export interface ScanInput {
 /**
  * Scans an image tarball with Trivy and gates the JSON report. Fails before running Trivy when an
  * accepted-risk entry has expired. Returns the Scan whatever the verdict; callers that publish must
- * check `passed` (or use `requirePassed`).
+ * check `passed` first.
  */
 export async function scanImage(input: ScanInput): Promise<Scan> {
   checkIgnoreFile(input.ignoreFile.text, input.ignoreFile.source, input.now.toISOString().slice(0, 10))
@@ -191,10 +195,4 @@ export async function scanImage(input: ScanInput): Promise<Scan> {
   }
   const verdict = gateReportText(text, input.policy, `Trivy JSON report for ${input.label}`)
   return toScan(verdict, scanned.file(json), scanned.file(sarif))
-}
-
-/** Throws ScanFailedError (its message is the summary) unless the scan passed. */
-export function requirePassed(scan: Scan): Scan {
-  if (!scan.passed) throw new ScanFailedError(scan.summary)
-  return scan
 }
