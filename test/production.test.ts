@@ -121,11 +121,11 @@ function versionOf(revision: string): string | undefined {
   return env.find((e) => e.name === "APP_VERSION")?.value
 }
 
-function deploy(args: Record<string, ArgValue> = {}, opts: { aws?: boolean } = {}) {
+function deploy(args: Record<string, ArgValue> = {}, opts: { aws?: boolean; scan?: "clean" | "critical" } = {}) {
   double.reset()
   double.setScript(
     worldScript({
-      scan: "clean",
+      scan: opts.scan ?? "clean",
       outputs: {
         project: settings.production.gcp.project,
         region: settings.production.gcp.region,
@@ -297,6 +297,20 @@ describe("deploy-production through the SDK entrypoint", () => {
     const traffic = observedTraffic()
     expect(traffic).toHaveLength(1)
     expect(versionOf(traffic[0]![0])).toBe(NEW_RELEASE.version)
+  })
+
+  it("a failed scan gate stops before the push: no Terraform, no Cloud Run change; the staging stop still ran", async () => {
+    const patchesBefore = fake.state.requests.filter((q) => q.method === "PATCH").length
+    const { report: r, run } = report(await deploy({}, { scan: "critical" }))
+    expect(r).toMatchObject({ verdict: "failed", succeeded: false, image: "" })
+    expect(run.failingStep).toBe("build, test, scan, SBOM")
+    expect(run.steps.map((s) => s.name).sort()).toEqual(["build, test, scan, SBOM", "cost estimate", "stop AWS staging"])
+    expect(double.findChains((_, call) => call.leaf === "publish")).toEqual([])
+    expect(double.execs().filter((e) => e.args[0] === "terraform")).toEqual([])
+    expect(fake.state.requests.filter((q) => q.method === "PATCH")).toHaveLength(patchesBefore)
+    expect(observedTraffic()).toEqual([[`${settings.production.names.service}-00001-old`, 100]])
+    expect(run.rollback).toBeUndefined()
+    expect(await stagingDesiredCount()).toBe(0)
   })
 
   it("--skip-aws-stop leaves ECS untouched (not one AWS request) and says so", async () => {
