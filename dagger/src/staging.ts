@@ -145,20 +145,20 @@ export async function deployStaging(plan: StagingPlan, ports: StagingPorts, opti
       ctx.note(`tests passed, scan gate ${image.scan?.gate ?? "passed"}, SBOM generated`)
       return image
     })
-    run.image = await steps.step("publish to ECR", "publish", async (ctx) => {
+    const image = await steps.step("publish to ECR", "publish", async (ctx) => {
       const ref = await checked.publish()
       ctx.note(ref)
       return ref
     })
+    run.image = image
     const stack = await steps.step("terraform apply (aws)", "terraform", async (ctx) => {
-      const applied = await ports.terraform.apply({ image: run.image ?? "" })
-      ctx.note(applied.summary)
-      return applied
+      const result = await ports.terraform.apply({ image })
+      ctx.note(result.summary)
+      return result
     })
     applied = true
     serviceUrl = stack.serviceUrl
     run.urls.service = serviceUrl
-    const image = run.image
     const registered = await steps.step("task definition", "rollout", async (ctx) => {
       const r = await ports.ecs.registerRevision({ image, environment: { APP_VERSION: version, APP_COMMIT: commit } })
       ctx.note(`${shortTaskDefinition(r.taskDefinitionArn)} (previous ${shortTaskDefinition(r.previousTaskDefinitionArn)})`)
