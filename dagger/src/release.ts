@@ -8,7 +8,7 @@ import { pushImage, type PublishTarget } from "./publish.js"
 import { Scan, ScanFailedError, scanImage } from "./scan.js"
 import { scanPolicy, type ScanPolicy } from "./scan-gate.js"
 import { imageSbom, type SbomSubject } from "./sbom.js"
-import type { Settings } from "./settings.js"
+import { stepTimeoutMs, type Settings } from "./settings.js"
 import { explainExecError } from "./tool-errors.js"
 
 /** Result of one step that may fail without stopping its siblings. */
@@ -20,6 +20,43 @@ async function settle<T>(p: Promise<T>): Promise<Outcome<T>> {
   } catch (err) {
     return { ok: false, error: err instanceof Error ? err : new Error(String(err)) }
   }
+}
+
+/** Steps of a release with a time limit in ci/pipeline.yaml (timeouts.stepMinutes). */
+export type ReleaseStep = "build" | "test" | "scan" | "publish"
+
+/** A step that ran past its limit. The engine may still be working on it; the pipeline stops waiting. */
+export class StepTimeoutError extends Error {
+  override name = "StepTimeoutError"
+}
+
+/**
+ * Resolves like `work`, or rejects with StepTimeoutError after `ms`. Never leaves a timer behind, so a
+ * finished step does not keep the module process alive.
+ */
+export async function withDeadline<T>(work: Promise<T>, ms: number, step: string, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new StepTimeoutError(
+            `${what} did not finish within ${ms >= 60_000 ? `${+(ms / 60_000).toFixed(1)} min` : `${ms / 1000} s`} (timeouts.stepMinutes.${step} in ` +
+              "ci/pipeline.yaml). Raise the limit if the step is just slow, or look for a hung command.",
+          ),
+        ),
+      ms,
+    )
+  })
+  try {
+    return await Promise.race([work, deadline])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+function limit<T>(settings: Settings, step: ReleaseStep, what: string, work: Promise<T>): Promise<T> {
+  return withDeadline(work, stepTimeoutMs(settings, step), step, what)
 }
 
 /** Where the accepted-findings file lives in the repository. */
@@ -67,16 +104,16 @@ export async function buildAndCheckImage(input: ImageChecksInput): Promise<Image
   const label = `image ${settings.app.name}:${input.version}`
   let image: Container
   try {
-    image = await appImage({ app: source.directory("app"), version: input.version, commit: input.commit }).sync()
+    image = await limit(settings, "build", `Build of ${label}`, appImage({ app: source.directory("app"), version: input.version, commit: input.commit }).sync())
   } catch (err) {
     explainExecError(err, `Build of ${label}`, "Run `npm ci && npm run build` in app/ locally to reproduce.")
   }
   const tarball = image.asTarball()
   const ignoreText = source.file(ignorePath).contents()
   const [tests, scan, sbom] = await Promise.all([
-    settle(runAppTests(source, settings.images.node)),
+    settle(limit(settings, "test", "The app's tests", runAppTests(source, settings.images.node))),
     settle(
-      ignoreText.then((text) =>
+      limit(settings, "scan", `Trivy scan of ${label}`, ignoreText.then((text) =>
         scanImage({
           tarball,
           ignoreFile: { text, file: source.file(ignorePath), source: ignorePath },
@@ -85,9 +122,9 @@ export async function buildAndCheckImage(input: ImageChecksInput): Promise<Image
           now: input.now,
           label,
         }),
-      ),
+      )),
     ),
-    settle(imageSbom({ tarball, trivyImage: settings.images.trivy, label })),
+    settle(limit(settings, "scan", `SBOM of ${label}`, imageSbom({ tarball, trivyImage: settings.images.trivy, label }))),
   ])
   return { image, tarball, version: input.version, commit: input.commit, policy, tests, scan, sbom }
 }
@@ -183,7 +220,8 @@ export async function releaseImage(input: ReleaseInput): Promise<Release> {
   const scan = (checks.scan as { ok: true; value: Scan }).value
   const sbom = (checks.sbom as { ok: true; value: { file: File; subject: SbomSubject } }).value
   // Sequential on purpose: the second push reuses the layers the engine compressed for the first.
-  const ecrImage = targets.ecr ? await pushImage(checks.image, targets.ecr, version) : ""
-  const artifactRegistryImage = targets.artifactRegistry ? await pushImage(checks.image, targets.artifactRegistry, version) : ""
+  const push = (t: PublishTarget) => limit(input.settings, "publish", `Push to ${t.registry}`, pushImage(checks.image, t, version))
+  const ecrImage = targets.ecr ? await push(targets.ecr) : ""
+  const artifactRegistryImage = targets.artifactRegistry ? await push(targets.artifactRegistry) : ""
   return toRelease({ version, commit, ecrImage, artifactRegistryImage, scan, sbom: sbom.file, imageId: sbom.subject.imageId })
 }
