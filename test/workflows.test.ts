@@ -1,7 +1,7 @@
 // The workflows are thin: each runs one `dagger call`. These tests hold them to the module's real,
 // introspected signature, so renaming a function or a flag breaks CI here instead of in GitHub.
 import { spawnSync } from "node:child_process"
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { beforeAll, describe, expect, it } from "vitest"
@@ -246,6 +246,56 @@ describe("workflows", () => {
     expect(prodArgs).toMatch(/inputs\.skip_aws_stop && '--skip-aws-stop'/)
     expect(Object.keys(load("ci.yml").wf.on)).toContain("pull_request")
   })
+})
+
+/** Runs a workflow step's `run:` script with bash in `dir`, as the runner would (GITHUB_* files). */
+function runStep(step: Step, dir: string, env: Record<string, string> = {}): { status: number | null; summary: string; outputs: string; stdout: string } {
+  const summary = join(dir, "summary.md")
+  const outputs = join(dir, "outputs.txt")
+  writeFileSync(summary, "")
+  writeFileSync(outputs, "")
+  const r = spawnSync("bash", ["-e", "-c", step.run ?? ""], {
+    cwd: dir,
+    encoding: "utf8",
+    env: { PATH: process.env.PATH ?? "", GITHUB_STEP_SUMMARY: summary, GITHUB_OUTPUT: outputs, ...env },
+  })
+  return { status: r.status, summary: readFileSync(summary, "utf8"), outputs: readFileSync(outputs, "utf8"), stdout: r.stdout }
+}
+
+const stepNamed = (file: string, name: string): Step => {
+  const step = Object.values(load(file).wf.jobs).flatMap((j) => j.steps).find((s) => s.name === name)
+  if (!step) throw new Error(`${file} has no step named '${name}'`)
+  return step
+}
+
+describe("the steps around the Dagger call", () => {
+  it("ci.yml fails the job unless the exported verdict is PASS", () => {
+    const verdict = stepNamed("ci.yml", "Verdict")
+    for (const [content, expected] of [["PASS\n", 0], ["FAIL\n", 1], [null, 1]] as const) {
+      const dir = mkdtempSync(join(tmpdir(), "ci-verdict-"))
+      if (content !== null) {
+        mkdirSync(join(dir, "check-artifacts"))
+        writeFileSync(join(dir, "check-artifacts/verdict.txt"), content)
+      }
+      expect(runStep(verdict, dir).status, `verdict.txt = ${JSON.stringify(content)}`).toBe(expected)
+    }
+  })
+
+  it.each(["staging-aws.yml", "production-gcp.yml"])(
+    "%s writes the report to the job summary, exposes the URL and fails unless the deploy succeeded",
+    (file) => {
+      const report = stepNamed(file, "Report")
+      const run = (json: object) => runStep(report, mkdtempSync(join(tmpdir(), "report-")), { RUN_REPORT: JSON.stringify(json) })
+      const ok = run({ verdict: "succeeded", succeeded: true, url: "https://portfolio.example", markdown: "# Deployed" })
+      expect(ok.status).toBe(0)
+      expect(ok.summary).toContain("# Deployed")
+      expect(ok.outputs).toContain("url=https://portfolio.example")
+      const failed = run({ verdict: "rolled-back", succeeded: false, url: "", markdown: "# Rolled back" })
+      expect(failed.status).toBe(1)
+      expect(failed.summary).toContain("# Rolled back")
+      expect(failed.stdout).toContain("rolled-back")
+    },
+  )
 })
 
 describe("parseDaggerArgs", () => {
