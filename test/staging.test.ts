@@ -4,7 +4,7 @@
 // (test/support/deploy-world.ts); the orchestration, the ECS calls, the health checks, the rollback and
 // the report are the module's own.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
-import { createEcsClient, describeService, loadEcsSdk, type ECSClient } from "../dagger/src/ecs.js"
+import { createEcsClient, describeService, loadEcsSdk, PREVIOUS_DESIRED_COUNT_TAG, stopService, type ECSClient } from "../dagger/src/ecs.js"
 import type { Settings } from "../dagger/src/settings.js"
 import { startApp, type AppServer } from "./support/app-server.js"
 import {
@@ -234,6 +234,20 @@ describe("deploy-staging through the SDK entrypoint", () => {
     const td = await currentTaskDefinition()
     expect(td.image).toBe(first.report.image)
     expect(td.env).toMatchObject({ APP_VERSION: NEW_RELEASE.version })
+  })
+
+  it("staging stopped by a production deploy is started again at the count it had, then deployed", async () => {
+    const n = settings.staging.names
+    const ref = { cluster: n.cluster, service: n.service }
+    await stopService(ecs, ref, { budgetMs: 5_000, intervalMs: 50 })
+    expect((await describeService(ecs, ref, { tags: true })).tags).toContainEqual({ key: PREVIOUS_DESIRED_COUNT_TAG, value: "1" })
+
+    const { report: r } = report(await deploy({ albUrl: newApp.url }))
+    expect(r.succeeded).toBe(true)
+    const after = await describeService(ecs, ref, { tags: true })
+    expect(after.desiredCount).toBe(1)
+    expect(after.tags ?? []).not.toContainEqual(expect.objectContaining({ key: PREVIOUS_DESIRED_COUNT_TAG }))
+    expect((await currentTaskDefinition()).image).toBe(r.image)
   })
 
   it("the ALB keeps answering with the old release → health check fails → back on the previous task definition, verified", async () => {
