@@ -10,7 +10,7 @@
 // reconciled the service (the candidate revision is ready, the routes are programmed); then the
 // candidate's Ready condition is checked, and the observed traffic (trafficStatuses, never the
 // requested `traffic`) is read back and compared with the plan.
-import type { protos, v2 } from "@google-cloud/run"
+import type { protos, v2 } from "#google-cloud/run"
 import type { GcpSecrets } from "./credentials.js"
 import type { Verdict } from "./rollout-verdict.js"
 import {
@@ -34,7 +34,7 @@ import {
 } from "./traffic.js"
 import { waitForVerdict } from "./wait-for-verdict.js"
 
-export type RunSdk = typeof import("@google-cloud/run")
+export type RunSdk = typeof import("#google-cloud/run")
 export type Service = protos.google.cloud.run.v2.IService
 export type Revision = protos.google.cloud.run.v2.IRevision
 /** Options accepted by the v2 clients' constructors. */
@@ -42,7 +42,7 @@ export type CloudRunClientOptions = NonNullable<ConstructorParameters<typeof v2.
 
 /** Loads @google-cloud/run on first use (module top level stays cheap: every file in src loads on every call). */
 export function loadCloudRunSdk(): Promise<RunSdk> {
-  return import("@google-cloud/run")
+  return import("#google-cloud/run")
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -137,7 +137,7 @@ const CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 
 async function authOptions(connection: CloudRunConnection): Promise<CloudRunClientOptions> {
   const auth = connection.auth
-  const { JWT, OAuth2Client, PassThroughClient } = await import("google-auth-library")
+  const { JWT, OAuth2Client, PassThroughClient } = await import("#google-auth-library")
   if (auth.kind === "service-account-key") {
     const key = parseServiceAccountKey(auth.keyJson)
     // google-auth-library's JWT client (its replacement for the deprecated `credentials` option). Like

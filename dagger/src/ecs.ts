@@ -6,19 +6,19 @@
 // TypeScript erases those. Retries of throttling and transient faults are the SDK's own standard retry
 // strategy (exponential backoff with full jitter, capped, with a retry-token budget) — not a hand-written
 // loop; `maxAttempts` bounds it.
-import type { ECSClient, Service } from "@aws-sdk/client-ecs"
+import type { ECSClient, Service } from "#aws-sdk/client-ecs"
 import type { AwsCredentials } from "./credentials.js"
 import { newDeploymentId, rolloutVerdict, scaleVerdict, shortTaskDefinition, type Verdict } from "./rollout-verdict.js"
 import { nextTaskDefinition, type TaskDefinitionChange } from "./task-definition.js"
 import { waitForVerdict, type WaitOptions } from "./wait-for-verdict.js"
 
-export type EcsSdk = typeof import("@aws-sdk/client-ecs")
+export type EcsSdk = typeof import("#aws-sdk/client-ecs")
 // Re-exported so code outside dagger/ (tests, bench) can name the types without resolving the SDK itself.
-export type { ECSClient, Service, TaskDefinition } from "@aws-sdk/client-ecs"
+export type { ECSClient, Service, TaskDefinition } from "#aws-sdk/client-ecs"
 
 /** Loads the ECS SDK on first use (module top level stays cheap: every file in src loads on every call). */
 export function loadEcsSdk(): Promise<EcsSdk> {
-  return import("@aws-sdk/client-ecs")
+  return import("#aws-sdk/client-ecs")
 }
 
 /** Where and as whom to talk to ECS. */

@@ -62,7 +62,7 @@ export async function ecrAuthorization(opts: {
   credentials: AwsCredentials
   endpointUrl?: string
 }): Promise<EcrAuthorization> {
-  const { ECRClient, GetAuthorizationTokenCommand } = await import("@aws-sdk/client-ecr")
+  const { ECRClient, GetAuthorizationTokenCommand } = await import("#aws-sdk/client-ecr")
   const client = new ECRClient({
     region: opts.region,
     credentials: opts.credentials,

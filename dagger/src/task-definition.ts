@@ -2,7 +2,7 @@
 // family, roles, sizes, ports and logging (all owned by Terraform), only the app container's image and
 // its APP_VERSION / APP_COMMIT environment changed. Pure: DescribeTaskDefinition output in, the
 // RegisterTaskDefinition input out (types only from the SDK; erased at runtime).
-import type { KeyValuePair, RegisterTaskDefinitionRequest, TaskDefinition } from "@aws-sdk/client-ecs"
+import type { KeyValuePair, RegisterTaskDefinitionRequest, TaskDefinition } from "#aws-sdk/client-ecs"
 
 /** What a deploy changes in the app container. */
 export interface TaskDefinitionChange {

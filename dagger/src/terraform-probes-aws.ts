@@ -66,38 +66,38 @@ class AwsClients {
 
   s3() {
     return this.get("s3", async () => {
-      const { S3Client } = await import("@aws-sdk/client-s3")
+      const { S3Client } = await import("#aws-sdk/client-s3")
       // Emulators answer on an IP address, where virtual-host bucket URLs cannot resolve.
       return new S3Client({ ...clientConfig(this.target), forcePathStyle: this.target.endpoint !== undefined })
     })
   }
   dynamodb() {
-    return this.get("dynamodb", async () => new (await import("@aws-sdk/client-dynamodb")).DynamoDBClient(clientConfig(this.target)))
+    return this.get("dynamodb", async () => new (await import("#aws-sdk/client-dynamodb")).DynamoDBClient(clientConfig(this.target)))
   }
   ecr() {
-    return this.get("ecr", async () => new (await import("@aws-sdk/client-ecr")).ECRClient(clientConfig(this.target)))
+    return this.get("ecr", async () => new (await import("#aws-sdk/client-ecr")).ECRClient(clientConfig(this.target)))
   }
   ec2() {
-    return this.get("ec2", async () => new (await import("@aws-sdk/client-ec2")).EC2Client(clientConfig(this.target)))
+    return this.get("ec2", async () => new (await import("#aws-sdk/client-ec2")).EC2Client(clientConfig(this.target)))
   }
   elbv2() {
     return this.get(
       "elbv2",
       async () =>
-        new (await import("@aws-sdk/client-elastic-load-balancing-v2")).ElasticLoadBalancingV2Client(clientConfig(this.target)),
+        new (await import("#aws-sdk/client-elastic-load-balancing-v2")).ElasticLoadBalancingV2Client(clientConfig(this.target)),
     )
   }
   logs() {
     return this.get(
       "logs",
-      async () => new (await import("@aws-sdk/client-cloudwatch-logs")).CloudWatchLogsClient(clientConfig(this.target)),
+      async () => new (await import("#aws-sdk/client-cloudwatch-logs")).CloudWatchLogsClient(clientConfig(this.target)),
     )
   }
   iam() {
-    return this.get("iam", async () => new (await import("@aws-sdk/client-iam")).IAMClient(clientConfig(this.target)))
+    return this.get("iam", async () => new (await import("#aws-sdk/client-iam")).IAMClient(clientConfig(this.target)))
   }
   ecs() {
-    return this.get("ecs", async () => new (await import("@aws-sdk/client-ecs")).ECSClient(clientConfig(this.target)))
+    return this.get("ecs", async () => new (await import("#aws-sdk/client-ecs")).ECSClient(clientConfig(this.target)))
   }
 
   destroy(): void {
@@ -111,7 +111,7 @@ async function byNameTag(
   nameTag: string,
 ): Promise<ProbeResult> {
   const ec2 = await clients.ec2()
-  const sdk = await import("@aws-sdk/client-ec2")
+  const sdk = await import("#aws-sdk/client-ec2")
   const Filters = [{ Name: "tag:Name", Values: [nameTag] }]
   const what = `${kind} tagged Name=${nameTag}`
   try {
@@ -141,7 +141,7 @@ async function byNameTag(
 async function probeOne(clients: AwsClients, probe: Probe): Promise<ProbeResult> {
   switch (probe.kind) {
     case "s3-bucket": {
-      const { HeadBucketCommand } = await import("@aws-sdk/client-s3")
+      const { HeadBucketCommand } = await import("#aws-sdk/client-s3")
       try {
         await (await clients.s3()).send(new HeadBucketCommand({ Bucket: probe.bucket }))
         return { status: "found", importId: probe.bucket }
@@ -157,7 +157,7 @@ async function probeOne(clients: AwsClients, probe: Probe): Promise<ProbeResult>
       }
     }
     case "dynamodb-table": {
-      const { DescribeTableCommand } = await import("@aws-sdk/client-dynamodb")
+      const { DescribeTableCommand } = await import("#aws-sdk/client-dynamodb")
       try {
         await (await clients.dynamodb()).send(new DescribeTableCommand({ TableName: probe.table }))
         return { status: "found", importId: probe.table }
@@ -167,7 +167,7 @@ async function probeOne(clients: AwsClients, probe: Probe): Promise<ProbeResult>
       }
     }
     case "ecr-repository": {
-      const { DescribeRepositoriesCommand } = await import("@aws-sdk/client-ecr")
+      const { DescribeRepositoriesCommand } = await import("#aws-sdk/client-ecr")
       try {
         await (await clients.ecr()).send(new DescribeRepositoriesCommand({ repositoryNames: [probe.name] }))
         return { status: "found", importId: probe.name }
@@ -187,7 +187,7 @@ async function probeOne(clients: AwsClients, probe: Probe): Promise<ProbeResult>
       if (subnet.status === "failed") return subnet
       if (table.status === "failed") return table
       if (subnet.status === "absent" || table.status === "absent") return { status: "absent" }
-      const { DescribeRouteTablesCommand } = await import("@aws-sdk/client-ec2")
+      const { DescribeRouteTablesCommand } = await import("#aws-sdk/client-ec2")
       try {
         const r = await (await clients.ec2()).send(new DescribeRouteTablesCommand({ RouteTableIds: [table.importId] }))
         const associated = (r.RouteTables ?? [])
@@ -202,7 +202,7 @@ async function probeOne(clients: AwsClients, probe: Probe): Promise<ProbeResult>
     case "security-group": {
       const vpc = await byNameTag(clients, "vpc", probe.vpcNameTag)
       if (vpc.status !== "found") return vpc
-      const { DescribeSecurityGroupsCommand } = await import("@aws-sdk/client-ec2")
+      const { DescribeSecurityGroupsCommand } = await import("#aws-sdk/client-ec2")
       const what = `security group ${probe.groupName} in VPC ${probe.vpcNameTag}`
       try {
         const r = await (await clients.ec2()).send(
@@ -221,7 +221,7 @@ async function probeOne(clients: AwsClients, probe: Probe): Promise<ProbeResult>
     case "load-balancer":
     case "listener": {
       const name = probe.kind === "load-balancer" ? probe.name : probe.loadBalancerName
-      const sdk = await import("@aws-sdk/client-elastic-load-balancing-v2")
+      const sdk = await import("#aws-sdk/client-elastic-load-balancing-v2")
       const elb = await clients.elbv2()
       let arn: string | undefined
       try {
@@ -245,7 +245,7 @@ async function probeOne(clients: AwsClients, probe: Probe): Promise<ProbeResult>
       }
     }
     case "target-group": {
-      const { DescribeTargetGroupsCommand } = await import("@aws-sdk/client-elastic-load-balancing-v2")
+      const { DescribeTargetGroupsCommand } = await import("#aws-sdk/client-elastic-load-balancing-v2")
       try {
         const r = await (await clients.elbv2()).send(new DescribeTargetGroupsCommand({ Names: [probe.name] }))
         return single(`target group ${probe.name}`, r.TargetGroups ?? [], (g) => g.TargetGroupArn)
@@ -255,7 +255,7 @@ async function probeOne(clients: AwsClients, probe: Probe): Promise<ProbeResult>
       }
     }
     case "log-group": {
-      const { DescribeLogGroupsCommand } = await import("@aws-sdk/client-cloudwatch-logs")
+      const { DescribeLogGroupsCommand } = await import("#aws-sdk/client-cloudwatch-logs")
       try {
         const r = await (await clients.logs()).send(new DescribeLogGroupsCommand({ logGroupNamePrefix: probe.name }))
         // A prefix query also returns longer names; only the exact one counts.
@@ -266,7 +266,7 @@ async function probeOne(clients: AwsClients, probe: Probe): Promise<ProbeResult>
       }
     }
     case "iam-role": {
-      const { GetRoleCommand } = await import("@aws-sdk/client-iam")
+      const { GetRoleCommand } = await import("#aws-sdk/client-iam")
       try {
         await (await clients.iam()).send(new GetRoleCommand({ RoleName: probe.name }))
         return { status: "found", importId: probe.name }
@@ -276,7 +276,7 @@ async function probeOne(clients: AwsClients, probe: Probe): Promise<ProbeResult>
       }
     }
     case "ecs-cluster": {
-      const { DescribeClustersCommand } = await import("@aws-sdk/client-ecs")
+      const { DescribeClustersCommand } = await import("#aws-sdk/client-ecs")
       try {
         const r = await (await clients.ecs()).send(new DescribeClustersCommand({ clusters: [probe.name] }))
         // A deleted cluster lingers as INACTIVE for a while; Terraform creates a new one over it.
@@ -288,7 +288,7 @@ async function probeOne(clients: AwsClients, probe: Probe): Promise<ProbeResult>
       }
     }
     case "ecs-service": {
-      const { DescribeServicesCommand } = await import("@aws-sdk/client-ecs")
+      const { DescribeServicesCommand } = await import("#aws-sdk/client-ecs")
       const what = `ECS service ${probe.service} in cluster ${probe.cluster}`
       try {
         const r = await (await clients.ecs()).send(
@@ -346,7 +346,7 @@ export async function bootstrapAwsBackend(
   const report: BackendBootstrap = { created: [], existing: [] }
   const clients = new AwsClients(target)
   try {
-    const s3sdk = await import("@aws-sdk/client-s3")
+    const s3sdk = await import("#aws-sdk/client-s3")
     const s3 = await clients.s3()
     const bucket = await probeOne(clients, { kind: "s3-bucket", bucket: backend.bucket })
     if (bucket.status === "failed") throw new Error(`state bucket bootstrap: ${bucket.reason}`)
@@ -402,7 +402,7 @@ export async function bootstrapAwsBackend(
     if (table.status === "found") {
       report.existing.push(`DynamoDB table ${backend.lockTable}`)
     } else {
-      const ddb = await import("@aws-sdk/client-dynamodb")
+      const ddb = await import("#aws-sdk/client-dynamodb")
       const client = await clients.dynamodb()
       try {
         await client.send(

@@ -44,7 +44,7 @@ export async function gcpAccessToken(secrets: GcpSecrets): Promise<string> {
     // Never echo the secret's content, not even a fragment of it.
     throw new Error("--gcp-credentials is not JSON; pass the service-account key file's content (env://GCP_SERVICE_ACCOUNT_KEY).")
   }
-  const { GoogleAuth } = await import("google-auth-library")
+  const { GoogleAuth } = await import("#google-auth-library")
   const auth = new GoogleAuth({ credentials: key, scopes: ["https://www.googleapis.com/auth/cloud-platform"] })
   const token = await auth.getAccessToken()
   if (!token) throw new Error("the GCP service-account key did not yield an access token; is the key disabled or deleted?")
