@@ -28,6 +28,8 @@ export const GO_TOOLS = {
   // HCL's own formatter (the library `terraform fmt` formats with) for the fmt check of terraform/.
   // Building tofu itself took ~8 minutes on a 2-CPU machine; this builds in ~10 seconds.
   hclfmt: { module: "github.com/hashicorp/hcl/v2/cmd/hclfmt", version: "v2.24.0" },
+  // jq's language in Go: runs the workflows' report steps (jq on the DeployReport JSON) in tests.
+  gojq: { module: "github.com/itchyny/gojq/cmd/gojq", version: "v0.12.19" },
 }
 
 function sh(cmd, args, opts = {}) {
