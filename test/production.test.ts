@@ -379,6 +379,38 @@ describe("deploy-production through the SDK entrypoint", () => {
     }
   })
 
+  it("a GCP key that is not a service-account key is refused before any cloud call, without echoing it", async () => {
+    double.reset()
+    const key = '{"type":"authorized_user","client_secret":"planted-gcp-client-secret-0001"}'
+    const result = await callFunction(double, {
+      fn: "deploy-production",
+      constructorArgs: { source: double.hostDirectory(checkout.dir) },
+      args: { commit: NEW_RELEASE.commit, gcpCredentials: double.secret("GCP_SERVICE_ACCOUNT_KEY", key) },
+      timeoutMs: 120_000,
+    })
+    expect(result.error?.message).toMatch(/--gcp-credentials is not a service-account key \(type 'authorized_user'/)
+    expect(`${result.error?.message}${result.stdout}${result.stderr}`).not.toContain("planted-gcp-client-secret-0001")
+    expect(google.requests).toEqual([])
+    expect(awsProxy.requests).toEqual([])
+    expect(double.execs()).toEqual([])
+  })
+
+  it("both GCP credential forms at once is ambiguous and refused", async () => {
+    double.reset()
+    const result = await callFunction(double, {
+      fn: "deploy-production",
+      constructorArgs: { source: double.hostDirectory(checkout.dir) },
+      args: {
+        commit: NEW_RELEASE.commit,
+        gcpCredentials: double.secret("GCP_SERVICE_ACCOUNT_KEY", '{"type":"service_account"}'),
+        gcpAccessToken: double.secret("GCP_ACCESS_TOKEN", GCP_TOKEN),
+      },
+      timeoutMs: 120_000,
+    })
+    expect(result.error?.message).toMatch(/GCP credentials ambiguous/)
+    expect(google.requests).toEqual([])
+  })
+
   it("a secret planted in every Secret never shows in logs, report, notifications, or exec args and env", async () => {
     const result = await deploy({
       slackWebhook: double.secret("SLACK_WEBHOOK_URL", `${receiver.url}/slack/${SLACK}`),
