@@ -6,7 +6,7 @@ import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import type { CandidateDeployment, TrafficChange } from "../dagger/src/cloud-run.js"
 import { parsePricing } from "../dagger/src/cost.js"
-import { softStep, startSteps, toScanSummary, type CheckedImage, type HealthPort } from "../dagger/src/deploy-run.js"
+import { failureLine, softStep, startSteps, toScanSummary, type CheckedImage, type HealthPort } from "../dagger/src/deploy-run.js"
 import type { RolloutOutcome } from "../dagger/src/ecs.js"
 import { checkHealth } from "../dagger/src/health-check.js"
 import { deployProduction, planProduction, productionCostInput, type ProductionPorts } from "../dagger/src/production.js"
@@ -283,5 +283,31 @@ describe("softStep: steps that must never fail a deploy", () => {
     } finally {
       steps.close()
     }
+  })
+})
+
+describe("failureLine: a multi-line error as one line that keeps the cause", () => {
+  it("a tool failure keeps the tool's error line and the fix, not the command line", () => {
+    const err = new Error(
+      "terraform plan (terraform/aws) failed: `terraform plan -input=false -out=tfplan` exited with code 1.\n" +
+        "\nPlanning failed. Terraform encountered an error while generating this plan.\n\n" +
+        "Error: reading ECS Cluster (portfolio-prod-cluster): AccessDeniedException\n  with module.service\n" +
+        "Check the AWS credentials and ci/pipeline.yaml, fix what Terraform names above, and run again.",
+    )
+    expect(failureLine(err)).toBe(
+      "terraform plan (terraform/aws) failed (exit code 1): Error: reading ECS Cluster (portfolio-prod-cluster): AccessDeniedException" +
+        " — Check the AWS credentials and ci/pipeline.yaml, fix what Terraform names above, and run again.",
+    )
+  })
+
+  it("without an error line the tool's last output line is the cause", () => {
+    const err = new Error("Build of image portfolio:1.1.0 failed: `npm run build` exited with code 2.\nsrc/a.ts(1,1): TS2304\nRun it locally.")
+    expect(failureLine(err)).toBe("Build of image portfolio:1.1.0 failed (exit code 2): src/a.ts(1,1): TS2304 — Run it locally.")
+  })
+
+  it("other errors keep their first two lines", () => {
+    expect(failureLine(new Error("cannot decide what to import (1 problem):\n  - module.x: HTTP 403\nNothing was planned."))).toBe(
+      "cannot decide what to import (1 problem): - module.x: HTTP 403",
+    )
   })
 })

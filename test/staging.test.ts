@@ -99,9 +99,9 @@ async function seedStaging(): Promise<string> {
   return td.taskDefinition!.taskDefinitionArn!
 }
 
-function deploy(opts: { albUrl: string; scan?: "clean" | "critical"; args?: Record<string, unknown>; webhook?: string }) {
+function deploy(opts: { albUrl: string; scan?: "clean" | "critical"; args?: Record<string, unknown>; webhook?: string; applyFails?: string }) {
   double.reset()
-  double.setScript(worldScript({ scan: opts.scan ?? "clean", outputs: awsOutputs(opts.albUrl, settings) }))
+  double.setScript(worldScript({ scan: opts.scan ?? "clean", outputs: awsOutputs(opts.albUrl, settings), applyFails: opts.applyFails }))
   return callFunction(double, {
     fn: "deploy-staging",
     constructorArgs: { source: double.hostDirectory(checkout.dir) },
@@ -280,6 +280,20 @@ describe("deploy-staging through the SDK entrypoint", () => {
     expect(double.execs().filter((e) => e.args[0] === "terraform")).toEqual([])
     expect((await currentTaskDefinition()).arn).toBe(previousArn)
     expect(run.rollback).toBeUndefined()
+  })
+
+  it("a failed terraform apply fails the deploy with Terraform's error; the service is left on its old revision", async () => {
+    const { report: r, run } = report(await deploy({ albUrl: newApp.url, applyFails: "Error: creating ELBv2 Listener: AccessDenied: not authorized" }))
+    expect(r).toMatchObject({ verdict: "failed", succeeded: false })
+    expect(r.image).toMatch(/@sha256:/)
+    expect(run.failingStep).toBe("terraform apply (aws)")
+    expect(run.steps.find((s) => s.name === "terraform apply (aws)")?.detail).toMatch(
+      /^terraform apply \(AWS\) failed \(exit code 1\): Error: creating ELBv2 Listener: AccessDenied: not authorized — /,
+    )
+    expect(r.markdown).toContain("AccessDenied")
+    expect(run.steps.map((s) => s.name)).not.toContain("task definition")
+    expect(run.rollback).toBeUndefined()
+    expect((await currentTaskDefinition()).arn).toBe(previousArn)
   })
 
   it("a webhook that cannot be reached is a warning, not a different verdict", async () => {

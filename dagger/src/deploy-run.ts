@@ -85,10 +85,43 @@ export function startSteps(run: RunRecord, settings: Settings, clock: Clock, sig
     run,
     clock,
     signal: runSignal,
-    step: (name, key, fn) => recordStep(run, name, fn, { timeoutMs: timeout(key), clock, signal: runSignal }),
-    finalStep: (name, key, fn) => recordStep(run, name, fn, { timeoutMs: timeout(key), clock }),
+    step: (name, key, fn) => recordStep(run, name, summarised(fn), { timeoutMs: timeout(key), clock, signal: runSignal }),
+    finalStep: (name, key, fn) => recordStep(run, name, summarised(fn), { timeoutMs: timeout(key), clock }),
     close: () => clearTimeout(timer),
   }
+}
+
+/** Runs `fn`; a multi-line error comes out as one line that keeps the cause (see failureLine). */
+function summarised<T>(fn: (ctx: StepContext) => Promise<T>): (ctx: StepContext) => Promise<T> {
+  return async (ctx) => {
+    try {
+      return await fn(ctx)
+    } catch (err) {
+      if (!(err instanceof Error) || !err.message.includes("\n")) throw err
+      throw Object.assign(new Error(failureLine(err), { cause: err }), { name: err.name })
+    }
+  }
+}
+
+/**
+ * One line for a step's detail from a multi-line error. The run record keeps only a step's first
+ * line, and for a tool failure ("X failed: `cmd` exited with code 1." + stderr + the fix) that line
+ * says nothing about why; so the line becomes "X failed (exit code 1): <the tool's first line starting
+ * with "Error", else one mentioning an error, else its last line> — <the fix>". Other errors keep their first line and add the next one.
+ */
+export function failureLine(err: Error): string {
+  const lines = err.message.split("\n").map((l) => l.trim()).filter((l) => l !== "")
+  const [first = err.message, ...rest] = lines
+  const tool = /^(.*?) failed: `[^`]*` exited with code (\d+)\.$/.exec(first)
+  if (tool && rest.length > 0) {
+    const fix = rest.length > 1 ? rest[rest.length - 1] : undefined
+    const output = fix ? rest.slice(0, -1) : rest
+    // Tools (Terraform, npm, trivy) start their real complaint with "Error"; a mere mention comes second.
+    const cause =
+      output.find((l) => /^error\b/i.test(l)) ?? output.find((l) => /\berror\b/i.test(l)) ?? output[output.length - 1] ?? ""
+    return `${tool[1]} failed (exit code ${tool[2]}): ${cause}${fix ? ` — ${fix}` : ""}`
+  }
+  return rest.length > 0 ? `${first} ${rest[0]}` : first
 }
 
 /** Time budget of the combined build-and-check step: the build, then the longer of tests and scan. */

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { stringify } from "yaml"
 import { parseSettings, type Settings } from "../../dagger/src/settings.js"
-import type { Chain, LeafQuery, ScriptFn } from "./engine-double.js"
+import { execError, type Chain, type LeafQuery, type ScriptFn } from "./engine-double.js"
 import { repoRoot } from "../tools/paths.js"
 
 /** A 40-hex commit and the version the deploy bakes in, for the "new" and "old" releases. */
@@ -120,6 +120,8 @@ export interface WorldScript {
   outputs: Record<string, string>
   /** What `publish` answers (the digest the registry assigned). Default PUSHED_DIGEST. */
   digest?: string
+  /** When set, `terraform apply` fails with this stderr (exit code 1). */
+  applyFails?: string
 }
 
 /**
@@ -137,7 +139,9 @@ export function worldScript(w: WorldScript): ScriptFn {
         if (last.includes("vitest")) return " ✓ app/test (42 tests)\n"
         if (tf === "state") return ""
         if (tf === "show") return "Terraform will perform the following actions:\n  (none: the test's plan changes nothing)\n"
-        if (tf === "apply") return "Apply complete! Resources: 0 added, 0 changed, 0 destroyed.\n"
+        if (tf === "apply") {
+          return w.applyFails ? execError({ exitCode: 1, stderr: w.applyFails }) : "Apply complete! Resources: 0 added, 0 changed, 0 destroyed.\n"
+        }
         if (tf === "output") {
           return JSON.stringify(Object.fromEntries(Object.entries(w.outputs).map(([k, v]) => [k, { value: v, type: "string", sensitive: false }])))
         }
