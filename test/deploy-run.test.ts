@@ -311,3 +311,35 @@ describe("failureLine: a multi-line error as one line that keeps the cause", () 
     )
   })
 })
+
+describe("a failure before the service changes", () => {
+  it("registering the task definition fails → failed, no rollback attempted, and the report says why", async () => {
+    const calls: string[] = []
+    const ports: StagingPorts = {
+      clock: { now: () => Date.now() },
+      release: { check: async () => released() },
+      terraform: { apply: async () => ({ serviceUrl: "http://alb.test", summary: "no changes" }) },
+      ecs: {
+        registerRevision: async () => {
+          throw new Error("task definition portfolio-prod-task:3 has no container named 'web'")
+        },
+        rollout: async () => {
+          calls.push("rollout")
+          throw new Error("not expected")
+        },
+        rollBack: async () => {
+          calls.push("rollBack")
+          throw new Error("not expected")
+        },
+        facts: async () => ({ desiredCount: 1 }),
+      },
+      health: healthOf(() => OLD_RELEASE),
+      notify: quiet,
+    }
+    const run = await deployStaging(planStaging({ settings, pricing, commit: NEW_RELEASE.commit }), ports)
+    expect(run.verdict).toBe("failed")
+    expect(run.failingStep).toBe("task definition")
+    expect(calls).toEqual([])
+    expect(run.rollback).toMatchObject({ attempted: false, outcome: "not-needed", detail: expect.stringMatching(/not changed/) })
+  })
+})
