@@ -74,7 +74,11 @@ describe("check (engine double, real entrypoint)", () => {
 
   it("reports FAIL with the scan summary and every step still run when the image has blocking findings", async () => {
     double.setScript(script({ imageReport: fixture("trivy", "image-findings.json") }))
-    const r = await callFunction(double, { fn: "check", timeoutMs: 120_000 })
+    // Without --allow-failure the call itself fails, with the summary (what `dagger call check` shows).
+    const failed = await callFunction(double, { fn: "check", timeoutMs: 120_000 })
+    expect(failed.error?.message).toMatch(/^check FAILED\n## Check FAILED/)
+    expect(failed.error?.message).toContain("CVE-2099-2001")
+    const r = await callFunction(double, { fn: "check", args: { allowFailure: true }, timeoutMs: 120_000 })
     expect(r.error, r.stderr).toBeUndefined()
     const report = r.result as Record<string, unknown>
     expect(report["verdict"]).toBe("FAIL")
@@ -95,7 +99,7 @@ describe("check (engine double, real entrypoint)", () => {
     double.setScript(
       script({ tests: execError({ exitCode: 1, stderr: "FAIL app/test/process.test.ts" }), checkov: fixture("checkov", "insecure.json") }),
     )
-    const r = await callFunction(double, { fn: "check", timeoutMs: 120_000 })
+    const r = await callFunction(double, { fn: "check", args: { allowFailure: true }, timeoutMs: 120_000 })
     expect(r.error, r.stderr).toBeUndefined()
     const summary = String((r.result as Record<string, unknown>)["summary"])
     expect(summary).toContain("| Tests | ❌ FAIL | The app's tests failed: `npx vitest run app/test --reporter=default` exited with code 1.")

@@ -155,17 +155,22 @@ export class PortfolioPipeline {
   /**
    * Everything that needs no cloud account, independent steps in parallel: build, app tests, Trivy
    * scan of the image tarball, CycloneDX SBOM, and Terraform static checks (checkov and trivy config on
-   * terraform/). Returns the report (verdict, markdown summary, report files) whatever the verdict;
-   * chain `enforce` to fail on FAIL, or `artifacts export --path=DIR` to keep the files.
+   * terraform/). Every step runs even when an earlier one fails, so one run shows every problem. Fails
+   * (non-zero exit, the summary in the error) when any step failed; with --allow-failure it returns the
+   * report (verdict, markdown summary, report files) whatever the verdict, e.g. for CI:
+   * `check --allow-failure artifacts export --path=DIR`, then fail on DIR/verdict.txt.
    *
    * @param commit Git SHA baked into the checked image. Default: "unknown".
    * @param version Version baked into the checked image. Default: the short commit, or 0.0.0-dev.
+   * @param allowFailure Return the report even when the verdict is FAIL. Default: false (a FAIL fails the call).
    */
   @func({ cache: "session" })
-  async check(commit?: string, version?: string): Promise<CheckReport> {
+  async check(commit?: string, version?: string, allowFailure = false): Promise<CheckReport> {
     const settings = await loadSettings(this.source)
     const id = buildIdentity(commit, version)
-    return runCheck({ source: this.source, settings, now: new Date(), ...id })
+    const report = await runCheck({ source: this.source, settings, now: new Date(), ...id })
+    if (!allowFailure) await report.enforce()
+    return report
   }
 
   /**

@@ -64,8 +64,12 @@ describe("PortfolioPipeline supply-chain functions", () => {
     })
   })
 
-  it("check [--commit] [--version] → CheckReport, per session", () => {
-    expectFunction(t, "check", { args: identity, returns: "CheckReport", cache: "session" })
+  it("check [--commit] [--version] [--allow-failure] → CheckReport, per session", () => {
+    expectFunction(t, "check", {
+      args: { ...identity, "allow-failure": { type: "Boolean", default: false } },
+      returns: "CheckReport",
+      cache: "session",
+    })
   })
 })
 
