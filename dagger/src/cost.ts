@@ -7,6 +7,7 @@
 // traffic this pipeline cannot know, and free tiers are per billing account, so neither is included.
 import { parse as parseYaml } from "yaml"
 import { z } from "zod"
+import { describeIssues, describeValue, problemListMessage } from "./validation.js"
 
 /** Where the price table lives, relative to the repository root. */
 export const PRICING_PATH = "ci/pricing.yaml"
@@ -61,26 +62,13 @@ export class PricingError extends Error {
     readonly problems: string[],
   ) {
     super(
-      `${source} is invalid (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
-        problems.map((p) => `  - ${p}`).join("\n") +
-        `\nFix ${source} (each rate needs usd, source and estimate; asOf is the date the figures were checked).`,
+      problemListMessage(
+        source,
+        problems,
+        `Fix ${source} (each rate needs usd, source and estimate; asOf is the date the figures were checked).`,
+      ),
     )
   }
-}
-
-function describe(value: unknown): string {
-  if (value === undefined) return "nothing"
-  const json = JSON.stringify(value)
-  return json.length > 60 ? `${json.slice(0, 57)}...` : json
-}
-
-function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
-  let cur: unknown = data
-  for (const key of path) {
-    if (cur === null || typeof cur !== "object") return undefined
-    cur = (cur as Record<PropertyKey, unknown>)[key]
-  }
-  return cur
 }
 
 /** Parses and validates the price table. Throws PricingError naming each bad key, its value and the rule. */
@@ -92,18 +80,11 @@ export function parsePricing(text: string, source = PRICING_PATH): Pricing {
     throw new PricingError(source, [`not valid YAML: ${(err as Error).message.split("\n")[0]}`])
   }
   if (data === null || typeof data !== "object" || Array.isArray(data)) {
-    throw new PricingError(source, [`expected a YAML mapping at the top level, got ${describe(data)}`])
+    throw new PricingError(source, [`expected a YAML mapping at the top level, got ${describeValue(data)}`])
   }
   const result = PricingSchema.safeParse(data)
   if (result.success) return result.data
-  const problems = result.error.issues.map((issue) => {
-    const key = issue.path.map(String).join(".") || "(top level)"
-    if (issue.code === "unrecognized_keys") {
-      return `${key === "(top level)" ? "" : key + ": "}unknown key(s) ${issue.keys.join(", ")} — check the spelling`
-    }
-    return `${key}: ${issue.message} (got ${describe(valueAt(data, issue.path))})`
-  })
-  throw new PricingError(source, problems)
+  throw new PricingError(source, describeIssues(result.error, data))
 }
 
 /** Minimal view of a Dagger Directory, so tests can pass plain objects. */
@@ -196,7 +177,7 @@ export interface CostEstimate {
 function requireNumber(path: string, value: number | undefined, rule: { int?: boolean; min: number }): number {
   if (value === undefined || !Number.isFinite(value) || value < rule.min || (rule.int && !Number.isInteger(value))) {
     throw new Error(
-      `cost input ${path} must be ${rule.int ? "an integer" : "a number"} ≥ ${rule.min}, got ${describe(value)}; ` +
+      `cost input ${path} must be ${rule.int ? "an integer" : "a number"} ≥ ${rule.min}, got ${describeValue(value)}; ` +
         "pass the environment's real size (desired count, vCPU, memory) read from the cloud.",
     )
   }
@@ -343,7 +324,7 @@ export function pricingAgeDays(asOf: string, on: Date): number {
 export function vcpuFromEcsCpuUnits(units: string | number): number {
   const n = typeof units === "number" ? units : Number(units.trim())
   if (!Number.isFinite(n) || n <= 0) {
-    throw new Error(`ECS task CPU must be a positive number of CPU units like "256", got ${describe(units)}`)
+    throw new Error(`ECS task CPU must be a positive number of CPU units like "256", got ${describeValue(units)}`)
   }
   return n / 1024
 }
@@ -351,7 +332,7 @@ export function vcpuFromEcsCpuUnits(units: string | number): number {
 /** Cloud Run CPU limit ("1", "2", "1000m") → vCPU. */
 export function vcpuFromCloudRunCpu(limit: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)(m?)\s*$/.exec(limit)
-  if (!m) throw new Error(`Cloud Run CPU limit must look like "1" or "500m", got ${describe(limit)}`)
+  if (!m) throw new Error(`Cloud Run CPU limit must look like "1" or "500m", got ${describeValue(limit)}`)
   return m[2] === "m" ? Number(m[1]) / 1000 : Number(m[1])
 }
 
@@ -367,6 +348,6 @@ const MEMORY_UNITS: Record<string, number> = {
 /** Cloud Run memory limit ("512Mi", "1Gi", "2G") → GiB. */
 export function gibFromCloudRunMemory(limit: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)(Ki|Mi|Gi|K|M|G)\s*$/.exec(limit)
-  if (!m) throw new Error(`Cloud Run memory limit must look like "512Mi" or "1Gi", got ${describe(limit)}`)
+  if (!m) throw new Error(`Cloud Run memory limit must look like "512Mi" or "1Gi", got ${describeValue(limit)}`)
   return Number(m[1]) * MEMORY_UNITS[m[2]!]!
 }

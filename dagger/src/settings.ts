@@ -3,6 +3,7 @@
 // without Dagger; `loadSettings` is the one-line adapter that reads the file from the source Directory.
 import { parse as parseYaml } from "yaml"
 import { z } from "zod"
+import { describeIssues, describeValue, problemListMessage } from "./validation.js"
 
 /** Where the settings file lives, relative to the repository root. */
 export const SETTINGS_PATH = "ci/pipeline.yaml"
@@ -120,27 +121,8 @@ export class SettingsError extends Error {
     readonly source: string,
     readonly problems: string[],
   ) {
-    super(
-      `${source} is invalid (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
-        problems.map((p) => `  - ${p}`).join("\n") +
-        `\nFix ${source} and run again; nothing was built or deployed.`,
-    )
+    super(problemListMessage(source, problems, `Fix ${source} and run again; nothing was built or deployed.`))
   }
-}
-
-function describe(value: unknown): string {
-  if (value === undefined) return "nothing"
-  const json = JSON.stringify(value)
-  return json.length > 60 ? `${json.slice(0, 57)}...` : json
-}
-
-function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
-  let cur: unknown = data
-  for (const key of path) {
-    if (cur === null || typeof cur !== "object") return undefined
-    cur = (cur as Record<PropertyKey, unknown>)[key]
-  }
-  return cur
 }
 
 /** Parses and validates settings text. Throws SettingsError naming each bad key, its value and the rule. */
@@ -152,18 +134,11 @@ export function parseSettings(text: string, source = SETTINGS_PATH): Settings {
     throw new SettingsError(source, [`not valid YAML: ${(err as Error).message.split("\n")[0]}`])
   }
   if (data === null || typeof data !== "object") {
-    throw new SettingsError(source, ["expected a YAML mapping at the top level, got " + describe(data)])
+    throw new SettingsError(source, ["expected a YAML mapping at the top level, got " + describeValue(data)])
   }
   const result = SettingsSchema.safeParse(data)
   if (result.success) return result.data
-  const problems = result.error.issues.map((issue) => {
-    const key = issue.path.map(String).join(".") || "(top level)"
-    if (issue.code === "unrecognized_keys") {
-      return `${key === "(top level)" ? "" : key + ": "}unknown key(s) ${issue.keys.join(", ")} — check the spelling`
-    }
-    return `${key}: ${issue.message} (got ${describe(valueAt(data, issue.path))})`
-  })
-  throw new SettingsError(source, problems)
+  throw new SettingsError(source, describeIssues(result.error, data))
 }
 
 /** Timeout of a named step in milliseconds, falling back to the run timeout when not set. */

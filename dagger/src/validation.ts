@@ -1,0 +1,44 @@
+// Turning a zod validation failure of a config file into a list of problems a person can act on:
+// each names the key, the rule it broke and the value found. Shared by settings.ts and cost.ts so
+// both files report mistakes the same way.
+import type { z } from "zod"
+
+/** A value as it appears in a problem line: JSON, shortened past 60 characters; `nothing` when absent. */
+export function describeValue(value: unknown): string {
+  if (value === undefined) return "nothing"
+  const json = JSON.stringify(value)
+  return json.length > 60 ? `${json.slice(0, 57)}...` : json
+}
+
+/** The value at a zod issue path in the data that was validated; undefined where the path breaks off. */
+export function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
+  let cur: unknown = data
+  for (const key of path) {
+    if (cur === null || typeof cur !== "object") return undefined
+    cur = (cur as Record<PropertyKey, unknown>)[key]
+  }
+  return cur
+}
+
+/**
+ * One problem line per zod issue: `key.path: rule (got value)`, or for unknown keys
+ * `key.path: unknown key(s) a, b — check the spelling`. `data` is what was validated.
+ */
+export function describeIssues(error: z.ZodError, data: unknown): string[] {
+  return error.issues.map((issue) => {
+    const key = issue.path.map(String).join(".") || "(top level)"
+    if (issue.code === "unrecognized_keys") {
+      return `${key === "(top level)" ? "" : key + ": "}unknown key(s) ${issue.keys.join(", ")} — check the spelling`
+    }
+    return `${key}: ${issue.message} (got ${describeValue(valueAt(data, issue.path))})`
+  })
+}
+
+/** The message of an invalid-file error: the count, one `  - problem` line each, then how to fix it. */
+export function problemListMessage(source: string, problems: readonly string[], fix: string): string {
+  return (
+    `${source} is invalid (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
+    problems.map((p) => `  - ${p}`).join("\n") +
+    `\n${fix}`
+  )
+}
