@@ -5,7 +5,7 @@ import { ReturnType, type Directory, type File } from "@dagger.io/dagger"
 import { dag } from "@dagger.io/dagger"
 import { z } from "zod"
 import { gateReportText, renderScanSummary, type ScanPolicy, type ScanVerdict } from "./scan-gate.js"
-import { CACHE_BUSTER_ENV, IGNORE_FILE_PATH, REPORT_DIR, TRIVY_CACHE_DIR, trivyContainer } from "./scan.js"
+import { IGNORE_FILE_PATH, REPORT_DIR, TRIVY_CACHE_DIR, runTrivyScan } from "./scan.js"
 import { explainExecError, tail } from "./tool-errors.js"
 
 const check = z.object({
@@ -188,13 +188,14 @@ export async function checkTerraform(input: {
     .withExec(["mkdir", "-p", REPORT_DIR])
     .withExec(checkovArgs(TF_DIR), { redirectStdout: checkovOut, expect: ReturnType.Any })
   const trivyOut = `${REPORT_DIR}/trivy-config.json`
-  const trivyRun = trivyContainer(input.trivyImage)
-    .withMountedDirectory(TF_DIR, input.terraform)
-    .withMountedFile(IGNORE_FILE_PATH, input.ignoreFile)
-    .withExec(["mkdir", "-p", REPORT_DIR])
-    // The checks bundle is refreshed online like the vulnerability DB: do not reuse yesterday's result.
-    .withEnvVariable(CACHE_BUSTER_ENV, input.now.toISOString())
-    .withExec(trivyConfigArgs(TF_DIR, trivyOut))
+  // Busted like an image scan: the checks bundle is refreshed online like the vulnerability DB.
+  const trivyRun = runTrivyScan({
+    trivyImage: input.trivyImage,
+    ignoreFile: input.ignoreFile,
+    now: input.now,
+    mountTarget: (trivy) => trivy.withMountedDirectory(TF_DIR, input.terraform),
+    args: trivyConfigArgs(TF_DIR, trivyOut),
+  })
 
   const [checkovText, checkovExit, checkovErr, trivyText] = await Promise.all([
     checkovRun.file(checkovOut).contents(),

@@ -84,7 +84,6 @@ export async function imageSbom(input: { tarball: File; trivyImage: string; labe
   const out = `${REPORT_DIR}/sbom.cdx.json`
   const generated = trivyContainer(input.trivyImage)
     .withMountedFile(IMAGE_TARBALL_PATH, input.tarball)
-    .withExec(["mkdir", "-p", REPORT_DIR])
     .withExec(trivySbomArgs(out))
     .file(out)
   let text: string

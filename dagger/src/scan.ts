@@ -65,12 +65,32 @@ export function trivyImageScanArgs(output: string): string[] {
   ]
 }
 
-/** A container with the pinned Trivy image and its DB cache. */
+/** A container with the pinned Trivy image, its DB cache and the report directory. */
 export function trivyContainer(trivyImage: string): Container {
   return dag
     .container()
     .from(trivyImage)
     .withMountedCache(TRIVY_CACHE_DIR, dag.cacheVolume(TRIVY_CACHE_VOLUME))
+    .withExec(["mkdir", "-p", REPORT_DIR])
+}
+
+/**
+ * Runs one gated Trivy scan: `mountTarget` adds what is scanned, the accepted-findings file is mounted,
+ * and the cache-buster is set to `now` right before `args` run, so a new run rescans against today's DB
+ * and checks bundle instead of reusing a cached result.
+ */
+export function runTrivyScan(input: {
+  trivyImage: string
+  ignoreFile: File
+  now: Date
+  mountTarget: (trivy: Container) => Container
+  args: string[]
+}): Container {
+  return trivyContainer(input.trivyImage)
+    .with(input.mountTarget)
+    .withMountedFile(IGNORE_FILE_PATH, input.ignoreFile)
+    .withEnvVariable(CACHE_BUSTER_ENV, input.now.toISOString())
+    .withExec(input.args)
 }
 
 /** The outcome of a Trivy scan of an image, gated by the policy. */
@@ -174,12 +194,13 @@ export async function scanImage(input: ScanInput): Promise<Scan> {
   checkIgnoreFile(input.ignoreFile.text, input.ignoreFile.source, input.now.toISOString().slice(0, 10))
   const json = `${REPORT_DIR}/trivy.json`
   const sarif = `${REPORT_DIR}/trivy.sarif`
-  const scanned = trivyContainer(input.trivyImage)
-    .withMountedFile(IMAGE_TARBALL_PATH, input.tarball)
-    .withMountedFile(IGNORE_FILE_PATH, input.ignoreFile.file)
-    .withExec(["mkdir", "-p", REPORT_DIR])
-    .withEnvVariable(CACHE_BUSTER_ENV, input.now.toISOString())
-    .withExec(trivyImageScanArgs(json))
+  const scanned = runTrivyScan({
+    trivyImage: input.trivyImage,
+    ignoreFile: input.ignoreFile.file,
+    now: input.now,
+    mountTarget: (trivy) => trivy.withMountedFile(IMAGE_TARBALL_PATH, input.tarball),
+    args: trivyImageScanArgs(json),
+  })
     // SARIF is converted from the same JSON, so both describe one scan against one DB state.
     .withExec(["trivy", "convert", "--format", "sarif", "--output", sarif, json])
   let text: string
