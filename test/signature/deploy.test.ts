@@ -1,4 +1,4 @@
-// CLI signatures of deploy-staging and deploy-production (docs/TEAM-CONTRACT.md, "The two deploy
+// CLI signatures of deploy-staging and deploy-production (docs/architecture.md, "The two deploy
 // functions") and of the DeployReport they return, read by the SDK's own introspector.
 import { beforeAll, describe, expect, it } from "vitest"
 import { introspectModule, typeName, type ModuleTypedefs } from "../support/introspect.js"
