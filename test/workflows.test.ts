@@ -211,6 +211,16 @@ describe("workflows", () => {
     ).toMatch(/env:\/\/NAME/)
   })
 
+  it("OIDC steps use the AWS region of ci/pipeline.yaml (staging.aws.region)", async () => {
+    const { parseSettings } = await import("../dagger/src/settings.js")
+    const region = parseSettings(readFileSync(join(repoRoot, "ci/pipeline.yaml"), "utf8")).staging.aws.region
+    for (const file of ["staging-aws.yml", "production-gcp.yml"]) {
+      const aws = Object.values(load(file).wf.jobs).flatMap((j) => j.steps).filter((s) => s.uses?.startsWith("aws-actions/"))
+      expect(aws.length, file).toBeGreaterThan(0)
+      for (const s of aws) expect(s.with?.["aws-region"], `${file}: ${s.name}`).toBe(region)
+    }
+  })
+
   it("staging holds no GCP secret and production holds no AWS secret", () => {
     expect(load("staging-aws.yml").text).not.toMatch(/secrets\.GCP_|GOOGLE_|gcp-/i)
     expect(load("production-gcp.yml").text).not.toMatch(/secrets\.AWS_/)
