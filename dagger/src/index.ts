@@ -14,13 +14,12 @@ import { Release, ignoreFilePath, releaseImage, runAppTests } from "./release.js
 import { Scan, ScanSeverity, scanImage } from "./scan.js"
 import { scanPolicy } from "./scan-gate.js"
 import { imageSbom } from "./sbom.js"
-import { awsCredentials } from "./credentials.js"
 import { checkHealth, type HealthCheck, toHealthCheck } from "./health-check.js"
 import { loadSettings } from "./settings.js"
 import { runDeployProduction, runDeployStaging } from "./deploy-adapters.js"
 import { DeployReport, NotifyMode } from "./deploy-report.js"
 import { Stack, TerraformApply, TerraformPlan, applyPlan, cloudAdapter, planStack, stackCredentials } from "./terraform.js"
-import { type AwsStagingScale, stagingScaleTarget, startStaging, stopStaging, toAwsStagingScale } from "./stop-aws.js"
+import { type AwsStagingScale, scaleAwsStaging } from "./stop-aws.js"
 
 /**
  * The pipeline: `check` needs no cloud account; `deploy-staging` ships to AWS ECS and
@@ -326,9 +325,8 @@ export class PortfolioPipeline {
     awsSessionToken?: Secret,
     timeoutSeconds?: number,
   ): Promise<AwsStagingScale> {
-    const target = stagingScaleTarget(await loadSettings(this.source), { timeoutSeconds })
-    const credentials = await awsCredentials({ accessKeyId: awsAccessKeyId, secretAccessKey: awsSecretAccessKey, sessionToken: awsSessionToken })
-    return toAwsStagingScale("stop", await stopStaging(target, credentials))
+    const secrets = { accessKeyId: awsAccessKeyId, secretAccessKey: awsSecretAccessKey, sessionToken: awsSessionToken }
+    return scaleAwsStaging("stop", { settings: await loadSettings(this.source), secrets, timeoutSeconds })
   }
 
   /**
@@ -347,9 +345,8 @@ export class PortfolioPipeline {
     awsSessionToken?: Secret,
     timeoutSeconds?: number,
   ): Promise<AwsStagingScale> {
-    const target = stagingScaleTarget(await loadSettings(this.source), { timeoutSeconds })
-    const credentials = await awsCredentials({ accessKeyId: awsAccessKeyId, secretAccessKey: awsSecretAccessKey, sessionToken: awsSessionToken })
-    return toAwsStagingScale("start", await startStaging(target, credentials))
+    const secrets = { accessKeyId: awsAccessKeyId, secretAccessKey: awsSecretAccessKey, sessionToken: awsSessionToken }
+    return scaleAwsStaging("start", { settings: await loadSettings(this.source), secrets, timeoutSeconds })
   }
 
   /**

@@ -3,14 +3,16 @@
 // run, so "stopped" means: desired count 0 AND no task running — verified, not assumed.
 //
 // stagingScaleTarget is pure (settings in, target out); stopStaging / startStaging are the shell around
-// ecs.ts; AwsStagingScale is what the CLI prints.
+// ecs.ts; scaleAwsStaging is the command and AwsStagingScale what the CLI prints.
 import { func, object } from "@dagger.io/dagger"
-import type { AwsCredentials } from "./credentials.js"
+import { awsCredentials, type AwsCredentials, type AwsSecrets } from "./credentials.js"
 import {
   createEcsClient,
   PREVIOUS_DESIRED_COUNT_TAG,
   startService,
   stopService,
+  type ECSClient,
+  type EcsServiceRef,
   type ScaleOutcome,
 } from "./ecs.js"
 import type { Settings } from "./settings.js"
@@ -52,12 +54,22 @@ export function stagingScaleTarget(settings: Settings, overrides: { timeoutSecon
 /** Test seams for the wait (virtual clock); production code passes nothing. */
 export type WaitOverrides = Pick<WaitOptions, "now" | "sleep" | "random">
 
-async function client(target: StagingScaleTarget, credentials: AwsCredentials) {
-  return createEcsClient({
+/** Runs `use` with an ECS client for the staging target, and always closes the client after. */
+async function withStagingEcs<T>(
+  target: StagingScaleTarget,
+  credentials: AwsCredentials,
+  use: (ecs: ECSClient, service: EcsServiceRef) => Promise<T>,
+): Promise<T> {
+  const ecs = await createEcsClient({
     region: target.region,
     credentials,
     ...(target.endpointUrl ? { endpointUrl: target.endpointUrl } : {}),
   })
+  try {
+    return await use(ecs, { cluster: target.cluster, service: target.service })
+  } finally {
+    ecs.destroy()
+  }
 }
 
 function waitOf(target: StagingScaleTarget, overrides: WaitOverrides): WaitOptions {
@@ -74,12 +86,7 @@ export async function stopStaging(
   credentials: AwsCredentials,
   overrides: WaitOverrides = {},
 ): Promise<ScaleOutcome> {
-  const ecs = await client(target, credentials)
-  try {
-    return await stopService(ecs, { cluster: target.cluster, service: target.service }, waitOf(target, overrides))
-  } finally {
-    ecs.destroy()
-  }
+  return withStagingEcs(target, credentials, (ecs, service) => stopService(ecs, service, waitOf(target, overrides)))
 }
 
 /** Scales staging back to the remembered count (else `fallbackDesiredCount`) and waits until it runs. */
@@ -88,19 +95,26 @@ export async function startStaging(
   credentials: AwsCredentials,
   overrides: WaitOverrides = {},
 ): Promise<ScaleOutcome> {
-  const ecs = await client(target, credentials)
-  try {
-    return await startService(
-      ecs,
-      { cluster: target.cluster, service: target.service },
-      { fallbackDesiredCount: target.fallbackDesiredCount, wait: waitOf(target, overrides) },
-    )
-  } finally {
-    ecs.destroy()
-  }
+  return withStagingEcs(target, credentials, (ecs, service) =>
+    startService(ecs, service, { fallbackDesiredCount: target.fallbackDesiredCount, wait: waitOf(target, overrides) }),
+  )
 }
 
 export type ScaleAction = "stop" | "start"
+
+/**
+ * `stop-aws` / `start-aws`: the staging target from settings (a bad `timeoutSeconds` fails before any
+ * secret is read), the stop or start, and the CLI result; throws when the verdict is not a success.
+ */
+export async function scaleAwsStaging(
+  action: ScaleAction,
+  input: { settings: Settings; secrets: AwsSecrets; timeoutSeconds?: number },
+): Promise<AwsStagingScale> {
+  const target = stagingScaleTarget(input.settings, { timeoutSeconds: input.timeoutSeconds })
+  const credentials = await awsCredentials(input.secrets)
+  const scale = action === "stop" ? stopStaging : startStaging
+  return toAwsStagingScale(action, await scale(target, credentials))
+}
 
 /** The result of `stop-aws` / `start-aws`: what the service was, what it is now, and how long it took. */
 @object()
