@@ -6,7 +6,15 @@ import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import type { CandidateDeployment, TrafficChange } from "../dagger/src/cloud-run.js"
 import { parsePricing } from "../dagger/src/cost.js"
-import { failureLine, softStep, startSteps, toScanSummary, type CheckedImage, type HealthPort } from "../dagger/src/deploy-run.js"
+import {
+  checkAndPublish,
+  failureLine,
+  softStep,
+  startSteps,
+  toScanSummary,
+  type CheckedImage,
+  type HealthPort,
+} from "../dagger/src/deploy-run.js"
 import type { RolloutOutcome } from "../dagger/src/ecs.js"
 import { checkHealth } from "../dagger/src/health-check.js"
 import { deployProduction, planProduction, productionCostInput, type ProductionPorts } from "../dagger/src/production.js"
@@ -280,6 +288,47 @@ describe("softStep: steps that must never fail a deploy", () => {
       expect(run.warnings.map((w) => w.source)).toEqual(["stop-aws", "cost"])
       expect(run.warnings[1]!.message).toMatch(/did not finish within 50 ms/)
       expect(decideVerdict(run).verdict).toBe("succeeded")
+    } finally {
+      steps.close()
+    }
+  })
+})
+
+describe("checkAndPublish: the release steps both deploys begin with", () => {
+  it("publishes the checked image and records the scan and the digest reference", async () => {
+    const run = startRun({ environment: "staging", commit: NEW_RELEASE.commit })
+    const steps = startSteps(run, settings, { now: () => Date.now() })
+    try {
+      expect(await checkAndPublish(steps, { check: async () => released() }, settings, "ECR")).toBe(IMAGE)
+      expect(run.steps.map((s) => [s.name, s.outcome])).toEqual([
+        ["build, test, scan, SBOM", "succeeded"],
+        ["publish to ECR", "succeeded"],
+      ])
+      expect(run.image).toBe(IMAGE)
+      expect(run.scan?.gate).toBe("passed")
+    } finally {
+      steps.close()
+    }
+  })
+
+  it("a failed gate fails the check step and nothing is published", async () => {
+    const run = startRun({ environment: "production", commit: NEW_RELEASE.commit })
+    const steps = startSteps(run, settings, { now: () => Date.now() })
+    let published = false
+    const blocked: CheckedImage = {
+      scan: { counts: { CRITICAL: 1 }, gate: "failed", topFindings: [] },
+      blocker: new Error("scan gate failed: 1 blocking finding"),
+      publish: async () => {
+        published = true
+        return IMAGE
+      },
+    }
+    try {
+      await expect(checkAndPublish(steps, { check: async () => blocked }, settings, "Artifact Registry")).rejects.toThrow(/scan gate failed/)
+      expect(published).toBe(false)
+      expect(run.steps.map((s) => [s.name, s.outcome])).toEqual([["build, test, scan, SBOM", "failed"]])
+      expect(run.scan?.gate).toBe("failed")
+      expect(run.image).toBeUndefined()
     } finally {
       steps.close()
     }

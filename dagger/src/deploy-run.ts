@@ -1,6 +1,7 @@
-// What staging.ts and production.ts share: the ports both pipelines call (release, health, notify),
-// the step runner with per-step timeouts and the whole-run deadline, and the scan summary for the
-// report. No Dagger and no SDK here: adapters live in deploy-adapters.ts.
+// What staging.ts and production.ts share: the ports both pipelines call (release, health, notify), the
+// release steps they begin with (checkAndPublish), the step runner with per-step timeouts and the whole-run
+// deadline, and the scan summary for the report. No Dagger and no SDK here: adapters live in
+// deploy-adapters.ts.
 import { estimateMonthlyCost, type CostEstimate, type CostInput, type Pricing } from "./cost.js"
 import type { HealthCheckResult } from "./health-check.js"
 import type { ScanVerdict } from "./scan-gate.js"
@@ -127,6 +128,29 @@ export function failureLine(err: Error): string {
 /** Time budget of the combined build-and-check step: the build, then the longer of tests and scan. */
 export function checkTimeoutMs(settings: Settings): number {
   return stepTimeoutMs(settings, "build") + Math.max(stepTimeoutMs(settings, "test"), stepTimeoutMs(settings, "scan"))
+}
+
+/**
+ * The two steps every deploy begins with: build, test, scan and SBOM (a failed gate fails the step, so
+ * nothing is published), then publish exactly that image to `registry` (named in the step). Records the
+ * scan and the published digest reference on the run and returns the reference.
+ */
+export async function checkAndPublish(steps: Steps, release: ReleasePort, settings: Settings, registry: string): Promise<string> {
+  const { run } = steps
+  const checked = await steps.step("build, test, scan, SBOM", checkTimeoutMs(settings), async (ctx) => {
+    const image = await release.check()
+    if (image.scan) run.scan = image.scan
+    if (image.blocker) throw image.blocker
+    ctx.note(`tests passed, scan gate ${image.scan?.gate ?? "passed"}, SBOM generated`)
+    return image
+  })
+  const ref = await steps.step(`publish to ${registry}`, "publish", async (ctx) => {
+    const published = await checked.publish()
+    ctx.note(published)
+    return published
+  })
+  run.image = ref
+  return ref
 }
 
 const SEVERITY_RANK = { CRITICAL: 0, HIGH: 1, MEDIUM: 2, LOW: 3, UNKNOWN: 4 } as const

@@ -17,7 +17,7 @@ import { gibFromCloudRunMemory, vcpuFromCloudRunCpu } from "./cost.js"
 import { planCanary, checkCanarySteps, parseCanarySteps } from "./canary.js"
 import type { CandidateDeployment, TrafficChange } from "./cloud-run.js"
 import {
-  checkTimeoutMs,
+  checkAndPublish,
   estimateCost,
   softStep,
   finish,
@@ -156,21 +156,7 @@ export async function deployProduction(
   let candidate: CandidateDeployment | undefined
 
   const stopping = stopStaging(run, steps, plan, ports)
-  const releasing = (async () => {
-    const checked = await steps.step("build, test, scan, SBOM", checkTimeoutMs(settings), async (ctx) => {
-      const image = await ports.release.check()
-      if (image.scan) run.scan = image.scan
-      if (image.blocker) throw image.blocker
-      ctx.note(`tests passed, scan gate ${image.scan?.gate ?? "passed"}, SBOM generated`)
-      return image
-    })
-    run.image = await steps.step("publish to Artifact Registry", "publish", async (ctx) => {
-      const ref = await checked.publish()
-      ctx.note(ref)
-      return ref
-    })
-    return run.image
-  })()
+  const releasing = checkAndPublish(steps, ports.release, settings, "Artifact Registry")
   const [stop, released] = await Promise.all([stopping, releasing.then((image) => ({ image }), () => undefined)])
 
   if (released) {

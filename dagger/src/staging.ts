@@ -14,7 +14,7 @@
 // whatever the service runs then, so nothing half-done needs manual repair.
 import type { CostInput, Pricing } from "./cost.js"
 import {
-  checkTimeoutMs,
+  checkAndPublish,
   estimateCost,
   finish,
   PRODUCTION_DEFAULTS,
@@ -138,19 +138,7 @@ export async function deployStaging(plan: StagingPlan, ports: StagingPorts, opti
   let rollout: RolloutOutcome["verdict"] | undefined
   let serviceUrl: string | undefined
   try {
-    const checked = await steps.step("build, test, scan, SBOM", checkTimeoutMs(settings), async (ctx) => {
-      const image = await ports.release.check()
-      if (image.scan) run.scan = image.scan
-      if (image.blocker) throw image.blocker
-      ctx.note(`tests passed, scan gate ${image.scan?.gate ?? "passed"}, SBOM generated`)
-      return image
-    })
-    const image = await steps.step("publish to ECR", "publish", async (ctx) => {
-      const ref = await checked.publish()
-      ctx.note(ref)
-      return ref
-    })
-    run.image = image
+    const image = await checkAndPublish(steps, ports.release, settings, "ECR")
     const stack = await steps.step("terraform apply (aws)", "terraform", async (ctx) => {
       const result = await ports.terraform.apply({ image })
       ctx.note(result.summary)
