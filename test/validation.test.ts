@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest"
 // zod is a runtime dependency of the module only (dagger/package.json), so it is imported from there.
 import { z } from "../dagger/node_modules/zod/index.js"
-import { describeIssues, describeValue, problemListMessage, valueAt } from "../dagger/src/validation.js"
+import { describeIssues, describeValue, parseYamlFile, problemListMessage, valueAt } from "../dagger/src/validation.js"
 
 const schema = z.strictObject({
   name: z.string(),
@@ -57,5 +57,33 @@ describe("problemListMessage", () => {
   it("counts the problems, lists each on its own line and ends with the fix", () => {
     expect(problemListMessage("ci/x.yaml", ["a: bad"], "Fix it.")).toBe("ci/x.yaml is invalid (1 problem):\n  - a: bad\nFix it.")
     expect(problemListMessage("ci/x.yaml", ["a", "b"], "Fix it.")).toBe("ci/x.yaml is invalid (2 problems):\n  - a\n  - b\nFix it.")
+  })
+})
+
+describe("parseYamlFile", () => {
+  const validate = (data: object) => schema.safeParse(data)
+  const problemsOf = (text: string): string[] => {
+    try {
+      parseYamlFile(text, validate, (problems) => Object.assign(new Error("invalid"), { problems }))
+    } catch (err) {
+      return (err as Error & { problems: string[] }).problems
+    }
+    throw new Error("expected the text to be refused")
+  }
+
+  it("returns the validated data", () => {
+    expect(parseYamlFile("name: n\nsizes: [1, 2]\nnested: { port: 80 }\n", validate, () => new Error("unexpected"))).toEqual({
+      name: "n",
+      sizes: [1, 2],
+      nested: { port: 80 },
+    })
+  })
+
+  it("refuses broken YAML, a top level that is not a mapping, and schema issues, through the caller's error", () => {
+    expect(problemsOf("name: [unclosed")).toEqual([expect.stringMatching(/^not valid YAML: /)])
+    expect(problemsOf("- a\n- b")).toEqual(['expected a YAML mapping at the top level, got ["a","b"]'])
+    expect(problemsOf("just text")).toEqual(['expected a YAML mapping at the top level, got "just text"'])
+    expect(problemsOf("")).toEqual(["expected a YAML mapping at the top level, got null"])
+    expect(problemsOf("name: n\nsizes: [0]\nnested: { port: 80 }\n")).toEqual([expect.stringMatching(/^sizes\.0: .* \(got 0\)$/)])
   })
 })

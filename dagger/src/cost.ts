@@ -5,9 +5,8 @@
 // Deliberately an estimate of the *standing* cost (what the environment costs while nobody uses it):
 // request-driven charges (Cloud Run active time and requests, data transfer, log ingestion) depend on
 // traffic this pipeline cannot know, and free tiers are per billing account, so neither is included.
-import { parse as parseYaml } from "yaml"
 import { z } from "zod"
-import { describeIssues, describeValue, problemListMessage } from "./validation.js"
+import { describeValue, parseYamlFile, problemListMessage } from "./validation.js"
 
 /** Where the price table lives, relative to the repository root. */
 export const PRICING_PATH = "ci/pricing.yaml"
@@ -73,18 +72,7 @@ export class PricingError extends Error {
 
 /** Parses and validates the price table. Throws PricingError naming each bad key, its value and the rule. */
 export function parsePricing(text: string, source = PRICING_PATH): Pricing {
-  let data: unknown
-  try {
-    data = parseYaml(text)
-  } catch (err) {
-    throw new PricingError(source, [`not valid YAML: ${(err as Error).message.split("\n")[0]}`])
-  }
-  if (data === null || typeof data !== "object" || Array.isArray(data)) {
-    throw new PricingError(source, [`expected a YAML mapping at the top level, got ${describeValue(data)}`])
-  }
-  const result = PricingSchema.safeParse(data)
-  if (result.success) return result.data
-  throw new PricingError(source, describeIssues(result.error, data))
+  return parseYamlFile(text, (data) => PricingSchema.safeParse(data), (problems) => new PricingError(source, problems))
 }
 
 /** Minimal view of a Dagger Directory, so tests can pass plain objects. */

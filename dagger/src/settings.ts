@@ -1,9 +1,8 @@
 // Pipeline settings: ci/pipeline.yaml, validated before anything touches a container or a cloud.
 // `parseSettings` is pure (text in, typed settings or a SettingsError out) so every rule is testable
 // without Dagger; `loadSettings` is the one-line adapter that reads the file from the source Directory.
-import { parse as parseYaml } from "yaml"
 import { z } from "zod"
-import { describeIssues, describeValue, problemListMessage } from "./validation.js"
+import { parseYamlFile, problemListMessage } from "./validation.js"
 
 /** Where the settings file lives, relative to the repository root. */
 export const SETTINGS_PATH = "ci/pipeline.yaml"
@@ -127,18 +126,7 @@ export class SettingsError extends Error {
 
 /** Parses and validates settings text. Throws SettingsError naming each bad key, its value and the rule. */
 export function parseSettings(text: string, source = SETTINGS_PATH): Settings {
-  let data: unknown
-  try {
-    data = parseYaml(text)
-  } catch (err) {
-    throw new SettingsError(source, [`not valid YAML: ${(err as Error).message.split("\n")[0]}`])
-  }
-  if (data === null || typeof data !== "object") {
-    throw new SettingsError(source, ["expected a YAML mapping at the top level, got " + describeValue(data)])
-  }
-  const result = SettingsSchema.safeParse(data)
-  if (result.success) return result.data
-  throw new SettingsError(source, describeIssues(result.error, data))
+  return parseYamlFile(text, (data) => SettingsSchema.safeParse(data), (problems) => new SettingsError(source, problems))
 }
 
 /** Timeout of a named step in milliseconds, falling back to the run timeout when not set. */

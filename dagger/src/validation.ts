@@ -1,6 +1,7 @@
-// Turning a zod validation failure of a config file into a list of problems a person can act on:
-// each names the key, the rule it broke and the value found. Shared by settings.ts and cost.ts so
-// both files report mistakes the same way.
+// Reading a YAML config file with a zod schema, and turning what is wrong with it into a list of
+// problems a person can act on: each names the key, the rule it broke and the value found. Shared by
+// settings.ts and cost.ts so both files report mistakes the same way.
+import { parse as parseYaml } from "yaml"
 import type { z } from "zod"
 
 /** A value as it appears in a problem line: JSON, shortened past 60 characters; `nothing` when absent. */
@@ -41,4 +42,28 @@ export function problemListMessage(source: string, problems: readonly string[], 
     problems.map((p) => `  - ${p}`).join("\n") +
     `\n${fix}`
   )
+}
+
+/**
+ * Parses YAML text and validates it with `validate` (a schema's safeParse). Broken YAML, a top level
+ * that is not a mapping and every schema issue become problem lines; `invalid` turns them into the
+ * error that is thrown.
+ */
+export function parseYamlFile<T>(
+  text: string,
+  validate: (data: object) => z.ZodSafeParseResult<T>,
+  invalid: (problems: string[]) => Error,
+): T {
+  let data: unknown
+  try {
+    data = parseYaml(text)
+  } catch (err) {
+    throw invalid([`not valid YAML: ${(err as Error).message.split("\n")[0]}`])
+  }
+  if (data === null || typeof data !== "object" || Array.isArray(data)) {
+    throw invalid([`expected a YAML mapping at the top level, got ${describeValue(data)}`])
+  }
+  const result = validate(data)
+  if (result.success) return result.data
+  throw invalid(describeIssues(result.error, data))
 }
