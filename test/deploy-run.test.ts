@@ -9,6 +9,7 @@ import { parsePricing } from "../dagger/src/cost.js"
 import {
   checkAndPublish,
   failureLine,
+  recordRollback,
   softStep,
   startSteps,
   toScanSummary,
@@ -331,6 +332,30 @@ describe("checkAndPublish: the release steps both deploys begin with", () => {
       expect(run.image).toBeUndefined()
     } finally {
       steps.close()
+    }
+  })
+})
+
+describe("recordRollback: the rollback step and its record", () => {
+  it("records the detail the rollback answers, or the first line of its error, and never throws", async () => {
+    const ok = startRun({ environment: "staging", commit: NEW_RELEASE.commit })
+    const okSteps = startSteps(ok, settings, { now: () => Date.now() })
+    const failed = startRun({ environment: "production", commit: NEW_RELEASE.commit })
+    const failedSteps = startSteps(failed, settings, { now: () => Date.now() })
+    try {
+      await recordRollback(okSteps, async () => "service back on td:1")
+      expect(ok.rollback).toEqual({ attempted: true, outcome: "succeeded", detail: "service back on td:1" })
+      expect(ok.steps.map((s) => [s.name, s.outcome])).toEqual([["rollback", "succeeded"]])
+
+      await recordRollback(failedSteps, async () => {
+        throw new Error("all traffic back on rev-1, but the service is not healthy: 502\nmore")
+      })
+      expect(failed.rollback).toMatchObject({ attempted: true, outcome: "failed" })
+      expect(failed.rollback?.detail).toMatch(/^all traffic back on rev-1, but the service is not healthy: 502/)
+      expect(failed.steps.map((s) => [s.name, s.outcome])).toEqual([["rollback", "failed"]])
+    } finally {
+      okSteps.close()
+      failedSteps.close()
     }
   })
 })

@@ -1,5 +1,5 @@
 // What staging.ts and production.ts share: the ports both pipelines call (release, health, notify), the
-// release steps they begin with (checkAndPublish), the step runner with per-step timeouts and the whole-run
+// release steps they begin with (checkAndPublish) and the rollback record (recordRollback), the step runner with per-step timeouts and the whole-run
 // deadline, and the scan summary for the report. No Dagger and no SDK here: adapters live in
 // deploy-adapters.ts.
 import { estimateMonthlyCost, type CostEstimate, type CostInput, type Pricing } from "./cost.js"
@@ -151,6 +151,25 @@ export async function checkAndPublish(steps: Steps, release: ReleasePort, settin
   })
   run.image = ref
   return ref
+}
+
+/**
+ * Runs a rollback as the final "rollback" step (it must happen even after the run's deadline passed)
+ * and records it on the run: succeeded with the detail `rollBack` answers, or failed with the first
+ * line of its error. Never throws.
+ */
+export async function recordRollback(steps: Steps, rollBack: (ctx: StepContext) => Promise<string>): Promise<void> {
+  const { run } = steps
+  try {
+    const detail = await steps.finalStep("rollback", "rollback", async (ctx) => {
+      const done = await rollBack(ctx)
+      ctx.note(done)
+      return done
+    })
+    run.rollback = { attempted: true, outcome: "succeeded", detail }
+  } catch (err) {
+    run.rollback = { attempted: true, outcome: "failed", detail: firstLine(err) }
+  }
 }
 
 const SEVERITY_RANK = { CRITICAL: 0, HIGH: 1, MEDIUM: 2, LOW: 3, UNKNOWN: 4 } as const

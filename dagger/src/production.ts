@@ -22,6 +22,7 @@ import {
   softStep,
   finish,
   PRODUCTION_DEFAULTS,
+  recordRollback,
   requireHealthy,
   runUrlOf,
   STAGING_TASK_DEFAULTS,
@@ -262,20 +263,12 @@ async function rollBackProduction(
     run.rollback = { attempted: false, outcome: "not-needed", detail: "no earlier revision to return to (first release)" }
     return
   }
-  try {
-    const detail = await steps.finalStep("rollback", "rollback", async (ctx) => {
-      const back = await ports.cloudRun.rollBack({ to: candidate.previous, tag })
-      let detail = `all traffic back on ${candidate.previous} (Cloud Run reports ${describeTraffic(back.traffic)})`
-      if (candidate.serviceUrl) {
-        const health = await ports.health.check(candidate.serviceUrl, {})
-        if (!health.healthy) throw new Error(`${detail}, but the service is not healthy: ${health.summary}`)
-        detail += " and the service answers healthy"
-      }
-      ctx.note(detail)
-      return detail
-    })
-    run.rollback = { attempted: true, outcome: "succeeded", detail }
-  } catch (err) {
-    run.rollback = { attempted: true, outcome: "failed", detail: firstLine(err) }
-  }
+  await recordRollback(steps, async () => {
+    const back = await ports.cloudRun.rollBack({ to: candidate.previous, tag })
+    const detail = `all traffic back on ${candidate.previous} (Cloud Run reports ${describeTraffic(back.traffic)})`
+    if (!candidate.serviceUrl) return detail
+    const health = await ports.health.check(candidate.serviceUrl, {})
+    if (!health.healthy) throw new Error(`${detail}, but the service is not healthy: ${health.summary}`)
+    return `${detail} and the service answers healthy`
+  })
 }

@@ -18,6 +18,7 @@ import {
   estimateCost,
   finish,
   PRODUCTION_DEFAULTS,
+  recordRollback,
   requireHealthy,
   runUrlOf,
   STAGING_TASK_DEFAULTS,
@@ -31,7 +32,7 @@ import {
 import type { RegisteredTaskDefinition, RolloutOutcome } from "./ecs.js"
 import { requireCommit, resolveVersion } from "./image-ref.js"
 import { shortTaskDefinition } from "./rollout-verdict.js"
-import { firstLine, startRun, type Clock, type RunRecord } from "./run.js"
+import { startRun, type Clock, type RunRecord } from "./run.js"
 import type { Settings } from "./settings.js"
 import { awsNames } from "./terraform-stacks.js"
 
@@ -190,27 +191,19 @@ async function rollBackStaging(
     run.rollback = { attempted: false, outcome: "not-needed", detail: action.why }
     return
   }
-  try {
-    const detail = await steps.finalStep("rollback", "rollback", async (ctx) => {
-      const outcome = await ports.ecs.rollBack(action)
-      if (outcome.verdict.state !== "success") {
-        throw new Error(
-          `deployment ${outcome.deploymentId} back to ${shortTaskDefinition(action.to)} did not complete ` +
-            `(${outcome.verdict.kind}): ${outcome.verdict.detail}`,
-        )
-      }
-      let detail = `service back on ${shortTaskDefinition(action.to)}, deployment ${outcome.deploymentId} completed`
-      if (state.serviceUrl) {
-        // The old release has to answer too; any version counts (it is whatever ran before).
-        const health = await ports.health.check(state.serviceUrl, {})
-        if (!health.healthy) throw new Error(`${detail}, but the service is not healthy: ${health.summary}`)
-        detail += " and answers healthy"
-      }
-      ctx.note(detail)
-      return detail
-    })
-    run.rollback = { attempted: true, outcome: "succeeded", detail }
-  } catch (err) {
-    run.rollback = { attempted: true, outcome: "failed", detail: firstLine(err) }
-  }
+  await recordRollback(steps, async () => {
+    const outcome = await ports.ecs.rollBack(action)
+    if (outcome.verdict.state !== "success") {
+      throw new Error(
+        `deployment ${outcome.deploymentId} back to ${shortTaskDefinition(action.to)} did not complete ` +
+          `(${outcome.verdict.kind}): ${outcome.verdict.detail}`,
+      )
+    }
+    const detail = `service back on ${shortTaskDefinition(action.to)}, deployment ${outcome.deploymentId} completed`
+    if (!state.serviceUrl) return detail
+    // The old release has to answer too; any version counts (it is whatever ran before).
+    const health = await ports.health.check(state.serviceUrl, {})
+    if (!health.healthy) throw new Error(`${detail}, but the service is not healthy: ${health.summary}`)
+    return `${detail} and answers healthy`
+  })
 }
