@@ -1,6 +1,6 @@
 // What `deploy-staging` and `deploy-production` return: the run's verdict and its report, as a Dagger
 // object so the CLI can print one field (`... json`, `... markdown`) and workflows can read the rest.
-// A failed deploy is a DeployReport with succeeded=false, never an exception (docs/TEAM-CONTRACT.md).
+// A failed deploy is a DeployReport with succeeded=false, never an exception (docs/architecture.md).
 import { func, object } from "@dagger.io/dagger"
 import { redact } from "./redact.js"
 import { deployReportFields } from "./report.js"

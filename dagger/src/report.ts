@@ -340,7 +340,7 @@ export function renderRunJson(record: RunRecord, options: RenderOptions = {}): s
   return redact(JSON.stringify(redactDeep(record, secrets), null, 2), secrets)
 }
 
-/** The plain fields of the DeployReport the deploy functions return (docs/TEAM-CONTRACT.md). */
+/** The plain fields of the DeployReport the deploy functions return (docs/architecture.md). */
 export interface DeployReportFields {
   verdict: RunVerdict
   /** True only for `succeeded`; a rolled-back deploy did not ship. */

@@ -19,10 +19,15 @@ export const CACHE_BUSTER_ENV = "PORTFOLIO_SCAN_CACHE_BUSTER"
 /** Severity levels of Trivy findings, for --severity. */
 // Member names are what the CLI accepts (`--severity HIGH,CRITICAL`), so they are Trivy's own words.
 export enum ScanSeverity {
+  /** No severity assigned by the advisory sources. */
   UNKNOWN = "UNKNOWN",
+  /** Low impact or hard to exploit. */
   LOW = "LOW",
+  /** Moderate impact. */
   MEDIUM = "MEDIUM",
+  /** Serious impact; fails the gate by default. */
   HIGH = "HIGH",
+  /** Severe and usually remotely exploitable; fails the gate by default. */
   CRITICAL = "CRITICAL",
 }
 
