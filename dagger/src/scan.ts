@@ -21,13 +21,13 @@ export const CACHE_BUSTER_ENV = "PORTFOLIO_SCAN_CACHE_BUSTER"
 export enum ScanSeverity {
   /** No severity assigned by the advisory sources. */
   UNKNOWN = "UNKNOWN",
-  /** Low impact or hard to exploit. */
+  /** Low impact. */
   LOW = "LOW",
   /** Moderate impact. */
   MEDIUM = "MEDIUM",
   /** Serious impact; fails the gate by default. */
   HIGH = "HIGH",
-  /** Severe and usually remotely exploitable; fails the gate by default. */
+  /** Most severe; fails the gate by default. */
   CRITICAL = "CRITICAL",
 }
 
