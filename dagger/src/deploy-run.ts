@@ -10,11 +10,13 @@ import {
   type Clock,
   finishRun,
   firstLine,
+  raceDeadline,
   recordStep,
   type RunRecord,
   type ScanFinding,
   type ScanSummary,
   type StepContext,
+  StepTimeoutError,
 } from "./run.js"
 import { stepTimeoutMs, type Settings } from "./settings.js"
 
@@ -334,19 +336,17 @@ export async function finish(
 ): Promise<RunRecord> {
   finishRun(run, steps.clock)
   const limitMs = stepTimeoutMs(settings, "notify")
-  let timer: NodeJS.Timeout | undefined
-  const timedOut = new Promise<"timeout">((resolve) => {
-    timer = setTimeout(() => resolve("timeout"), limitMs)
-  })
   try {
-    const outcome = await Promise.race([notify.notify(run).then(() => "done" as const), timedOut])
-    if (outcome === "timeout") {
-      addWarning(run, "notify", `notifications did not finish within ${Math.round(limitMs / 1000)} s (timeouts.stepMinutes.notify); some may be missing`)
-    }
+    await raceDeadline(notify.notify(run), limitMs, () => new StepTimeoutError("notify", limitMs))
   } catch (err) {
-    addWarning(run, "notify", `notifications failed: ${firstLine(err)}`)
+    addWarning(
+      run,
+      "notify",
+      err instanceof StepTimeoutError
+        ? `notifications did not finish within ${Math.round(limitMs / 1000)} s (timeouts.stepMinutes.notify); some may be missing`
+        : `notifications failed: ${firstLine(err)}`,
+    )
   } finally {
-    clearTimeout(timer)
     steps.close()
   }
   return run

@@ -9,6 +9,7 @@ import { Scan, ScanFailedError, scanImage } from "./scan.js"
 import { scanPolicy, type ScanPolicy } from "./scan-gate.js"
 import { imageSbom, type SbomSubject } from "./sbom.js"
 import { stepTimeoutMs, type Settings } from "./settings.js"
+import { raceDeadline, StepTimeoutError } from "./run.js"
 import { explainExecError } from "./tool-errors.js"
 
 /** Result of one step that may fail without stopping its siblings. */
@@ -25,34 +26,20 @@ async function settle<T>(p: Promise<T>): Promise<Outcome<T>> {
 /** Steps of a release with a time limit in ci/pipeline.yaml (timeouts.stepMinutes). */
 export type ReleaseStep = "build" | "test" | "scan" | "publish"
 
-/** A step that ran past its limit. The engine may still be working on it; the pipeline stops waiting. */
-export class StepTimeoutError extends Error {
-  override name = "StepTimeoutError"
-}
+// The release's own steps fail with the run's StepTimeoutError, worded for the release step.
+export { StepTimeoutError }
 
-/**
- * Resolves like `work`, or rejects with StepTimeoutError after `ms`. Never leaves a timer behind, so a
- * finished step does not keep the module process alive.
- */
-export async function withDeadline<T>(work: Promise<T>, ms: number, step: string, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          new StepTimeoutError(
-            `${what} did not finish within ${ms >= 60_000 ? `${+(ms / 60_000).toFixed(1)} min` : `${ms / 1000} s`} (timeouts.stepMinutes.${step} in ` +
-              "ci/pipeline.yaml). Raise the limit if the step is just slow, or look for a hung command.",
-          ),
-        ),
+/** Resolves like `work`, or rejects with StepTimeoutError (naming the setting to raise) after `ms`. */
+export function withDeadline<T>(work: Promise<T>, ms: number, step: string, what: string): Promise<T> {
+  const limit = ms >= 60_000 ? `${+(ms / 60_000).toFixed(1)} min` : `${ms / 1000} s`
+  return raceDeadline(work, ms, () =>
+    new StepTimeoutError(
+      step,
       ms,
-    )
-  })
-  try {
-    return await Promise.race([work, deadline])
-  } finally {
-    clearTimeout(timer)
-  }
+      `${what} did not finish within ${limit} (timeouts.stepMinutes.${step} in ci/pipeline.yaml). ` +
+        "Raise the limit if the step is just slow, or look for a hung command.",
+    ),
+  )
 }
 
 function limit<T>(settings: Settings, step: ReleaseStep, what: string, work: Promise<T>): Promise<T> {

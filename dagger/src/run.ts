@@ -195,11 +195,29 @@ export class StepTimeoutError extends Error {
   constructor(
     readonly step: string,
     readonly timeoutMs: number,
+    message?: string,
   ) {
     super(
-      `step '${step}' did not finish within ${formatDuration(timeoutMs)} and was cancelled; ` +
-        "if it is legitimately that slow, raise its entry in timeouts.stepMinutes (ci/pipeline.yaml).",
+      message ??
+        `step '${step}' did not finish within ${formatDuration(timeoutMs)} and was cancelled; ` +
+          "if it is legitimately that slow, raise its entry in timeouts.stepMinutes (ci/pipeline.yaml).",
     )
+  }
+}
+
+/**
+ * Resolves like `work`, or rejects with `onTimeout()` after `ms`. Never leaves a timer behind, so a
+ * finished step does not keep the module process alive. It stops waiting; it cannot stop the work.
+ */
+export async function raceDeadline<T>(work: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(onTimeout()), ms)
+  })
+  try {
+    return await Promise.race([work, deadline])
+  } finally {
+    clearTimeout(timer)
   }
 }
 
