@@ -25,6 +25,7 @@ import {
 } from "./deploy-run.js"
 import type { RegisteredTaskDefinition, RolloutOutcome } from "./ecs.js"
 import { checkHealth } from "./health-check.js"
+import { sleep } from "./wait-for-verdict.js"
 import { effectiveMode, notifyRun, type NotifyMode, type NotifyTargets } from "./notify.js"
 import { deployProduction, planProduction, type CloudRunPort, type StopStagingPort } from "./production.js"
 import { artifactRegistryTarget, ecrTarget, type PublishTarget } from "./publish.js"
@@ -268,22 +269,6 @@ export function notifyPort(input: { given: DeploySecretArgs; mode: NotifyMode; s
       await notifyRun(run, targets, { mode: input.mode, secretValues: input.secretValues })
     },
   }
-}
-
-/** A pause that ends early when the signal aborts (the canary's hold between steps). */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason)
-    const timer = setTimeout(resolve, ms)
-    signal.addEventListener(
-      "abort",
-      () => {
-        clearTimeout(timer)
-        reject(signal.reason)
-      },
-      { once: true },
-    )
-  })
 }
 
 // --- The two commands ---------------------------------------------------------------------------

@@ -12,6 +12,7 @@
 // - The first request goes out immediately and polls are short: the verdict lands within about one
 //   interval of the moment the service is actually ready (a fixed sleep is either too long or a lie).
 import { func, object } from "@dagger.io/dagger"
+import { sleep } from "./wait-for-verdict.js"
 
 /** Why one attempt did not count as a success. */
 export const FAILURE_KINDS = [
@@ -416,7 +417,7 @@ async function attemptOnce(url: string, timeoutMs: number, io: HealthCheckIo, t0
 const realIo: HealthCheckIo = {
   fetch: (...args) => globalThis.fetch(...args),
   clock: () => performance.now(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  sleep: (ms) => sleep(ms),
 }
 
 /**

@@ -9,6 +9,7 @@
 // Webhook URLs carry their credential in the path, so they are resolved with `.plaintext()` only
 // inside `notifyRun`, and every message that leaves this file is redacted with them.
 import { redact, redactDeep } from "./redact.js"
+import { sleep } from "./wait-for-verdict.js"
 import { addWarning, durationMs, formatDuration, type RunRecord, type RunVerdict } from "./run.js"
 
 export type NotifyMode = "ALWAYS" | "FAILURES_ONLY" | "NEVER"
@@ -411,21 +412,6 @@ export interface DeliveryResult {
   error?: string
 }
 
-function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason)
-    const t = setTimeout(resolve, ms)
-    signal?.addEventListener(
-      "abort",
-      () => {
-        clearTimeout(t)
-        reject(signal.reason)
-      },
-      { once: true },
-    )
-  })
-}
-
 function describeNetworkError(err: unknown): string {
   if (!(err instanceof Error)) return String(err)
   const cause = (err as { cause?: unknown }).cause
@@ -459,7 +445,7 @@ export async function deliver(
     baseDelayMs: options.baseDelayMs ?? 500,
     maxRetryDelayMs: options.maxRetryDelayMs ?? 5000,
   }
-  const sleep = options.sleep ?? defaultSleep
+  const pause = options.sleep ?? sleep
   const now = options.now ?? Date.now
   const payload = JSON.stringify(body)
   let attempt = 0
@@ -506,7 +492,7 @@ export async function deliver(
       return { target, delivered: false, attempts: attempt, status: lastStatus, error: `${problem}${why}` }
     }
     try {
-      await sleep(next.delayMs, options.signal)
+      await pause(next.delayMs, options.signal)
     } catch {
       return { target, delivered: false, attempts: attempt, status: lastStatus, error: `${problem}; cancelled with the run` }
     }

@@ -36,7 +36,21 @@ export interface WaitResult<T> {
 
 export const DEFAULT_INTERVAL_MS = 2_000
 
-const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+/** A pause that ends early, rejecting with the signal's reason, when the signal aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason)
+    const timer = setTimeout(resolve, ms)
+    signal?.addEventListener(
+      "abort",
+      () => {
+        clearTimeout(timer)
+        reject(signal.reason)
+      },
+      { once: true },
+    )
+  })
+}
 
 function check(name: string, value: number, min: number, max: number): void {
   if (!Number.isFinite(value) || value < min || value > max) {
@@ -58,7 +72,7 @@ export async function waitForVerdict<T>(
   check("budgetMs", options.budgetMs, 0, 24 * 3_600_000)
   check("intervalMs", intervalMs, 1, 600_000)
   const now = options.now ?? Date.now
-  const sleep = options.sleep ?? realSleep
+  const pause = options.sleep ?? sleep
   const random = options.random ?? Math.random
 
   const start = now()
@@ -80,6 +94,6 @@ export async function waitForVerdict<T>(
         last,
       }
     }
-    await sleep(Math.min(remaining, intervalMs * (0.5 + 0.5 * random())))
+    await pause(Math.min(remaining, intervalMs * (0.5 + 0.5 * random())))
   }
 }
