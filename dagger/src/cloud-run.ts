@@ -32,6 +32,7 @@ import {
   describeTraffic,
   CloudRunInputError,
 } from "./traffic.js"
+import { firstLine } from "./run.js"
 import { waitForVerdict } from "./wait-for-verdict.js"
 
 export type RunSdk = typeof import("#google-cloud/run")
@@ -226,10 +227,6 @@ const HINTS: Record<number, string> = {
 function codeOf(err: unknown): number | undefined {
   const code = (err as { code?: unknown } | null)?.code
   return typeof code === "number" ? code : undefined
-}
-
-function firstLine(err: unknown): string {
-  return String((err as Error | null)?.message ?? err).split("\n")[0]!
 }
 
 /** Wraps an SDK error with what was being done and what to do about it. */

@@ -5,6 +5,7 @@
 // The only side-effecting helper here is `recordStep`, the imperative shell around one step: it times
 // the step, enforces its timeout, records the outcome and rethrows. Everything else is pure.
 import type { CostEstimate } from "./cost.js"
+import { SHORT_COMMIT_LENGTH } from "./image-ref.js"
 
 export type Environment = "staging" | "production"
 
@@ -116,7 +117,7 @@ export function startRun(
     schemaVersion: 1,
     environment: init.environment,
     commit: init.commit,
-    version: init.version ?? init.commit.slice(0, 7),
+    version: init.version ?? init.commit.slice(0, SHORT_COMMIT_LENGTH),
     startedAt: iso(clock.now()),
     steps: [],
     verdict: "running",
