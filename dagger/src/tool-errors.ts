@@ -1,6 +1,9 @@
 // Turns a failed tool run (an ExecError from a container exec) into an error that says which step
 // failed, the exit code, the tail of stderr, and what to do. Other errors pass through unchanged.
-import { ExecError } from "@dagger.io/dagger"
+//
+// The runtime's bundled SDK exports no error classes (docs/architecture.md, "Runtime fidelity"), so a
+// failed exec is recognised by what it carries, never by `instanceof` of an imported class.
+import type { ExecError } from "@dagger.io/dagger"
 
 /** How much of a tool's stderr an error message keeps (the end is where tools explain themselves). */
 export const STDERR_TAIL_CHARS = 2_000
@@ -25,9 +28,16 @@ export class ToolError extends Error {
   }
 }
 
+/** True when `err` is a failed container exec: the SDK's ExecError, recognised by its name and fields. */
+export function isExecError(err: unknown): err is ExecError {
+  if (!(err instanceof Error) || err.name !== "ExecError") return false
+  const e = err as Partial<Record<keyof ExecError, unknown>>
+  return typeof e.exitCode === "number" && Array.isArray(e.cmd) && typeof e.stdout === "string" && typeof e.stderr === "string"
+}
+
 /** Rethrows `err` as a ToolError naming the step when it is an ExecError; otherwise rethrows it as is. */
 export function explainExecError(err: unknown, step: string, fix: string): never {
-  if (err instanceof ExecError) {
+  if (isExecError(err)) {
     const out = tail(err.stderr || err.stdout)
     throw new ToolError(
       `${step} failed: \`${err.cmd.join(" ")}\` exited with code ${err.exitCode}.\n${out ? out + "\n" : ""}${fix}`,

@@ -23,6 +23,7 @@ import { randomBytes } from "node:crypto"
 import { existsSync, readFileSync, readdirSync, statSync } from "node:fs"
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import type { AddressInfo, Socket } from "node:net"
+import { tmpdir } from "node:os"
 import { dirname, join, resolve } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import {
@@ -47,6 +48,7 @@ import {
   type ObjectDef,
   constructorOf,
 } from "./introspect.js"
+import { runtimeNodePath } from "../tools/paths.js"
 
 // ---------------------------------------------------------------------------------------------------
 // Recorded data
@@ -1138,18 +1140,25 @@ let jobCounter = 0
 let exitHookInstalled = false
 
 function startRunner(moduleDir: string): Runner {
-  const env: NodeJS.ProcessEnv = {}
-  for (const [k, v] of Object.entries(process.env)) {
-    // Telemetry variables would make the SDK export spans somewhere; the double is the only peer.
-    if (!k.startsWith("OTEL_") && k !== "TRACEPARENT" && !k.startsWith("VITEST") && k !== "NODE_OPTIONS") env[k] = v
+  // The runtime's process sees its container's environment, not the developer's: no AWS_* or GOOGLE_*
+  // variable a cloud SDK could pick up, no telemetry variables, no test-runner state. The ones it sets
+  // itself (docs/architecture.md, "Runtime fidelity") are reproduced; the session comes per job over IPC.
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env["PATH"] ?? "/usr/local/bin:/usr/bin:/bin",
+    HOME: tmpdir(),
+    NODE_OPTIONS: "--use-openssl-ca",
+    HARNESS_MODULE_DIR: moduleDir,
+    HARNESS_CLIENT_GEN: clientGenFile(),
+    HARNESS_SDK_DIR: sdkDir,
   }
-  Object.assign(env, { HARNESS_MODULE_DIR: moduleDir, HARNESS_CLIENT_GEN: clientGenFile(), HARNESS_SDK_DIR: sdkDir })
   // Compile the module with its own tsconfig, as the runtime does: the root tsconfig's test-only `paths`
   // (AWS SDK → dist-types) would make tsx load .d.ts files at run time.
-  const moduleTsconfig = join(dirname(moduleDir), "tsconfig.json")
+  const moduleRoot = dirname(moduleDir)
+  const moduleTsconfig = join(moduleRoot, "tsconfig.json")
   if (existsSync(moduleTsconfig)) env["TSX_TSCONFIG_PATH"] = moduleTsconfig
   const tsxLoader = pathToFileURL(join(repoRoot, "node_modules", "tsx", "dist", "loader.mjs")).href
-  const child = spawn(process.execPath, ["--import", tsxLoader, runnerPath], { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe", "ipc"] })
+  // The runtime's Node release, in the module's own directory (the runtime's /src/dagger).
+  const child = spawn(runtimeNodePath(), ["--import", tsxLoader, runnerPath], { cwd: moduleRoot, env, stdio: ["ignore", "pipe", "pipe", "ipc"] })
   const runner: Runner = { child, busy: Promise.resolve(), stdout: "", stderr: "" }
   child.stdout?.on("data", (d: Buffer) => (runner.stdout += d.toString()))
   child.stderr?.on("data", (d: Buffer) => (runner.stderr += d.toString()))

@@ -7,6 +7,7 @@ import { register } from "node:module"
 import { join } from "node:path"
 import { pathToFileURL } from "node:url"
 import { listModuleFiles } from "./introspect.js"
+import { bundleShimSource } from "./runtime-bundle.js"
 
 function required(name: string): string {
   const v = process.env[name]
@@ -43,8 +44,15 @@ const memo = [
   "}",
 ].join("\n")
 const memoUrl = `data:text/javascript,${encodeURIComponent(memo)}`
+// The module's own files get `@dagger.io/dagger` as the runtime's bundle exports it (runtime-bundle.ts):
+// a value import of a name the bundle lacks fails at load with the runtime's SyntaxError.
+const bundleUrl = `data:text/javascript,${encodeURIComponent(bundleShimSource(sdkDir))}`
+const moduleDirUrl = pathToFileURL(moduleDir).href + "/"
 const hooks = [
   "export async function resolve(specifier, context, next) {",
+  `  if (specifier === "@dagger.io/dagger" && context.parentURL?.startsWith(${JSON.stringify(moduleDirUrl)})) {`,
+  `    return { url: ${JSON.stringify(bundleUrl)}, shortCircuit: true }`,
+  "  }",
   `  if (specifier === "../introspector/index.js" && context.parentURL === ${JSON.stringify(entrypointUrl)}) {`,
   `    return { url: ${JSON.stringify(memoUrl)}, shortCircuit: true }`,
   "  }",

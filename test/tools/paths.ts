@@ -14,3 +14,15 @@ export function toolPath(kind: "python" | "go", tool: string, bin = tool): strin
   }
   return p
 }
+
+/**
+ * The node binary of the Dagger TypeScript runtime's release (RUNTIME_NODE in setup.mjs), which the harness
+ * runs the module's entrypoint on; throws with the fix if it is missing.
+ */
+export function runtimeNodePath(): string {
+  const p = join(toolsDir, "runtime-node", "node_modules", `node-${process.platform}-${process.arch}`, "bin", "node")
+  if (!existsSync(p)) {
+    throw new Error(`the runtime's Node.js is not installed at ${p}; run \`npm test\` (it runs test/tools/setup.mjs first)`)
+  }
+  return p
+}

@@ -33,6 +33,14 @@ export const GO_TOOLS = {
   gojq: { module: "github.com/itchyny/gojq/cmd/gojq", version: "v0.12.19" },
 }
 
+/**
+ * The Node.js release the Dagger TypeScript runtime runs module code on (its `node:24.13.1-alpine` base image).
+ * The harness runs the module's entrypoint on exactly this release (engine-double.ts callFunction), so a
+ * module that needs a newer or older Node fails here as it would there. The `node-<platform>-<arch>`
+ * packages ship the official binary inside the npm tarball.
+ */
+export const RUNTIME_NODE = { version: "24.13.1", package: `node-${process.platform}-${process.arch}` }
+
 function sh(cmd, args, opts = {}) {
   try {
     execFileSync(cmd, args, { stdio: ["ignore", "inherit", "inherit"], cwd: root, ...opts })
@@ -82,8 +90,15 @@ function goTool(name, { module, version }) {
     sh("go", ["install", `${module}@${version}`], { env: { ...process.env, GOBIN: bin, CGO_ENABLED: "0" } }))
 }
 
+function runtimeNode({ version, package: pkg }) {
+  const prefix = join(tools, "runtime-node")
+  step("runtime-node", `${pkg}@${version}` + existsSync(join(prefix, "node_modules", pkg, "bin", "node")), () =>
+    sh("npm", ["install", "--no-audit", "--no-fund", "--no-save", "--loglevel=error", "--prefix", prefix, `${pkg}@${version}`]))
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   for (const dir of [".", "app", "dagger"]) npmCi(dir)
+  runtimeNode(RUNTIME_NODE)
   for (const [name, spec] of Object.entries(PYTHON_TOOLS)) pythonTool(name, spec)
   for (const [name, spec] of Object.entries(GO_TOOLS)) goTool(name, spec)
 }
