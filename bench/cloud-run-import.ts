@@ -20,7 +20,7 @@ const { values } = parseArgs({ options: { runs: { type: "string", default: "7" }
 const runs = Number(values.runs)
 if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive whole number, got '${values.runs}'`)
 
-const cloudRunTs = pathToFileURL(join(repoRoot, "dagger/src/cloud-run.ts")).href
+const cloudRunTs = pathToFileURL(join(repoRoot, "dagger/src/gcp/cloud-run.ts")).href
 const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href
 
 interface Variant {

@@ -212,7 +212,7 @@ describe("workflows", () => {
   })
 
   it("OIDC steps use the AWS region of ci/pipeline.yaml (staging.aws.region)", async () => {
-    const { parseSettings } = await import("../dagger/src/settings.js")
+    const { parseSettings } = await import("../dagger/src/config/settings.js")
     const region = parseSettings(readFileSync(join(repoRoot, "ci/pipeline.yaml"), "utf8")).staging.aws.region
     for (const file of ["staging-aws.yml", "production-gcp.yml"]) {
       const aws = Object.values(load(file).wf.jobs).flatMap((j) => j.steps).filter((s) => s.uses?.startsWith("aws-actions/"))

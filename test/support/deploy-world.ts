@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { stringify } from "yaml"
-import { parseSettings, type Settings } from "../../dagger/src/settings.js"
+import { parseSettings, type Settings } from "../../dagger/src/config/settings.js"
 import { execError, type Chain, type LeafQuery, type ScriptFn } from "./engine-double.js"
 import { repoRoot } from "../tools/paths.js"
 

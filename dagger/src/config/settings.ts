@@ -1,0 +1,154 @@
+// Pipeline settings: ci/pipeline.yaml, validated before anything touches a container or a cloud.
+// `parseSettings` is pure (text in, typed settings or a SettingsError out) so every rule is testable
+// without Dagger; `loadSettings` is the one-line adapter that reads the file from the source Directory.
+import { z } from "zod"
+import { parseYamlFile, problemListMessage } from "./yaml.js"
+
+/** Where the settings file lives, relative to the repository root. */
+export const SETTINGS_PATH = "ci/pipeline.yaml"
+
+const name = (what: string, max = 63) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/, `${what} must be lower-case letters, digits and '-'`)
+
+// Tool images must be pinned: an exact version tag (not latest) or a digest.
+const image = z
+  .string()
+  .regex(
+    /^[a-z0-9./_-]+(:[A-Za-z0-9._-]+)?(@sha256:[a-f0-9]{64})?$/,
+    "must be an image reference like 'repo/name:1.2.3' or 'repo/name@sha256:<digest>'",
+  )
+  .refine((ref) => /@sha256:|:[^/]*\d/.test(ref) && !/:latest(@|$)/.test(ref), {
+    message: "must be pinned to a version tag or digest (not ':latest' or untagged)",
+  })
+
+const health = z.strictObject({
+  intervalMs: z.number().int().min(50).max(60_000),
+  requestTimeoutMs: z.number().int().min(100).max(60_000),
+  budgetSeconds: z.number().int().min(1).max(3600),
+  consecutiveSuccesses: z.number().int().min(1).max(20),
+})
+
+const httpUrl = z.url({ protocol: /^https?$/ })
+
+export const Severity = z.enum(["UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL"])
+export const NotifyMode = z.enum(["ALWAYS", "FAILURES_ONLY", "NEVER"])
+
+const canarySteps = z
+  .array(z.number().int().min(1).max(100))
+  .min(1)
+  .refine((s) => s.every((p, i) => i === 0 || p > s[i - 1]!), { message: "must be strictly ascending" })
+  .refine((s) => s[s.length - 1] === 100, { message: "must end at 100 (all traffic on the new revision)" })
+
+export const SettingsSchema = z.strictObject({
+  app: z.strictObject({
+    name: name("app.name", 30),
+    port: z.number().int().min(1).max(65535),
+    healthPath: z.string().regex(/^\/[A-Za-z0-9/_-]*$/, "must be an absolute path like /health"),
+  }),
+  images: z.strictObject({ node: image, trivy: image, terraform: image, checkov: image }),
+  scan: z.strictObject({
+    severities: z.array(Severity).min(1),
+    ignoreUnfixed: z.boolean(),
+    ignoreFile: z.string().min(1),
+  }),
+  staging: z.strictObject({
+    aws: z.strictObject({
+      region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "must be an AWS region like us-west-1"),
+      /** Only for emulators (moto/localstack); real runs leave it out. */
+      endpointUrl: httpUrl.optional(),
+    }),
+    names: z.strictObject({
+      /** Prefix of the names Terraform derives (VPC, ALB, target group, roles, log group); ≤ 20 so they fit AWS limits. */
+      prefix: name("staging.names.prefix", 20),
+      cluster: name("staging.names.cluster", 255),
+      service: name("staging.names.service", 255),
+      taskFamily: name("staging.names.taskFamily", 255),
+      ecrRepository: name("staging.names.ecrRepository", 256),
+      containerName: name("staging.names.containerName", 255),
+    }),
+    terraform: z.strictObject({
+      stateBucket: name("staging.terraform.stateBucket", 63),
+      stateKey: z.string().min(1),
+      lockTable: z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/, "must be a DynamoDB table name"),
+    }),
+    desiredCount: z.number().int().min(0).max(10),
+    rollout: z.strictObject({
+      timeoutSeconds: z.number().int().min(10).max(3600),
+      pollIntervalSeconds: z.number().min(0.1).max(30),
+    }),
+    health,
+  }),
+  production: z.strictObject({
+    gcp: z.strictObject({
+      project: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, "must be a GCP project ID"),
+      region: z.string().regex(/^[a-z]+-[a-z]+\d$/, "must be a GCP region like us-west1"),
+      /** Only for the local Cloud Run fake in tests; real runs leave it out. */
+      cloudRunEndpoint: httpUrl.optional(),
+    }),
+    names: z.strictObject({
+      service: name("production.names.service", 49),
+      artifactRepository: name("production.names.artifactRepository", 63),
+    }),
+    terraform: z.strictObject({
+      stateBucket: name("production.terraform.stateBucket", 63),
+      statePrefix: z.string().min(1),
+    }),
+    canary: z.strictObject({
+      tag: name("production.canary.tag", 46),
+      steps: canarySteps,
+      pauseSeconds: z.number().min(0).max(3600),
+    }),
+    health,
+  }),
+  notifications: z.strictObject({ mode: NotifyMode }),
+  timeouts: z.strictObject({
+    runMinutes: z.number().min(1).max(360),
+    stepMinutes: z.record(z.string(), z.number().min(0.1).max(360)),
+  }),
+})
+
+export type Settings = z.infer<typeof SettingsSchema>
+
+/** A settings file that cannot be used; the message lists every problem and how to fix it. */
+export class SettingsError extends Error {
+  override name = "SettingsError"
+  constructor(
+    readonly source: string,
+    readonly problems: string[],
+  ) {
+    super(problemListMessage(source, problems, `Fix ${source} and run again; nothing was built or deployed.`))
+  }
+}
+
+/** Parses and validates settings text. Throws SettingsError naming each bad key, its value and the rule. */
+export function parseSettings(text: string, source = SETTINGS_PATH): Settings {
+  return parseYamlFile(text, (data) => SettingsSchema.safeParse(data), (problems) => new SettingsError(source, problems))
+}
+
+/** Timeout of a named step in milliseconds, falling back to the run timeout when not set. */
+export function stepTimeoutMs(settings: Settings, step: string): number {
+  const minutes = settings.timeouts.stepMinutes[step] ?? settings.timeouts.runMinutes
+  return Math.round(minutes * 60_000)
+}
+
+/** Minimal view of a Dagger Directory, so tests can pass plain objects. */
+export interface SettingsSource {
+  file(path: string): { contents(): Promise<string> }
+}
+
+/** Reads and validates ci/pipeline.yaml from the repository source directory. */
+export async function loadSettings(source: SettingsSource): Promise<Settings> {
+  let text: string
+  try {
+    text = await source.file(SETTINGS_PATH).contents()
+  } catch (err) {
+    throw new SettingsError(SETTINGS_PATH, [
+      `could not be read (${(err as Error).message.split("\n")[0]}); run from the repository root or pass --source`,
+    ])
+  }
+  return parseSettings(text)
+}

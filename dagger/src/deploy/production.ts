@@ -1,0 +1,274 @@
+// deploy-production, the sequence. In parallel: (a) stop AWS staging (scale to 0, previous count
+// remembered) unless --skip-aws-stop, and (b) build → tests ∥ scan ∥ SBOM → publish to Artifact
+// Registry by digest. Then Terraform (adopt-or-create, plan, apply) → candidate revision with 0 %
+// behind the canary tag → health check on the tag URL requiring the new version → traffic in steps
+// (production.canary.steps or --canary-steps; pause and health check at each) → on failure all traffic
+// back to the previous revision, verified → cost → notify → the run record.
+//
+// A failed or impossible AWS stop never fails production: it is a warning in the report.
+//
+// Interrupted runs (Ctrl-C, the run timeout, a lost runner): traffic may be left split between the
+// previous revision and a candidate. Nothing needs manual repair: the next run reads the traffic,
+// treats the revision with the most traffic as the previous one (ties go to the one without the canary
+// tag), puts it back to 100 % in the same update that adds the new candidate at 0 %, and reports the
+// split it found as a warning (traffic.ts planCandidateTraffic).
+import type { CostInput, Pricing } from "../report/cost.js"
+import { gibFromCloudRunMemory, vcpuFromCloudRunCpu } from "../report/cost.js"
+import { planCanary, checkCanarySteps, parseCanarySteps } from "./canary.js"
+import type { CandidateDeployment, TrafficChange } from "../gcp/cloud-run.js"
+import {
+  checkAndPublish,
+  estimateCost,
+  softStep,
+  finish,
+  PRODUCTION_DEFAULTS,
+  recordRollback,
+  requireHealthy,
+  runUrlOf,
+  STAGING_TASK_DEFAULTS,
+  startSteps,
+  type HealthPort,
+  type NotifyPort,
+  type ReleasePort,
+  type Steps,
+  type TerraformPort,
+} from "./steps.js"
+import type { ScaleOutcome } from "../aws/ecs.js"
+import { requireCommit, resolveVersion } from "../supply-chain/image-ref.js"
+import { addWarning, firstLine, skipStep, startRun, type Clock, type RunRecord } from "../report/run-record.js"
+import { stepTimeoutMs, type Settings } from "../config/settings.js"
+import { gcpNames } from "../terraform/stacks.js"
+import { describeTraffic, validateTag } from "../gcp/traffic.js"
+
+/** Validated input of one production deploy. */
+export interface ProductionPlan {
+  settings: Settings
+  pricing: Pricing
+  commit: string
+  version: string
+  /** Traffic percentages on the candidate, ascending, ending at 100. */
+  canarySteps: number[]
+  skipAwsStop: boolean
+  runUrl?: string
+}
+
+/** Checks everything a production deploy needs before any cloud call; throws naming the bad input. */
+export function planProduction(input: {
+  settings: Settings
+  pricing: Pricing
+  commit: string
+  version?: string
+  canarySteps?: string
+  skipAwsStop?: boolean
+  runUrl?: string
+}): ProductionPlan {
+  const commit = requireCommit(input.commit)
+  const version = resolveVersion(commit, input.version)
+  const names = gcpNames(input.settings)
+  validateTag(names.service, input.settings.production.canary.tag)
+  const canarySteps =
+    input.canarySteps !== undefined && input.canarySteps.trim() !== ""
+      ? parseCanarySteps(input.canarySteps)
+      : checkCanarySteps(input.settings.production.canary.steps, "production.canary.steps in ci/pipeline.yaml")
+  return {
+    settings: input.settings,
+    pricing: input.pricing,
+    commit,
+    version,
+    canarySteps,
+    skipAwsStop: input.skipAwsStop ?? false,
+    ...runUrlOf(input.runUrl),
+  }
+}
+
+/** The size of production as Cloud Run reports it, for the cost estimate. */
+export interface CloudRunFacts {
+  minInstances: number
+  /** Container limits as Cloud Run states them ("1", "512Mi"). */
+  cpu?: string
+  memory?: string
+}
+
+export interface CloudRunPort {
+  /** A revision of `image` with no traffic, reachable at the tag URL; the previous revision keeps 100 %. */
+  deployCandidate(input: { image: string; tag: string; label: string; env: Record<string, string> }): Promise<CandidateDeployment>
+  /** `percent` % on the candidate, the rest on the previous revision, read back. */
+  shift(input: { candidate: string; previous: string; percent: number; tag: string }): Promise<TrafficChange>
+  /** 100 % back on `to`, the canary tag removed, read back. */
+  rollBack(input: { to: string; tag: string }): Promise<TrafficChange>
+  facts(): Promise<CloudRunFacts>
+}
+
+export interface StopStagingPort {
+  /** Scales staging to 0 and waits for the verdict; a failed verdict is returned, API errors throw. */
+  stop(): Promise<ScaleOutcome>
+}
+
+export interface ProductionPorts {
+  clock: Clock
+  release: ReleasePort
+  terraform: TerraformPort
+  cloudRun: CloudRunPort
+  /** The staging stop, or why it cannot run (e.g. no AWS credentials given). */
+  stopStaging: StopStagingPort | { unavailable: string }
+  health: HealthPort
+  notify: NotifyPort
+  /** The canary's pause between steps. */
+  sleep(ms: number, signal: AbortSignal): Promise<void>
+}
+
+const STOP_STEP = "stop AWS staging"
+
+/** The cost estimate's input (pure): production as Cloud Run reports it, staging as the stop left it. */
+export function productionCostInput(
+  production: CloudRunFacts,
+  staging: { outcome?: ScaleOutcome },
+  settings: Settings,
+): CostInput {
+  const stopped = staging.outcome?.verdict.state === "success" ? staging.outcome : undefined
+  return {
+    staging: {
+      desiredCount: stopped ? stopped.desiredCount : settings.staging.desiredCount,
+      runningDesiredCount: stopped && stopped.previousDesiredCount > 0 ? stopped.previousDesiredCount : settings.staging.desiredCount,
+      cpu: STAGING_TASK_DEFAULTS.cpuUnits / 1024,
+      memoryMiB: STAGING_TASK_DEFAULTS.memoryMiB,
+      albCount: 1,
+    },
+    production: {
+      minInstances: production.minInstances,
+      cpu: production.cpu ? vcpuFromCloudRunCpu(production.cpu) : PRODUCTION_DEFAULTS.cpu,
+      memoryGiB: production.memory ? gibFromCloudRunMemory(production.memory) : PRODUCTION_DEFAULTS.memoryGiB,
+      billing: "request",
+    },
+  }
+}
+
+/** Runs a production deploy to the end and returns its record; failures are in the record, not thrown. */
+export async function deployProduction(
+  plan: ProductionPlan,
+  ports: ProductionPorts,
+  options: { signal?: AbortSignal } = {},
+): Promise<RunRecord> {
+  const { settings, commit, version } = plan
+  const { tag } = settings.production.canary
+  const run = startRun({ environment: "production", commit, version, urls: plan.runUrl ? { run: plan.runUrl } : {} }, ports.clock)
+  const steps = startSteps(run, settings, ports.clock, options.signal)
+  const expected = { version, commit }
+  let candidate: CandidateDeployment | undefined
+
+  const stopping = stopStaging(run, steps, plan, ports)
+  const releasing = checkAndPublish(steps, ports.release, settings, "Artifact Registry")
+  const [stop, released] = await Promise.all([stopping, releasing.then((image) => ({ image }), () => undefined)])
+
+  if (released) {
+    try {
+      const stack = await steps.step("terraform apply (gcp)", "terraform", async (ctx) => {
+        const applied = await ports.terraform.apply({ image: released.image })
+        ctx.note(applied.summary)
+        return applied
+      })
+      run.urls.service = stack.serviceUrl
+      candidate = await steps.step("candidate revision", "rollout", async (ctx) => {
+        const c = await ports.cloudRun.deployCandidate({
+          image: released.image,
+          tag,
+          label: version,
+          env: { APP_VERSION: version, APP_COMMIT: commit },
+        })
+        ctx.note(`${c.revision} at 0 % behind tag '${tag}'; ${c.previous} keeps 100 %`)
+        return c
+      })
+      for (const notice of candidate.notices) addWarning(run, "cloud-run", notice)
+      const c = candidate
+      run.urls.canary = c.url
+      if (c.serviceUrl) run.urls.service = c.serviceUrl
+      await steps.step("health check (canary URL)", "health", (ctx) => requireHealthy(ports.health, c.url, expected, ctx))
+
+      const canary = planCanary({
+        steps: plan.canarySteps,
+        holdSeconds: settings.production.canary.pauseSeconds,
+        hasPrevious: c.previous !== c.revision,
+      })
+      for (const s of canary) {
+        await steps.step(`canary ${s.percent}%`, stepTimeoutMs(settings, "rollout") + stepTimeoutMs(settings, "health") + s.holdMs, async (ctx) => {
+          const shifted = await ports.cloudRun.shift({ candidate: c.revision, previous: c.previous, percent: s.percent, tag })
+          if (s.holdMs > 0) await ports.sleep(s.holdMs, ctx.signal)
+          // At 100 % the service URL itself must serve the new release; below, only the tag URL is certain to.
+          const url = s.percent === 100 && c.serviceUrl ? c.serviceUrl : c.url
+          await requireHealthy(ports.health, url, expected, ctx)
+          ctx.note(`traffic ${describeTraffic(shifted.traffic)}; healthy at ${url}`)
+        })
+      }
+    } catch {
+      // Recorded by the failed step. Traffic goes back only if a candidate exists: before that, the
+      // previous revision never stopped serving everything.
+      await rollBackProduction(run, steps, ports, candidate, tag)
+    }
+  }
+
+  await estimateCost(steps, async () => productionCostInput(await ports.cloudRun.facts(), { outcome: stop }, settings), plan.pricing, [
+    stop
+      ? "Staging figures: the desired count as the stop left it; task size at the Terraform defaults."
+      : "Staging figures: staging.desiredCount and the Terraform task size (staging was not stopped or could not be read).",
+  ])
+  return finish(run, steps, ports.notify, settings)
+}
+
+async function stopStaging(
+  run: RunRecord,
+  steps: Steps,
+  plan: ProductionPlan,
+  ports: ProductionPorts,
+): Promise<ScaleOutcome | undefined> {
+  if (plan.skipAwsStop) {
+    skipStep(run, STOP_STEP, "--skip-aws-stop: staging left as it is", ports.clock)
+    return undefined
+  }
+  const port = ports.stopStaging
+  if ("unavailable" in port) {
+    skipStep(run, STOP_STEP, port.unavailable, ports.clock)
+    return undefined
+  }
+  // A failed stop, an API error, the step's timeout or the run's: all end as a warning, never a failure.
+  return softStep(steps, STOP_STEP, "rollout", "stop-aws", async (ctx) => {
+    let outcome: ScaleOutcome
+    try {
+      outcome = await port.stop()
+    } catch (err) {
+      throw new Error(`staging was not stopped: ${firstLine(err)}`)
+    }
+    if (outcome.verdict.state === "success") {
+      ctx.note(`desired count ${outcome.previousDesiredCount} → 0, no task running (${outcome.polls} poll(s))`)
+    } else {
+      const msg = `staging did not stop (${outcome.verdict.kind}): ${outcome.verdict.detail}; it may still cost money — run stop-aws again`
+      ctx.warn(msg)
+      addWarning(run, "stop-aws", msg)
+    }
+    return outcome
+  })
+}
+
+async function rollBackProduction(
+  run: RunRecord,
+  steps: Steps,
+  ports: ProductionPorts,
+  candidate: CandidateDeployment | undefined,
+  tag: string,
+): Promise<void> {
+  if (!candidate) {
+    run.rollback = { attempted: false, outcome: "not-needed", detail: "no candidate revision took traffic; the previous revision keeps serving" }
+    return
+  }
+  if (candidate.previous === candidate.revision) {
+    run.rollback = { attempted: false, outcome: "not-needed", detail: "no earlier revision to return to (first release)" }
+    return
+  }
+  await recordRollback(steps, async () => {
+    const back = await ports.cloudRun.rollBack({ to: candidate.previous, tag })
+    const detail = `all traffic back on ${candidate.previous} (Cloud Run reports ${describeTraffic(back.traffic)})`
+    if (!candidate.serviceUrl) return detail
+    const health = await ports.health.check(candidate.serviceUrl, {})
+    if (!health.healthy) throw new Error(`${detail}, but the service is not healthy: ${health.summary}`)
+    return `${detail} and the service answers healthy`
+  })
+}

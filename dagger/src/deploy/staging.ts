@@ -1,0 +1,209 @@
+// deploy-staging, the sequence: build → tests ∥ scan ∥ SBOM (a failed gate stops before publish) →
+// publish to ECR by digest → Terraform (adopt-or-create, plan, apply) → next task definition revision
+// (image by digest, APP_VERSION/APP_COMMIT) → rollout verdict tied to our deployment ID → health check
+// on the ALB requiring the new version and commit → on any failure after apply: back to the previous
+// task definition, verified → cost → notify → the run record.
+//
+// Written over ports (plain interfaces) so the sequencing, rollback and verdict logic runs in tests
+// against moto, the real app and fakes; deploy-adapters.ts builds the real ports from Dagger values.
+//
+// Re-running the same commit is safe: the image and its digest are the same, Terraform converges,
+// a fresh task definition revision with the same content is registered and rolled out, and the health
+// check asks for the same release. Interrupted runs: an ECS deployment left in progress is finished
+// (or rolled back by the circuit breaker) by ECS itself; the next run derives its revision from
+// whatever the service runs then, so nothing half-done needs manual repair.
+import type { CostInput, Pricing } from "../report/cost.js"
+import {
+  checkAndPublish,
+  estimateCost,
+  finish,
+  PRODUCTION_DEFAULTS,
+  recordRollback,
+  requireHealthy,
+  runUrlOf,
+  STAGING_TASK_DEFAULTS,
+  startSteps,
+  type HealthPort,
+  type NotifyPort,
+  type ReleasePort,
+  type Steps,
+  type TerraformPort,
+} from "./steps.js"
+import type { RegisteredTaskDefinition, RolloutOutcome } from "../aws/ecs.js"
+import { requireCommit, resolveVersion } from "../supply-chain/image-ref.js"
+import { shortTaskDefinition } from "../aws/rollout-verdict.js"
+import { startRun, type Clock, type RunRecord } from "../report/run-record.js"
+import type { Settings } from "../config/settings.js"
+import { awsNames } from "../terraform/stacks.js"
+
+/** Validated input of one staging deploy. */
+export interface StagingPlan {
+  settings: Settings
+  pricing: Pricing
+  commit: string
+  version: string
+  /** Link to the CI run, for the report and notifications. */
+  runUrl?: string
+}
+
+/** Checks everything a staging deploy needs before any cloud call; throws naming the bad input. */
+export function planStaging(input: { settings: Settings; pricing: Pricing; commit: string; version?: string; runUrl?: string }): StagingPlan {
+  const commit = requireCommit(input.commit)
+  const version = resolveVersion(commit, input.version)
+  // Derived names must be valid before Terraform sees them.
+  awsNames(input.settings)
+  return { settings: input.settings, pricing: input.pricing, commit, version, ...runUrlOf(input.runUrl) }
+}
+
+/** How a staging rollback proceeds; decided by `stagingRollbackAction`. */
+export type RollbackAction =
+  /** The circuit breaker already started a rollback: verify that deployment instead of starting another. */
+  | { kind: "verify-breaker"; deploymentId: string; to: string }
+  /** Point the service back at the previous task definition and verify that deployment. */
+  | { kind: "deploy-previous"; to: string }
+  | { kind: "none"; why: string }
+
+/** The size of staging as ECS reports it, for the cost estimate. */
+export interface EcsFacts {
+  desiredCount: number
+  /** Task CPU units ("256") and memory MiB ("512") of the task definition the service runs. */
+  cpu?: string
+  memory?: string
+}
+
+export interface StagingEcsPort {
+  /** Registers the next revision of the service's task definition with this image and environment. */
+  registerRevision(change: { image: string; environment: Record<string, string> }): Promise<RegisteredTaskDefinition>
+  /** Points the service at `taskDefinition` with `desiredCount` tasks and waits for that deployment's verdict. */
+  rollout(taskDefinition: string, desiredCount: number): Promise<RolloutOutcome>
+  /** Carries out a rollback action and answers the verdict of the deployment that restores the old revision. */
+  rollBack(action: Exclude<RollbackAction, { kind: "none" }>): Promise<RolloutOutcome>
+  facts(): Promise<EcsFacts>
+}
+
+export interface StagingPorts {
+  clock: Clock
+  release: ReleasePort
+  terraform: TerraformPort
+  ecs: StagingEcsPort
+  health: HealthPort
+  notify: NotifyPort
+}
+
+/**
+ * Which rollback a failure after `terraform apply` calls for (pure). Nothing to do when the service was
+ * never pointed at the new revision, when there is no earlier revision, or when someone else's
+ * deployment replaced ours (rolling back would undo theirs).
+ */
+export function stagingRollbackAction(input: {
+  touched: boolean
+  previous?: string
+  rollout?: RolloutOutcome["verdict"]
+}): RollbackAction {
+  if (!input.touched) return { kind: "none", why: "the service was not changed before the failure; the old release keeps serving" }
+  if (!input.previous) return { kind: "none", why: "no earlier task definition to return to (first deploy)" }
+  const v = input.rollout
+  if (v?.state === "failure" && v.kind === "superseded") {
+    return { kind: "none", why: "another deployment replaced ours; rolling back would undo it" }
+  }
+  if (v?.state === "failure" && v.kind === "rolled-back" && v.rollbackDeploymentId) {
+    return { kind: "verify-breaker", deploymentId: v.rollbackDeploymentId, to: input.previous }
+  }
+  return { kind: "deploy-previous", to: input.previous }
+}
+
+/** The cost estimate's input for staging as ECS reports it (pure); production at its Terraform defaults. */
+export function stagingCostInput(facts: EcsFacts, settings: Settings): CostInput {
+  const cpuUnits = Number(facts.cpu ?? STAGING_TASK_DEFAULTS.cpuUnits)
+  const memoryMiB = Number(facts.memory ?? STAGING_TASK_DEFAULTS.memoryMiB)
+  return {
+    staging: {
+      desiredCount: facts.desiredCount,
+      runningDesiredCount: facts.desiredCount > 0 ? facts.desiredCount : settings.staging.desiredCount,
+      cpu: (Number.isFinite(cpuUnits) && cpuUnits > 0 ? cpuUnits : STAGING_TASK_DEFAULTS.cpuUnits) / 1024,
+      memoryMiB: Number.isFinite(memoryMiB) && memoryMiB > 0 ? memoryMiB : STAGING_TASK_DEFAULTS.memoryMiB,
+      albCount: 1,
+    },
+    production: { ...PRODUCTION_DEFAULTS, billing: "request" },
+  }
+}
+
+/** Runs a staging deploy to the end and returns its record; failures are in the record, not thrown. */
+export async function deployStaging(plan: StagingPlan, ports: StagingPorts, options: { signal?: AbortSignal } = {}): Promise<RunRecord> {
+  const { settings, commit, version } = plan
+  const run = startRun({ environment: "staging", commit, version, urls: plan.runUrl ? { run: plan.runUrl } : {} }, ports.clock)
+  const steps = startSteps(run, settings, ports.clock, options.signal)
+  let applied = false
+  let touched = false
+  let previous: string | undefined
+  let rollout: RolloutOutcome["verdict"] | undefined
+  let serviceUrl: string | undefined
+  try {
+    const image = await checkAndPublish(steps, ports.release, settings, "ECR")
+    const stack = await steps.step("terraform apply (aws)", "terraform", async (ctx) => {
+      const result = await ports.terraform.apply({ image })
+      ctx.note(result.summary)
+      return result
+    })
+    applied = true
+    serviceUrl = stack.serviceUrl
+    run.urls.service = serviceUrl
+    const registered = await steps.step("task definition", "rollout", async (ctx) => {
+      const r = await ports.ecs.registerRevision({ image, environment: { APP_VERSION: version, APP_COMMIT: commit } })
+      ctx.note(`${shortTaskDefinition(r.taskDefinitionArn)} (previous ${shortTaskDefinition(r.previousTaskDefinitionArn)})`)
+      return r
+    })
+    previous = registered.previousTaskDefinitionArn
+    // From here on the service may be changed, so a failure needs a rollback.
+    touched = true
+    await steps.step("rollout", "rollout", async (ctx) => {
+      const outcome = await ports.ecs.rollout(registered.taskDefinitionArn, settings.staging.desiredCount)
+      rollout = outcome.verdict
+      if (outcome.verdict.state !== "success") {
+        throw new Error(
+          `deployment ${outcome.deploymentId} of ${shortTaskDefinition(registered.taskDefinitionArn)} did not complete ` +
+            `(${outcome.verdict.kind}): ${outcome.verdict.detail}`,
+        )
+      }
+      ctx.note(`deployment ${outcome.deploymentId} completed after ${outcome.polls} poll(s)`)
+    })
+    await steps.step("health check", "health", (ctx) => requireHealthy(ports.health, stack.serviceUrl, { version, commit }, ctx))
+  } catch {
+    // The failed step is already recorded with its reason. Before apply nothing ran in the cloud that
+    // needs undoing (a pushed image is inert); after it, the service goes back to what it ran.
+    if (applied) await rollBackStaging(run, steps, ports, { touched, previous, rollout, serviceUrl })
+  }
+
+  await estimateCost(steps, async () => stagingCostInput(await ports.ecs.facts(), settings), plan.pricing, [
+    "Production figures are the Terraform defaults (min instances 0): a staging deploy has no GCP credentials to read them.",
+  ])
+  return finish(run, steps, ports.notify, settings)
+}
+
+async function rollBackStaging(
+  run: RunRecord,
+  steps: Steps,
+  ports: StagingPorts,
+  state: { touched: boolean; previous?: string; rollout?: RolloutOutcome["verdict"]; serviceUrl?: string },
+): Promise<void> {
+  const action = stagingRollbackAction(state)
+  if (action.kind === "none") {
+    run.rollback = { attempted: false, outcome: "not-needed", detail: action.why }
+    return
+  }
+  await recordRollback(steps, async () => {
+    const outcome = await ports.ecs.rollBack(action)
+    if (outcome.verdict.state !== "success") {
+      throw new Error(
+        `deployment ${outcome.deploymentId} back to ${shortTaskDefinition(action.to)} did not complete ` +
+          `(${outcome.verdict.kind}): ${outcome.verdict.detail}`,
+      )
+    }
+    const detail = `service back on ${shortTaskDefinition(action.to)}, deployment ${outcome.deploymentId} completed`
+    if (!state.serviceUrl) return detail
+    // The old release has to answer too; any version counts (it is whatever ran before).
+    const health = await ports.health.check(state.serviceUrl, {})
+    if (!health.healthy) throw new Error(`${detail}, but the service is not healthy: ${health.summary}`)
+    return `${detail} and answers healthy`
+  })
+}

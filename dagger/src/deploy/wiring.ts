@@ -1,0 +1,377 @@
+// The real ports of staging.ts and production.ts, built from settings, the source Directory and the
+// Secrets: Dagger containers for build/scan/publish/Terraform, SDK clients for ECS and Cloud Run,
+// fetch for health checks and webhooks. Each adapter is a thin delegation to its capability file.
+// Heavy SDKs load lazily inside the adapters (every file in src loads on every call).
+import type { Directory, Secret } from "@dagger.io/dagger"
+import type { CloudRunContext } from "../gcp/cloud-run.js"
+import { loadPricing } from "../report/cost.js"
+import {
+  awsCredentials,
+  requireAwsSecrets,
+  requireGcpSecrets,
+  type AwsCredentials,
+  type AwsSecrets,
+  type GcpSecrets,
+} from "../config/credentials.js"
+import { DeployReport, notifyOverride, toDeployReport, type NotifyMode as NotifyModeFlag } from "../report/deploy-report.js"
+import {
+  toScanSummary,
+  type AppliedStack,
+  type CheckedImage,
+  type HealthPort,
+  type NotifyPort,
+  type ReleasePort,
+  type TerraformPort,
+} from "./steps.js"
+import type { RegisteredTaskDefinition, RolloutOutcome } from "../aws/ecs.js"
+import { checkHealth } from "../health/health-check.js"
+import { sleep } from "../shared/wait.js"
+import { effectiveMode, notifyRun, type NotifyMode, type NotifyTargets } from "../notify/notify.js"
+import { deployProduction, planProduction, type CloudRunPort, type StopStagingPort } from "./production.js"
+import { artifactRegistryTarget, ecrTarget, type PublishTarget } from "../supply-chain/publish.js"
+import { systemClock, type RunRecord, type ScanSummary } from "../report/run-record.js"
+import { gateReportText } from "../supply-chain/scan/gate.js"
+import { loadSettings, stepTimeoutMs, type Settings } from "../config/settings.js"
+import {
+  deployStaging,
+  planStaging,
+  type EcsFacts,
+  type RollbackAction,
+  type StagingEcsPort,
+} from "./staging.js"
+import { Stack, type StackCredentials } from "../terraform/apply.js"
+
+/** Every Secret a deploy may receive, as the CLI passes them. */
+export interface DeploySecretArgs {
+  awsAccessKeyId?: Secret
+  awsSecretAccessKey?: Secret
+  awsSessionToken?: Secret
+  gcpCredentials?: Secret
+  gcpAccessToken?: Secret
+  slackWebhook?: Secret
+  discordWebhook?: Secret
+  webhook?: Secret
+}
+
+/** The Secrets that hold a value, and every value (only ever used to scrub output). */
+export interface PresentSecrets {
+  given: DeploySecretArgs
+  values: string[]
+}
+
+/**
+ * Drops Secrets whose value is empty or blank: GitHub Actions passes "" for a secret that is not set,
+ * and `--slack-webhook=env://SLACK_WEBHOOK_URL` then arrives as an empty Secret, which must mean "not
+ * given", not "a webhook with an empty URL".
+ */
+export async function presentSecrets(args: DeploySecretArgs): Promise<PresentSecrets> {
+  const entries = await Promise.all(
+    (Object.entries(args) as [keyof DeploySecretArgs, Secret | undefined][]).map(async ([name, secret]) => {
+      if (secret === undefined) return [name, undefined, undefined] as const
+      const value = await secret.plaintext()
+      return value.trim() === "" ? ([name, undefined, undefined] as const) : ([name, secret, value] as const)
+    }),
+  )
+  const given: DeploySecretArgs = {}
+  const values: string[] = []
+  for (const [name, secret, value] of entries) {
+    if (secret === undefined || value === undefined) continue
+    given[name] = secret
+    values.push(value, value.trim())
+  }
+  return { given, values }
+}
+
+/** The AWS Secrets, when both halves of a key were given. */
+export function awsSecretsOf(given: DeploySecretArgs): AwsSecrets | undefined {
+  if (!given.awsAccessKeyId || !given.awsSecretAccessKey) return undefined
+  return { accessKeyId: given.awsAccessKeyId, secretAccessKey: given.awsSecretAccessKey, sessionToken: given.awsSessionToken }
+}
+
+/** The GCP Secrets (exactly one form; requireGcpSecrets has checked it). */
+export function gcpSecretsOf(given: DeploySecretArgs): GcpSecrets {
+  return { credentials: given.gcpCredentials, accessToken: given.gcpAccessToken }
+}
+
+// --- Release ------------------------------------------------------------------------------------
+
+/**
+ * Build → tests ∥ scan ∥ SBOM with release.ts; the registry login starts at once, beside the build,
+ * and is awaited by `publish`, so bad credentials cost no build time and fail the publish step.
+ */
+export function releasePort(input: {
+  source: Directory
+  settings: Settings
+  commit: string
+  version: string
+  now: Date
+  target: () => Promise<PublishTarget>
+}): ReleasePort {
+  return {
+    async check(): Promise<CheckedImage> {
+      const login = input.target()
+      // Awaited in publish; until then a rejection must not count as unhandled.
+      login.catch(() => undefined)
+      const { buildAndCheckImage, firstBlocker } = await import("../supply-chain/release.js")
+      const { pushImage } = await import("../supply-chain/publish.js")
+      const checks = await buildAndCheckImage({
+        source: input.source,
+        settings: input.settings,
+        commit: input.commit,
+        version: input.version,
+        now: input.now,
+      })
+      let scan: ScanSummary | undefined
+      if (checks.scan.ok) {
+        // The same JSON report the gate read; re-reading it costs nothing (the engine caches the file).
+        scan = toScanSummary(gateReportText(await checks.scan.value.json.contents(), checks.policy, "Trivy JSON report"))
+      }
+      return {
+        scan,
+        blocker: firstBlocker(checks),
+        publish: async () => pushImage(checks.image, await login, checks.version),
+      }
+    },
+  }
+}
+
+// --- Terraform ----------------------------------------------------------------------------------
+
+/** Plan (adopt-or-create imports included) and apply of exactly that plan, with terraform.ts. */
+export function terraformPort(input: {
+  source: Directory
+  settings: Settings
+  credentials: StackCredentials
+  now: () => Date
+}): TerraformPort {
+  return {
+    async apply({ image }): Promise<AppliedStack> {
+      const { applyPlan, cloudAdapter, planStack } = await import("../terraform/apply.js")
+      const plan = await planStack({
+        source: input.source,
+        settings: input.settings,
+        credentials: input.credentials,
+        cloud: cloudAdapter(input.settings, input.credentials),
+        // Only used when the service is created: a first deploy starts on the new image.
+        options: { initialImage: image },
+        now: input.now(),
+      })
+      const applied = await applyPlan(plan, { allowDestroy: false, now: input.now() })
+      if (!applied.serviceUrl) {
+        throw new Error(
+          `terraform/${input.credentials.stack === Stack.AWS ? "aws" : "gcp"} has no service_url output after apply; ` +
+            "declare it in outputs.tf (the deploy health-checks that URL).",
+        )
+      }
+      const adopted = plan.imported.length > 0 ? `; adopted ${plan.imported.length} existing resource(s)` : ""
+      return { serviceUrl: applied.serviceUrl, summary: `${applied.changes}${adopted}` }
+    },
+  }
+}
+
+// --- ECS (staging) ------------------------------------------------------------------------------
+
+/** The staging service through ecs.ts; close() releases the SDK client. */
+export async function stagingEcsPort(settings: Settings, credentials: AwsCredentials): Promise<StagingEcsPort & { close(): void }> {
+  const ecsLib = await import("../aws/ecs.js")
+  const s = settings.staging
+  const ecs = await ecsLib.createEcsClient({ region: s.aws.region, credentials, endpointUrl: s.aws.endpointUrl })
+  const ref = { cluster: s.names.cluster, service: s.names.service }
+  const wait = { budgetMs: s.rollout.timeoutSeconds * 1000, intervalMs: Math.round(s.rollout.pollIntervalSeconds * 1000) }
+  const deployAndWait = async (taskDefinition: string): Promise<RolloutOutcome> => {
+    const started = await ecsLib.deployTaskDefinition(ecs, ref, taskDefinition)
+    return ecsLib.waitForRollout(ecs, ref, started.deploymentId, wait)
+  }
+  return {
+    registerRevision: (change): Promise<RegisteredTaskDefinition> =>
+      ecsLib.registerTaskDefinitionRevision(ecs, ref, { containerName: s.names.containerName, ...change }),
+    async rollout(taskDefinition, desiredCount) {
+      const service = await ecsLib.describeService(ecs, ref)
+      if ((service.desiredCount ?? 0) === 0 && desiredCount > 0) {
+        // Stopped by a production deploy: start it first (restoring the remembered count and clearing
+        // the tag), so the rollout verdict is about running tasks, not a service at 0.
+        await ecsLib.startService(ecs, ref, { fallbackDesiredCount: desiredCount, wait })
+      }
+      return deployAndWait(taskDefinition)
+    },
+    async rollBack(action: Exclude<RollbackAction, { kind: "none" }>) {
+      if (action.kind === "verify-breaker") return ecsLib.waitForRollout(ecs, ref, action.deploymentId, wait)
+      return deployAndWait(action.to)
+    },
+    async facts(): Promise<EcsFacts> {
+      const service = await ecsLib.describeService(ecs, ref, { requireActive: false })
+      const { DescribeTaskDefinitionCommand } = await ecsLib.loadEcsSdk()
+      const td = service.taskDefinition
+        ? (await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: service.taskDefinition }))).taskDefinition
+        : undefined
+      return { desiredCount: service.desiredCount ?? 0, cpu: td?.cpu, memory: td?.memory }
+    },
+    close: () => ecs.destroy(),
+  }
+}
+
+/** The staging stop for production, through stop-aws.ts. */
+export function stopStagingPort(settings: Settings, secrets: AwsSecrets): StopStagingPort {
+  return {
+    async stop() {
+      const { stagingScaleTarget, stopStaging } = await import("../aws/stop-aws.js")
+      return stopStaging(stagingScaleTarget(settings), await awsCredentials(secrets))
+    },
+  }
+}
+
+// --- Cloud Run (production) ---------------------------------------------------------------------
+
+/** The production service through cloud-run.ts; close() releases the clients. */
+export async function cloudRunPort(settings: Settings, secrets: GcpSecrets): Promise<CloudRunPort & { close(): Promise<void> }> {
+  const cr = await import("../gcp/cloud-run.js")
+  const p = settings.production
+  const clients = await cr.connectCloudRun({ auth: await cr.gcpAuthFromSecrets(secrets), endpoint: p.gcp.cloudRunEndpoint })
+  const ctx: CloudRunContext = { clients, target: { project: p.gcp.project, region: p.gcp.region, service: p.names.service } }
+  const timeoutMs = stepTimeoutMs(settings, "rollout")
+  return {
+    deployCandidate: (input) => cr.deployCandidate(ctx, { ...input, timeoutMs }),
+    shift: (input) => cr.shiftTraffic(ctx, { ...input, timeoutMs }),
+    rollBack: (input) => cr.rollBack(ctx, { ...input, timeoutMs: stepTimeoutMs(settings, "rollback") }),
+    async facts() {
+      const service = await cr.getService(ctx)
+      const limits = service.template?.containers?.[0]?.resources?.limits ?? {}
+      return {
+        minInstances: service.template?.scaling?.minInstanceCount ?? 0,
+        ...(limits["cpu"] ? { cpu: limits["cpu"] } : {}),
+        ...(limits["memory"] ? { memory: limits["memory"] } : {}),
+      }
+    },
+    close: () => clients.close(),
+  }
+}
+
+// --- Health, notify, time -----------------------------------------------------------------------
+
+/** Health checks with the environment's settings (ci/pipeline.yaml staging.health / production.health). */
+export function healthPort(settings: Settings, environment: "staging" | "production"): HealthPort {
+  const h = settings[environment].health
+  return {
+    check: (url, expected) =>
+      checkHealth(url, { version: expected.version, commit: expected.commit }, { ...h, path: settings.app.healthPath }),
+  }
+}
+
+/** Slack / Discord / JSON webhook notifications through notify.ts. */
+export function notifyPort(input: { given: DeploySecretArgs; mode: NotifyMode; secretValues: readonly string[] }): NotifyPort {
+  const targets: NotifyTargets = {
+    ...(input.given.slackWebhook ? { slack: input.given.slackWebhook } : {}),
+    ...(input.given.discordWebhook ? { discord: input.given.discordWebhook } : {}),
+    ...(input.given.webhook ? { webhook: input.given.webhook } : {}),
+  }
+  return {
+    async notify(run: RunRecord) {
+      await notifyRun(run, targets, { mode: input.mode, secretValues: input.secretValues })
+    },
+  }
+}
+
+// --- The two commands ---------------------------------------------------------------------------
+
+/** What `deploy-staging` / `deploy-production` receive besides the Secrets. */
+export interface DeployCommandInput {
+  source: Directory
+  commit: string
+  version?: string
+  secrets: DeploySecretArgs
+  /** --notify; undefined = notifications.mode from ci/pipeline.yaml. */
+  notify?: NotifyModeFlag
+  runUrl?: string
+}
+
+/**
+ * deploy-staging: validates every input (settings, price table, commit, version, credentials) before
+ * any cloud call, then runs staging.ts with the real ports and returns the report.
+ */
+export async function runDeployStaging(input: DeployCommandInput): Promise<DeployReport> {
+  const settings = await loadSettings(input.source)
+  const pricing = await loadPricing(input.source)
+  const plan = planStaging({ settings, pricing, commit: input.commit, version: input.version, runUrl: input.runUrl })
+  const { given, values } = await presentSecrets(input.secrets)
+  const aws = requireAwsSecrets(given.awsAccessKeyId, given.awsSecretAccessKey, given.awsSessionToken)
+  const mode = effectiveMode(settings.notifications.mode, notifyOverride(input.notify))
+  // Creating the client makes no request; the first one is ECR's login inside the run.
+  const ecs = await stagingEcsPort(settings, await awsCredentials(aws))
+  try {
+    const run = await deployStaging(plan, {
+      clock: systemClock,
+      release: releasePort({
+        source: input.source,
+        settings,
+        commit: plan.commit,
+        version: plan.version,
+        now: new Date(),
+        target: () => ecrTarget(settings, aws),
+      }),
+      terraform: terraformPort({ source: input.source, settings, credentials: { stack: Stack.AWS, aws }, now: () => new Date() }),
+      ecs,
+      health: healthPort(settings, "staging"),
+      notify: notifyPort({ given, mode, secretValues: values }),
+    })
+    return toDeployReport(run, values)
+  } finally {
+    ecs.close()
+  }
+}
+
+/**
+ * deploy-production: validates every input (settings, price table, commit, version, canary steps,
+ * credentials) before any cloud call, then runs production.ts with the real ports and returns the report.
+ */
+export async function runDeployProduction(
+  input: DeployCommandInput & { skipAwsStop: boolean; canarySteps?: string },
+): Promise<DeployReport> {
+  const settings = await loadSettings(input.source)
+  const pricing = await loadPricing(input.source)
+  const plan = planProduction({
+    settings,
+    pricing,
+    commit: input.commit,
+    version: input.version,
+    canarySteps: input.canarySteps,
+    skipAwsStop: input.skipAwsStop,
+    runUrl: input.runUrl,
+  })
+  const { given, values } = await presentSecrets(input.secrets)
+  const gcp = requireGcpSecrets(given.gcpCredentials, given.gcpAccessToken)
+  // Half an AWS key is a mistake worth stopping for; no AWS key at all only skips the staging stop.
+  const aws = given.awsAccessKeyId || given.awsSecretAccessKey
+    ? requireAwsSecrets(given.awsAccessKeyId, given.awsSecretAccessKey, given.awsSessionToken)
+    : undefined
+  const mode = effectiveMode(settings.notifications.mode, notifyOverride(input.notify))
+  // Connecting checks the GCP credential's form (a key must be a service-account key) without a request.
+  const cloudRun = await cloudRunPort(settings, gcp)
+  try {
+    const run = await deployProduction(plan, {
+      clock: systemClock,
+      release: releasePort({
+        source: input.source,
+        settings,
+        commit: plan.commit,
+        version: plan.version,
+        now: new Date(),
+        target: async () => artifactRegistryTarget(settings, gcp),
+      }),
+      terraform: terraformPort({ source: input.source, settings, credentials: { stack: Stack.GCP, gcp }, now: () => new Date() }),
+      cloudRun,
+      stopStaging: aws
+        ? stopStagingPort(settings, aws)
+        : {
+            unavailable:
+              "no AWS credentials given (--aws-access-key-id/--aws-secret-access-key), so staging keeps running; " +
+              "pass credentials that may scale the staging service, or --skip-aws-stop to say it is intended",
+          },
+      health: healthPort(settings, "production"),
+      notify: notifyPort({ given, mode, secretValues: values }),
+      sleep,
+    })
+    return toDeployReport(run, values)
+  } finally {
+    await cloudRun.close()
+  }
+}

@@ -1,0 +1,143 @@
+// Publishing: registry logins (ECR via the AWS SDK inside this module; Artifact Registry from the GCP
+// secret as is) and the push itself, which answers the reference WITH its digest.
+//
+// Secrets: the ECR password is obtained here, in the module process, and becomes a Dagger Secret at once
+// (dag.setSecret); only the Secret reaches withRegistryAuth. GCP secrets are passed through untouched:
+// Artifact Registry accepts the key JSON (user `_json_key`) or an access token (user `oauth2accesstoken`)
+// as the registry password.
+import { dag, type Container, type Secret } from "@dagger.io/dagger"
+import { awsCredentials, type AwsCredentials, type AwsSecrets, type GcpSecrets } from "../config/credentials.js"
+import {
+  artifactRegistryAddress,
+  artifactRegistryHost,
+  ecrRepositoryAddress,
+  publishedRef,
+  registryHostFromEndpoint,
+  withTag,
+} from "./image-ref.js"
+import type { Settings } from "../config/settings.js"
+
+/** Credentials for one registry, ready for Container.withRegistryAuth. */
+export interface RegistryLogin {
+  /** Registry host (withRegistryAuth's address). */
+  host: string
+  username: string
+  password: Secret
+}
+
+/** Which registry an image goes to, and how to log in. */
+export interface PublishTarget {
+  /** For messages: "ECR" or "Artifact Registry". */
+  registry: string
+  /** Repository address without tag, e.g. `<account>.dkr.ecr.<region>.amazonaws.com/portfolio-prod`. */
+  address: string
+  login: RegistryLogin
+}
+
+/** An ECR authorization token decoded: `username:password`, base64 (username is always AWS). */
+export function decodeEcrToken(token: string): { username: string; password: string } {
+  const text = Buffer.from(token, "base64").toString("utf8")
+  const colon = text.indexOf(":")
+  if (colon <= 0 || colon === text.length - 1) {
+    // Never include the token or its decoding in the message: it is a credential.
+    throw new Error("ECR returned an authorization token that is not base64('user:password'); cannot log in to ECR")
+  }
+  return { username: text.slice(0, colon), password: text.slice(colon + 1) }
+}
+
+/** Plaintext ECR login as the SDK answers it. Stays inside this process. */
+export interface EcrAuthorization {
+  host: string
+  username: string
+  password: string
+  expiresAt?: Date
+}
+
+/**
+ * Calls ECR GetAuthorizationToken with the given credentials. `endpointUrl` is for emulators (from
+ * ci/pipeline.yaml), never from the environment.
+ */
+export async function ecrAuthorization(opts: {
+  region: string
+  credentials: AwsCredentials
+  endpointUrl?: string
+}): Promise<EcrAuthorization> {
+  const { ECRClient, GetAuthorizationTokenCommand } = await import("#aws-sdk/client-ecr")
+  const client = new ECRClient({
+    region: opts.region,
+    credentials: opts.credentials,
+    ...(opts.endpointUrl ? { endpoint: opts.endpointUrl } : {}),
+  })
+  let data
+  try {
+    const out = await client.send(new GetAuthorizationTokenCommand({}))
+    data = out.authorizationData?.[0]
+  } catch (err) {
+    const e = err as Error
+    throw new Error(
+      `ECR GetAuthorizationToken failed in ${opts.region}: ${e.name}: ${e.message}. ` +
+        "Check --aws-access-key-id/--aws-secret-access-key (and --aws-session-token for OIDC) and that the " +
+        "identity may call ecr:GetAuthorizationToken.",
+    )
+  } finally {
+    client.destroy()
+  }
+  if (!data?.authorizationToken || !data.proxyEndpoint) {
+    throw new Error(`ECR GetAuthorizationToken in ${opts.region} answered no token or no proxy endpoint; cannot log in to ECR`)
+  }
+  const { username, password } = decodeEcrToken(data.authorizationToken)
+  return { host: registryHostFromEndpoint(data.proxyEndpoint), username, password, expiresAt: data.expiresAt }
+}
+
+/** Wraps an ECR authorization as a registry login whose password is a Dagger Secret. */
+export function ecrLogin(auth: EcrAuthorization): RegistryLogin {
+  return { host: auth.host, username: auth.username, password: dag.setSecret(`ecr-password-${auth.host}`, auth.password) }
+}
+
+/** Artifact Registry login from the GCP secret: the key JSON as `_json_key`, or a token as `oauth2accesstoken`. */
+export function artifactRegistryLogin(host: string, secrets: GcpSecrets): RegistryLogin {
+  if (secrets.credentials) return { host, username: "_json_key", password: secrets.credentials }
+  if (secrets.accessToken) return { host, username: "oauth2accesstoken", password: secrets.accessToken }
+  throw new Error("no GCP credentials to log in to Artifact Registry: pass --gcp-credentials or --gcp-access-token")
+}
+
+/**
+ * Pushes the image to `target.address:tag` and returns `address@sha256:...` (the tag dropped: deploys
+ * use digests only). Checks that the registry answered for the repository that was pushed.
+ */
+export async function pushImage(image: Container, target: PublishTarget, tag: string): Promise<string> {
+  const ref = withTag(target.address, tag)
+  let answered: string
+  try {
+    answered = await image.withRegistryAuth(target.login.host, target.login.username, target.login.password).publish(ref)
+  } catch (err) {
+    throw new Error(
+      `push to ${target.registry} (${ref}) failed: ${(err as Error).message.split("\n")[0]}. ` +
+        "Check that the repository exists (Terraform creates it) and the credentials may push to it.",
+    )
+  }
+  return publishedRef(ref, answered)
+}
+
+/** The ECR target for staging: repository staging.names.ecrRepository in staging.aws.region. */
+export async function ecrTarget(settings: Settings, secrets: AwsSecrets): Promise<PublishTarget> {
+  const auth = await ecrAuthorization({
+    region: settings.staging.aws.region,
+    credentials: await awsCredentials(secrets),
+    endpointUrl: settings.staging.aws.endpointUrl,
+  })
+  return { registry: "ECR", address: ecrRepositoryAddress(auth.host, settings.staging.names.ecrRepository), login: ecrLogin(auth) }
+}
+
+/**
+ * The Artifact Registry target for production:
+ * `<production.gcp.region>-docker.pkg.dev/<project>/<production.names.artifactRepository>/<app.name>`.
+ */
+export function artifactRegistryTarget(settings: Settings, secrets: GcpSecrets): PublishTarget {
+  const { region, project } = settings.production.gcp
+  return {
+    registry: "Artifact Registry",
+    address: artifactRegistryAddress(region, project, settings.production.names.artifactRepository, settings.app.name),
+    login: artifactRegistryLogin(artifactRegistryHost(region), secrets),
+  }
+}

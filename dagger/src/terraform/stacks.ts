@@ -1,0 +1,402 @@
+// The two Terraform stacks as data, computed from ci/pipeline.yaml: where the root module lives, the
+// variables and backend settings it gets (so every name is defined once, in the settings), which
+// resources it may adopt (the import manifest), and the outputs the pipeline reads after apply.
+// Pure: settings in, plain objects out.
+import { z } from "zod"
+import type { Settings } from "../config/settings.js"
+import type { ImportEntry } from "./import.js"
+
+export type StackName = "aws" | "gcp"
+
+/** A variable value as it goes into a JSON tfvars file. */
+export type TfValue = string | number | boolean
+
+export interface StackDefinition {
+  name: StackName
+  /** Root module directory relative to terraform/ (modules/ sits beside it). */
+  dir: string
+  /** Root module variables, written to a tfvars JSON file for plan. */
+  variables: Record<string, TfValue>
+  /** Backend settings, passed as `-backend-config=key=value` to init. */
+  backendConfig: Record<string, string>
+  /** Plain environment for the Terraform container (never credentials). */
+  env: Record<string, string>
+  manifest: ImportEntry[]
+  /** Outputs the pipeline reads after apply; all must be declared in the root's outputs.tf. */
+  outputs: readonly string[]
+}
+
+/** Optional per-run inputs of a stack. */
+export interface StackOptions {
+  /**
+   * Image of the first ECS task definition revision / Cloud Run revision, used only when the
+   * service is created. Default: the stack's own default (see the root variables.tf).
+   */
+  initialImage?: string
+}
+
+/** Every AWS name the staging stack uses, from staging.names.* and staging.terraform.*. */
+export interface AwsNames {
+  prefix: string
+  cluster: string
+  service: string
+  taskFamily: string
+  containerName: string
+  ecrRepository: string
+  stateBucket: string
+  lockTable: string
+  vpc: string
+  publicSubnets: readonly [string, string]
+  internetGateway: string
+  publicRouteTable: string
+  loadBalancer: string
+  targetGroup: string
+  albSecurityGroup: string
+  taskSecurityGroup: string
+  executionRole: string
+  taskRole: string
+  logGroup: string
+}
+
+/**
+ * Names of the staging resources. The derived ones mirror terraform/aws/names.tf and the Name tags in
+ * terraform/modules/aws-network; test/terraform-hcl.test.ts evaluates the HCL and compares.
+ */
+export function awsNames(settings: Settings): AwsNames {
+  const n = settings.staging.names
+  const p = n.prefix
+  return {
+    prefix: p,
+    cluster: n.cluster,
+    service: n.service,
+    taskFamily: n.taskFamily,
+    containerName: n.containerName,
+    ecrRepository: n.ecrRepository,
+    stateBucket: settings.staging.terraform.stateBucket,
+    lockTable: settings.staging.terraform.lockTable,
+    vpc: `${p}-vpc`,
+    publicSubnets: [`${p}-public-0`, `${p}-public-1`],
+    internetGateway: `${p}-igw`,
+    publicRouteTable: `${p}-public`,
+    loadBalancer: `${p}-alb`,
+    targetGroup: `${p}-tg`,
+    albSecurityGroup: `${p}-alb`,
+    taskSecurityGroup: `${p}-task`,
+    executionRole: `${p}-task-execution`,
+    taskRole: `${p}-task`,
+    logGroup: `/ecs/${p}`,
+  }
+}
+
+/** Every GCP name the production stack uses. */
+export interface GcpNames {
+  project: string
+  region: string
+  service: string
+  artifactRepository: string
+  stateBucket: string
+  runtimeServiceAccountId: string
+  runtimeServiceAccountEmail: string
+}
+
+/** Longest Cloud Run service name whose runtime service account ID (`<name>-run`) fits in 30 characters. */
+export const MAX_PRODUCTION_SERVICE_NAME = 26
+
+/** Names of the production resources; the derived ones mirror terraform/gcp/names.tf. */
+export function gcpNames(settings: Settings): GcpNames {
+  const { project, region } = settings.production.gcp
+  const service = settings.production.names.service
+  if (service.length > MAX_PRODUCTION_SERVICE_NAME) {
+    throw new Error(
+      `production.names.service '${service}' has ${service.length} characters; at most ${MAX_PRODUCTION_SERVICE_NAME} ` +
+        `fit because the runtime service account ID '${service}-run' may have 30. Shorten it in ci/pipeline.yaml.`,
+    )
+  }
+  const runtimeServiceAccountId = `${service}-run`
+  return {
+    project,
+    region,
+    service,
+    artifactRepository: settings.production.names.artifactRepository,
+    stateBucket: settings.production.terraform.stateBucket,
+    runtimeServiceAccountId,
+    runtimeServiceAccountEmail: `${runtimeServiceAccountId}@${project}.iam.gserviceaccount.com`,
+  }
+}
+
+/** Outputs of terraform/aws the pipeline reads (the ECS deploy, the staging stop, reports). */
+export const AWS_OUTPUTS = [
+  "region",
+  "cluster_name",
+  "service_name",
+  "task_family",
+  "task_definition_arn",
+  "container_name",
+  "ecr_repository_url",
+  "service_url",
+  "target_group_arn",
+  "log_group_name",
+  "execution_role_arn",
+  "task_role_arn",
+  "state_bucket",
+  "lock_table",
+] as const
+
+/** Outputs of terraform/gcp the pipeline reads (the Cloud Run deploy, publishing, reports). */
+export const GCP_OUTPUTS = [
+  "project",
+  "region",
+  "service_name",
+  "service_url",
+  "image_repository",
+  "artifact_repository_id",
+  "runtime_service_account_email",
+  "state_bucket",
+] as const
+
+export const AwsOutputsSchema = z.object(
+  Object.fromEntries(AWS_OUTPUTS.map((k) => [k, z.string().min(1)])) as Record<
+    (typeof AWS_OUTPUTS)[number],
+    z.ZodString
+  >,
+)
+export type AwsOutputs = z.infer<typeof AwsOutputsSchema>
+
+export const GcpOutputsSchema = z.object(
+  Object.fromEntries(GCP_OUTPUTS.map((k) => [k, z.string().min(1)])) as Record<
+    (typeof GCP_OUTPUTS)[number],
+    z.ZodString
+  >,
+)
+export type GcpOutputs = z.infer<typeof GcpOutputsSchema>
+
+/**
+ * Flattens `terraform output -json` ({ name: { value, type, sensitive } }) to { name: value }.
+ * Sensitive outputs are dropped: they must never reach logs or reports.
+ */
+export function outputValues(outputJson: string): Record<string, unknown> {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(outputJson)
+  } catch (err) {
+    throw new Error(`\`terraform output -json\` did not print JSON (${(err as Error).message}); was the stack applied?`)
+  }
+  const schema = z.record(z.string(), z.object({ value: z.unknown(), sensitive: z.boolean().optional() }))
+  const result = schema.safeParse(parsed)
+  if (!result.success) {
+    throw new Error(`\`terraform output -json\` has an unexpected shape: ${result.error.issues[0]?.message ?? "unknown"}`)
+  }
+  return Object.fromEntries(
+    Object.entries(result.data)
+      .filter(([, o]) => !o.sensitive)
+      .map(([k, o]) => [k, o.value]),
+  )
+}
+
+function parseOutputs<T>(stack: StackName, schema: z.ZodType<T>, values: Record<string, unknown>): T {
+  const result = schema.safeParse(values)
+  if (result.success) return result.data
+  const missing = result.error.issues.map((i) => i.path.join(".")).join(", ")
+  throw new Error(
+    `terraform/${stack} outputs lack or mistype: ${missing}. The pipeline reads these after apply; ` +
+      `declare them in terraform/${stack}/outputs.tf (the names are listed in dagger/src/terraform/stacks.ts).`,
+  )
+}
+
+/** Typed staging outputs from `terraform output -json`. */
+export function parseAwsOutputs(outputJson: string): AwsOutputs {
+  return parseOutputs("aws", AwsOutputsSchema, outputValues(outputJson))
+}
+
+/** Typed production outputs from `terraform output -json`. */
+export function parseGcpOutputs(outputJson: string): GcpOutputs {
+  return parseOutputs("gcp", GcpOutputsSchema, outputValues(outputJson))
+}
+
+/** The staging stack (terraform/aws): adopts every name-unique resource it manages. */
+export function awsStack(settings: Settings, options: StackOptions = {}): StackDefinition {
+  const n = awsNames(settings)
+  const endpoint = settings.staging.aws.endpointUrl
+  const region = settings.staging.aws.region
+
+  const variables: Record<string, TfValue> = {
+    region,
+    name_prefix: n.prefix,
+    cluster_name: n.cluster,
+    service_name: n.service,
+    task_family: n.taskFamily,
+    container_name: n.containerName,
+    ecr_repository: n.ecrRepository,
+    state_bucket: n.stateBucket,
+    lock_table: n.lockTable,
+    container_port: settings.app.port,
+    health_check_path: settings.app.healthPath,
+    s3_use_path_style: endpoint !== undefined,
+  }
+  if (options.initialImage) variables.initial_image = options.initialImage
+
+  const backendConfig: Record<string, string> = {
+    bucket: n.stateBucket,
+    key: settings.staging.terraform.stateKey,
+    region,
+    dynamodb_table: n.lockTable,
+  }
+  // Emulators answer on an IP address, where virtual-host bucket URLs cannot resolve.
+  if (endpoint) backendConfig.use_path_style = "true"
+
+  const env: Record<string, string> = { AWS_REGION: region }
+  // AWS_ENDPOINT_URL is honoured by the provider and the S3 backend alike: one code path for cloud and emulator.
+  if (endpoint) env.AWS_ENDPOINT_URL = endpoint
+
+  const sg = (address: string, groupName: string): ImportEntry => ({
+    address,
+    cloudId: `security group ${groupName} in VPC ${n.vpc}`,
+    probe: { kind: "security-group", groupName, vpcNameTag: n.vpc },
+  })
+
+  const manifest: ImportEntry[] = [
+    {
+      address: "module.state_backend.aws_s3_bucket.state",
+      cloudId: `S3 bucket ${n.stateBucket}`,
+      probe: { kind: "s3-bucket", bucket: n.stateBucket },
+    },
+    {
+      address: "module.state_backend.aws_dynamodb_table.lock",
+      cloudId: `DynamoDB table ${n.lockTable}`,
+      probe: { kind: "dynamodb-table", table: n.lockTable },
+    },
+    {
+      address: "module.registry.aws_ecr_repository.this",
+      cloudId: `ECR repository ${n.ecrRepository}`,
+      probe: { kind: "ecr-repository", name: n.ecrRepository },
+    },
+    {
+      address: "module.network.aws_vpc.this",
+      cloudId: `VPC tagged Name=${n.vpc}`,
+      probe: { kind: "vpc", nameTag: n.vpc },
+    },
+    ...n.publicSubnets.map(
+      (tag, i): ImportEntry => ({
+        address: `module.network.aws_subnet.public[${i}]`,
+        cloudId: `subnet tagged Name=${tag}`,
+        probe: { kind: "subnet", nameTag: tag },
+      }),
+    ),
+    {
+      address: "module.network.aws_internet_gateway.this",
+      cloudId: `internet gateway tagged Name=${n.internetGateway}`,
+      probe: { kind: "internet-gateway", nameTag: n.internetGateway },
+    },
+    {
+      address: "module.network.aws_route_table.public",
+      cloudId: `route table tagged Name=${n.publicRouteTable}`,
+      probe: { kind: "route-table", nameTag: n.publicRouteTable },
+    },
+    ...n.publicSubnets.map(
+      (tag, i): ImportEntry => ({
+        address: `module.network.aws_route_table_association.public[${i}]`,
+        cloudId: `association of subnet ${tag} with route table ${n.publicRouteTable}`,
+        probe: { kind: "route-table-association", subnetNameTag: tag, routeTableNameTag: n.publicRouteTable },
+      }),
+    ),
+    sg("module.service.aws_security_group.alb", n.albSecurityGroup),
+    sg("module.service.aws_security_group.task", n.taskSecurityGroup),
+    {
+      address: "module.service.aws_lb.this",
+      cloudId: `load balancer ${n.loadBalancer}`,
+      probe: { kind: "load-balancer", name: n.loadBalancer },
+    },
+    {
+      address: "module.service.aws_lb_target_group.this",
+      cloudId: `target group ${n.targetGroup}`,
+      probe: { kind: "target-group", name: n.targetGroup },
+    },
+    {
+      address: "module.service.aws_lb_listener.http",
+      cloudId: `port 80 listener of load balancer ${n.loadBalancer}`,
+      probe: { kind: "listener", loadBalancerName: n.loadBalancer, port: 80 },
+    },
+    {
+      address: "module.service.aws_cloudwatch_log_group.app",
+      cloudId: `log group ${n.logGroup}`,
+      probe: { kind: "log-group", name: n.logGroup },
+    },
+    {
+      address: "module.service.aws_iam_role.execution",
+      cloudId: `IAM role ${n.executionRole}`,
+      probe: { kind: "iam-role", name: n.executionRole },
+    },
+    {
+      address: "module.service.aws_iam_role.task",
+      cloudId: `IAM role ${n.taskRole}`,
+      probe: { kind: "iam-role", name: n.taskRole },
+    },
+    {
+      address: "module.service.aws_ecs_cluster.this",
+      cloudId: `ECS cluster ${n.cluster}`,
+      probe: { kind: "ecs-cluster", name: n.cluster },
+    },
+    {
+      address: "module.service.aws_ecs_service.this",
+      cloudId: `ECS service ${n.service} in cluster ${n.cluster}`,
+      probe: { kind: "ecs-service", cluster: n.cluster, service: n.service },
+    },
+  ]
+
+  return { name: "aws", dir: "aws", variables, backendConfig, env, manifest, outputs: AWS_OUTPUTS }
+}
+
+/** The production stack (terraform/gcp). */
+export function gcpStack(settings: Settings, options: StackOptions = {}): StackDefinition {
+  const n = gcpNames(settings)
+  const variables: Record<string, TfValue> = {
+    project: n.project,
+    region: n.region,
+    service_name: n.service,
+    artifact_repository: n.artifactRepository,
+    state_bucket: n.stateBucket,
+    container_port: settings.app.port,
+    health_check_path: settings.app.healthPath,
+  }
+  if (options.initialImage) variables.initial_image = options.initialImage
+
+  const manifest: ImportEntry[] = [
+    {
+      address: "module.state_backend.google_storage_bucket.state",
+      cloudId: `GCS bucket ${n.stateBucket}`,
+      probe: { kind: "gcs-bucket", bucket: n.stateBucket },
+    },
+    {
+      address: "module.registry.google_artifact_registry_repository.this",
+      cloudId: `Artifact Registry repository ${n.artifactRepository} in ${n.region}`,
+      probe: { kind: "artifact-registry-repository", project: n.project, location: n.region, repository: n.artifactRepository },
+    },
+    {
+      address: "module.service.google_service_account.runtime",
+      cloudId: `service account ${n.runtimeServiceAccountEmail}`,
+      probe: { kind: "service-account", project: n.project, email: n.runtimeServiceAccountEmail },
+    },
+    {
+      address: "module.service.google_cloud_run_v2_service.this",
+      cloudId: `Cloud Run service ${n.service} in ${n.region}`,
+      probe: { kind: "cloud-run-service", project: n.project, location: n.region, service: n.service },
+    },
+  ]
+
+  return {
+    name: "gcp",
+    dir: "gcp",
+    variables,
+    backendConfig: { bucket: n.stateBucket, prefix: settings.production.terraform.statePrefix },
+    env: { GOOGLE_PROJECT: n.project, GOOGLE_REGION: n.region },
+    manifest,
+    outputs: GCP_OUTPUTS,
+  }
+}
+
+/** `-backend-config=key=value` arguments for `terraform init`, in a stable order. */
+export function backendConfigArgs(config: Record<string, string>): string[] {
+  return Object.keys(config)
+    .sort()
+    .map((k) => `-backend-config=${k}=${config[k]}`)
+}

@@ -1,0 +1,437 @@
+// deploy-production end to end: the SDK's real module entrypoint (engine double), the Cloud Run fake
+// serving each revision with the REAL app (old and new release), moto for the staging stop, and a real
+// webhook receiver. Container parts (app tests, Trivy, registry push, Terraform) are answered by the
+// double's script (test/support/deploy-world.ts); the canary, the stop, the rollback, the health checks
+// and the report are the module's own.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
+import { createEcsClient, describeService, loadEcsSdk, type ECSClient } from "../../dagger/src/aws/ecs.js"
+import type { Settings } from "../../dagger/src/config/settings.js"
+import { startApp, type AppServer } from "../support/app-server.js"
+import { startCloudRunFake, type CloudRunFake } from "../support/cloud-run-fake.js"
+import {
+  makeCheckout,
+  NEW_RELEASE,
+  OLD_RELEASE,
+  pipelineYaml,
+  PUSHED_DIGEST,
+  settingsOf,
+  startCountingProxy,
+  startGoogleApis,
+  worldScript,
+  type CountingProxy,
+} from "../support/deploy-world.js"
+import { callFunction, startEngineDouble, type ArgValue, type EngineDouble } from "../support/engine-double.js"
+import { startFaultyServer, type FaultyServer } from "../support/faulty-server.js"
+import { startMoto, type Moto } from "../support/moto.js"
+import { startWebhookReceiver, unreachableUrl, type WebhookReceiver } from "../support/webhook-receiver.js"
+
+interface Report {
+  verdict: string
+  succeeded: boolean
+  url: string
+  image: string
+  markdown: string
+  json: string
+}
+
+interface RunJson {
+  verdict: string
+  failingStep?: string
+  steps: { name: string; outcome: string; detail?: string }[]
+  rollback?: { attempted: boolean; outcome: string; detail?: string }
+  warnings: { source: string; message: string }[]
+  cost?: { staging: { desiredCount: number }; stoppingStaging: { stoppedNow: boolean } }
+  urls: { service?: string; canary?: string; run?: string }
+}
+
+const GCP_TOKEN = "planted-gcp-access-token-ya29-never-printed"
+const ACCESS_KEY = "AKIAPLANTEDPRODSTOP1"
+const SECRET_KEY = "planted-aws-secret-for-the-staging-stop"
+const SLACK = "planted-slack-hook-T000-B000-XXXX"
+const DISCORD = "planted-discord-hook-1234-abcd"
+const WEBHOOK = "planted-generic-hook-5678-efgh"
+const RUN_URL = "https://github.com/example/portfolio/actions/runs/43"
+
+let moto: Moto
+let awsProxy: CountingProxy
+let fake: CloudRunFake
+let google: CountingProxy
+let double: EngineDouble
+let ecs: ECSClient
+let newApp: AppServer
+let oldApp: AppServer
+let receiver: WebhookReceiver
+let settings: Settings
+let checkout: ReturnType<typeof makeCheckout>
+/** Where the fake sends requests for a revision of the new release (the real app, or a faulty proxy to it). */
+let newBackend: string
+/** Revisions are served by the real app of their APP_VERSION. */
+const serve = (rev: { env: Record<string, string> }): string | undefined =>
+  rev.env["APP_VERSION"] === NEW_RELEASE.version ? newBackend : rev.env["APP_VERSION"] === OLD_RELEASE.version ? oldApp.url : undefined
+let serviceUrl: string
+
+const serviceName = () =>
+  `projects/${settings.production.gcp.project}/locations/${settings.production.gcp.region}/services/${settings.production.names.service}`
+
+async function seedProduction(): Promise<void> {
+  const svc = await fake.seed({
+    project: settings.production.gcp.project,
+    location: settings.production.gcp.region,
+    service: settings.production.names.service,
+    revisions: [
+      {
+        name: `${settings.production.names.service}-00001-old`,
+        image: `us-west1-docker.pkg.dev/${settings.production.gcp.project}/portfolio-prod/portfolio@sha256:${"1".repeat(64)}`,
+        env: { APP_VERSION: OLD_RELEASE.version, APP_COMMIT: OLD_RELEASE.commit },
+      },
+    ],
+  })
+  serviceUrl = svc.uri
+}
+
+async function seedStaging(desiredCount: number): Promise<void> {
+  const sdk = await loadEcsSdk()
+  const n = settings.staging.names
+  await ecs.send(new sdk.CreateClusterCommand({ clusterName: n.cluster }))
+  await ecs.send(
+    new sdk.RegisterTaskDefinitionCommand({
+      family: n.taskFamily,
+      containerDefinitions: [{ name: n.containerName, image: "portfolio:1.0.0", memory: 512 }],
+    }),
+  )
+  await ecs.send(
+    new sdk.CreateServiceCommand({ cluster: n.cluster, serviceName: n.service, taskDefinition: n.taskFamily, desiredCount, launchType: "FARGATE" }),
+  )
+}
+
+async function stagingDesiredCount(): Promise<number | undefined> {
+  const n = settings.staging.names
+  return (await describeService(ecs, { cluster: n.cluster, service: n.service })).desiredCount
+}
+
+/** Who serves now, as the fake observes it (not the module's own read-back). */
+function observedTraffic(): Array<[string, number]> {
+  const svc = fake.state.service(serviceName())!
+  return svc.trafficStatuses.filter((t) => (t.percent ?? 0) > 0).map((t) => [t.revision ?? "LATEST", t.percent ?? 0])
+}
+
+function versionOf(revision: string): string | undefined {
+  const rev = fake.state.revision(serviceName(), revision)
+  const env = (rev?.template["containers"] as Array<{ env?: Array<{ name: string; value: string }> }> | undefined)?.[0]?.env ?? []
+  return env.find((e) => e.name === "APP_VERSION")?.value
+}
+
+function deploy(args: Record<string, ArgValue> = {}, opts: { aws?: boolean; scan?: "clean" | "critical" } = {}) {
+  double.reset()
+  double.setScript(
+    worldScript({
+      scan: opts.scan ?? "clean",
+      outputs: {
+        project: settings.production.gcp.project,
+        region: settings.production.gcp.region,
+        service_name: settings.production.names.service,
+        service_url: serviceUrl,
+        image_repository: `us-west1-docker.pkg.dev/${settings.production.gcp.project}/portfolio-prod/portfolio`,
+        artifact_repository_id: "portfolio-prod",
+        runtime_service_account_email: `portfolio-prod-run@${settings.production.gcp.project}.iam.gserviceaccount.com`,
+        state_bucket: settings.production.terraform.stateBucket,
+      },
+    }),
+  )
+  const aws: Record<string, ArgValue> =
+    opts.aws === false
+      ? {}
+      : {
+          awsAccessKeyId: double.secret("AWS_ACCESS_KEY_ID", ACCESS_KEY),
+          awsSecretAccessKey: double.secret("AWS_SECRET_ACCESS_KEY", SECRET_KEY),
+        }
+  return callFunction(double, {
+    fn: "deploy-production",
+    constructorArgs: { source: double.hostDirectory(checkout.dir) },
+    args: {
+      commit: NEW_RELEASE.commit,
+      version: NEW_RELEASE.version,
+      gcpAccessToken: double.secret("GCP_ACCESS_TOKEN", GCP_TOKEN),
+      webhook: double.secret("DEPLOY_WEBHOOK_URL", `${receiver.url}/hooks/${WEBHOOK}`),
+      runUrl: RUN_URL,
+      ...aws,
+      ...args,
+    },
+    timeoutMs: 180_000,
+  })
+}
+
+function report(result: Awaited<ReturnType<typeof deploy>>): { report: Report; run: RunJson } {
+  expect(result.error, `${result.error?.message}\n${result.stderr}`).toBeUndefined()
+  const r = result.result as Report
+  const document = JSON.parse(r.json) as Omit<Report, "json"> & { run: RunJson }
+  // What the workflows read with jq: the same fields at the top, the run record under `run`.
+  expect(document).toMatchObject({ verdict: r.verdict, succeeded: r.succeeded, url: r.url, image: r.image, markdown: r.markdown })
+  return { report: r, run: document.run }
+}
+
+beforeAll(async () => {
+  moto = await startMoto()
+  awsProxy = await startCountingProxy(moto.endpoint)
+  ;[newApp, oldApp, receiver] = await Promise.all([startApp(NEW_RELEASE), startApp(OLD_RELEASE), startWebhookReceiver()])
+  google = await startGoogleApis(() => fake.endpoint)
+  const text = pipelineYaml({ awsEndpoint: awsProxy.url, region: moto.region, cloudRunEndpoint: google.url })
+  settings = settingsOf(text)
+  checkout = makeCheckout(text)
+  ecs = await createEcsClient({ region: moto.region, credentials: moto.credentials, endpointUrl: moto.endpoint })
+  double = await startEngineDouble()
+}, 60_000)
+
+afterAll(async () => {
+  await Promise.all([double?.close(), google?.close(), fake?.close(), awsProxy?.close(), moto?.stop(), newApp?.stop(), oldApp?.stop(), receiver?.close()])
+  checkout?.remove()
+})
+
+describe("deploy-production through the SDK entrypoint", () => {
+  let faulty: FaultyServer | undefined
+  beforeEach(async () => {
+    await moto.reset()
+    await seedStaging(1)
+    // A fresh fake per test: its local routes belong to the service object they were made for.
+    await fake?.close()
+    fake = await startCloudRunFake({ serve })
+    await seedProduction()
+    newBackend = newApp.url
+    receiver.requests.length = 0
+    receiver.script([], { kind: "status", status: 200, body: "ok" })
+    awsProxy.requests.length = 0
+    google.requests.length = 0
+    await faulty?.close()
+    faulty = undefined
+  })
+  afterAll(async () => {
+    await faulty?.close()
+  })
+
+  it("happy path: staging stopped in parallel, candidate at 0 % then 10 → 50 → 100 %, each healthy; report and webhook", async () => {
+    const { report: r, run } = report(await deploy())
+
+    expect(r).toMatchObject({ verdict: "succeeded", succeeded: true, url: serviceUrl })
+    expect(r.image).toBe(`us-west1-docker.pkg.dev/${settings.production.gcp.project}/portfolio-prod/portfolio@${PUSHED_DIGEST}`)
+    const names = run.steps.map((s) => s.name)
+    expect(names).toEqual(expect.arrayContaining(["stop AWS staging", "build, test, scan, SBOM", "publish to Artifact Registry"]))
+    expect(names.slice(names.indexOf("terraform apply (gcp)"))).toEqual([
+      "terraform apply (gcp)",
+      "candidate revision",
+      "health check (canary URL)",
+      "canary 10%",
+      "canary 50%",
+      "canary 100%",
+      "cost estimate",
+    ])
+    expect(run.steps.every((s) => s.outcome === "succeeded")).toBe(true)
+
+    // The new release holds all traffic, as the fake observes it, and the service URL serves it.
+    const traffic = observedTraffic()
+    expect(traffic).toHaveLength(1)
+    expect(traffic[0]![1]).toBe(100)
+    expect(versionOf(traffic[0]![0])).toBe(NEW_RELEASE.version)
+    const health = (await (await fetch(`${serviceUrl}/health`)).json()) as { version: string }
+    expect(health.version).toBe(NEW_RELEASE.version)
+    expect(run.urls.canary).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+
+    // Traffic moved in the configured steps, in order (the fake's recorded update bodies).
+    const percents = fake.state.requests
+      .filter((q) => q.method === "PATCH")
+      .map((q) => {
+        const body = q.body as { traffic?: Array<{ revision?: string; percent?: number }> }
+        return (body.traffic ?? []).filter((t) => t.revision && versionOf(t.revision) === NEW_RELEASE.version).reduce((s, t) => s + (t.percent ?? 0), 0)
+      })
+    expect(percents).toEqual([0, 10, 50, 100])
+
+    // Staging was scaled to 0 and the cost section says so.
+    expect(await stagingDesiredCount()).toBe(0)
+    expect(run.steps.find((s) => s.name === "stop AWS staging")?.outcome).toBe("succeeded")
+    expect(run.cost?.stoppingStaging.stoppedNow).toBe(true)
+    expect(r.markdown).toContain("Production deploy succeeded")
+    expect(receiver.requests[0]?.json).toMatchObject({ environment: "production", verdict: "succeeded" })
+  })
+
+  it("the candidate turns unhealthy at 10 % → all traffic back on the previous revision, verified", async () => {
+    // The new release answers three health checks (the tag-URL check), then fails.
+    faulty = await startFaultyServer((q) =>
+      q.n < 3 ? { kind: "proxy", target: newApp.url } : { kind: "status", httpStatus: 500, status: "error", version: NEW_RELEASE.version, commit: NEW_RELEASE.commit },
+    )
+    newBackend = faulty.url
+    const { report: r, run } = report(await deploy())
+
+    expect(r).toMatchObject({ verdict: "rolled-back", succeeded: false })
+    expect(run.failingStep).toBe("canary 10%")
+    expect(run.steps.map((s) => s.name)).not.toContain("canary 50%")
+    expect(run.rollback).toMatchObject({ attempted: true, outcome: "succeeded" })
+    expect(run.rollback!.detail).toMatch(/all traffic back on .*00001-old/)
+    expect(observedTraffic()).toEqual([[`${settings.production.names.service}-00001-old`, 100]])
+    const health = (await (await fetch(`${serviceUrl}/health`)).json()) as { version: string }
+    expect(health.version).toBe(OLD_RELEASE.version)
+    expect(receiver.requests[0]?.json).toMatchObject({ verdict: "rolled-back" })
+  })
+
+  it("a traffic split left by an interrupted run is put back by the next run, and reported", async () => {
+    const service = settings.production.names.service
+    await fake.close()
+    fake = await startCloudRunFake({ serve })
+    const svc = await fake.seed({
+      project: settings.production.gcp.project,
+      location: settings.production.gcp.region,
+      service,
+      revisions: [
+        { name: `${service}-00001-old`, image: `us-west1-docker.pkg.dev/p/r/portfolio@sha256:${"1".repeat(64)}`, env: { APP_VERSION: OLD_RELEASE.version, APP_COMMIT: OLD_RELEASE.commit } },
+        { name: `${service}-0-9-9-stal`, image: `us-west1-docker.pkg.dev/p/r/portfolio@sha256:${"9".repeat(64)}`, env: { APP_VERSION: "0.9.9", APP_COMMIT: "9".repeat(40) } },
+      ],
+      traffic: [
+        { revision: `${service}-00001-old`, percent: 50 },
+        { revision: `${service}-0-9-9-stal`, percent: 50, tag: "canary" },
+      ],
+    })
+    serviceUrl = svc.uri
+
+    const { report: r, run } = report(await deploy())
+    expect(r.succeeded).toBe(true)
+    expect(run.warnings).toEqual(expect.arrayContaining([expect.objectContaining({ source: "cloud-run", message: expect.stringMatching(/traffic is split/) })]))
+    expect(run.steps.find((s) => s.name === "candidate revision")?.detail).toMatch(new RegExp(`${service}-00001-old keeps 100 %`))
+    const traffic = observedTraffic()
+    expect(traffic).toHaveLength(1)
+    expect(versionOf(traffic[0]![0])).toBe(NEW_RELEASE.version)
+  })
+
+  it("a failed scan gate stops before the push: no Terraform, no Cloud Run change; the staging stop still ran", async () => {
+    const patchesBefore = fake.state.requests.filter((q) => q.method === "PATCH").length
+    const { report: r, run } = report(await deploy({}, { scan: "critical" }))
+    expect(r).toMatchObject({ verdict: "failed", succeeded: false, image: "" })
+    expect(run.failingStep).toBe("build, test, scan, SBOM")
+    expect(run.steps.map((s) => s.name).sort()).toEqual(["build, test, scan, SBOM", "cost estimate", "stop AWS staging"])
+    expect(double.findChains((_, call) => call.leaf === "publish")).toEqual([])
+    expect(double.execs().filter((e) => e.args[0] === "terraform")).toEqual([])
+    expect(fake.state.requests.filter((q) => q.method === "PATCH")).toHaveLength(patchesBefore)
+    expect(observedTraffic()).toEqual([[`${settings.production.names.service}-00001-old`, 100]])
+    expect(run.rollback).toBeUndefined()
+    expect(await stagingDesiredCount()).toBe(0)
+  })
+
+  it("--skip-aws-stop leaves ECS untouched (not one AWS request) and says so", async () => {
+    const { report: r, run } = report(await deploy({ skipAwsStop: true }))
+    expect(r.succeeded).toBe(true)
+    expect(run.steps.find((s) => s.name === "stop AWS staging")).toMatchObject({ outcome: "skipped", detail: expect.stringMatching(/--skip-aws-stop/) })
+    expect(awsProxy.requests).toEqual([])
+    expect(await stagingDesiredCount()).toBe(1)
+  })
+
+  it("without AWS credentials the stop is skipped with the reason, and production still ships", async () => {
+    const { report: r, run } = report(await deploy({}, { aws: false }))
+    expect(r.succeeded).toBe(true)
+    expect(run.steps.find((s) => s.name === "stop AWS staging")).toMatchObject({ outcome: "skipped", detail: expect.stringMatching(/no AWS credentials/) })
+    expect(await stagingDesiredCount()).toBe(1)
+  })
+
+  it("a failed staging stop is a warning; production succeeds", async () => {
+    await moto.reset() // no staging service: the stop cannot find it
+    const { report: r, run } = report(await deploy())
+    expect(r).toMatchObject({ verdict: "succeeded", succeeded: true })
+    expect(run.steps.find((s) => s.name === "stop AWS staging")).toMatchObject({ outcome: "warning" })
+    expect(run.warnings).toEqual(expect.arrayContaining([expect.objectContaining({ source: "stop-aws", message: expect.stringMatching(/not found|does not exist/) })]))
+    expect(r.markdown).toContain("stop-aws")
+  })
+
+  it("a webhook that cannot be reached is a warning, not a different verdict", async () => {
+    const down = await unreachableUrl()
+    const { report: r, run } = report(await deploy({ webhook: double.secret("DOWN_WEBHOOK_URL", `${down}/hooks/${WEBHOOK}`) }))
+    expect(r.succeeded).toBe(true)
+    expect(run.warnings.map((w) => w.source)).toEqual(["notify:webhook"])
+  })
+
+  it("--canary-steps overrides the settings; a bad list is refused before any cloud call", async () => {
+    const { run } = report(await deploy({ canarySteps: "25,100" }))
+    expect(run.steps.filter((s) => s.name.startsWith("canary")).map((s) => s.name)).toEqual(["canary 25%", "canary 100%"])
+
+    google.requests.length = 0
+    awsProxy.requests.length = 0
+    const bad = await deploy({ canarySteps: "50,10" })
+    expect(bad.error?.message).toMatch(/--canary-steps '50,10'.*step 2 \(10\) is not above step 1 \(50\)/)
+    expect(google.requests).toEqual([])
+    expect(awsProxy.requests).toEqual([])
+  })
+
+  it("bad settings: a clear error naming the key, and not one request reaches GCP or AWS", async () => {
+    const broken = makeCheckout(
+      pipelineYaml({ awsEndpoint: awsProxy.url, region: moto.region, cloudRunEndpoint: google.url }).replace(/steps:\n(\s+- 10\n)/, "steps:\n$1$1"),
+    )
+    try {
+      double.reset()
+      const result = await callFunction(double, {
+        fn: "deploy-production",
+        constructorArgs: { source: double.hostDirectory(broken.dir) },
+        args: { commit: NEW_RELEASE.commit, gcpAccessToken: double.secret("GCP_ACCESS_TOKEN", GCP_TOKEN) },
+        timeoutMs: 120_000,
+      })
+      expect(result.error?.message).toMatch(/ci\/pipeline\.yaml is invalid/)
+      expect(result.error?.message).toMatch(/production\.canary\.steps: must be strictly ascending/)
+      expect(double.execs()).toEqual([])
+      expect(google.requests).toEqual([])
+      expect(awsProxy.requests).toEqual([])
+      expect(fake.state.requests).toEqual([])
+    } finally {
+      broken.remove()
+    }
+  })
+
+  it("a GCP key that is not a service-account key is refused before any cloud call, without echoing it", async () => {
+    double.reset()
+    const key = '{"type":"authorized_user","client_secret":"planted-gcp-client-secret-0001"}'
+    const result = await callFunction(double, {
+      fn: "deploy-production",
+      constructorArgs: { source: double.hostDirectory(checkout.dir) },
+      args: { commit: NEW_RELEASE.commit, gcpCredentials: double.secret("GCP_SERVICE_ACCOUNT_KEY", key) },
+      timeoutMs: 120_000,
+    })
+    expect(result.error?.message).toMatch(/--gcp-credentials is not a service-account key \(type 'authorized_user'/)
+    expect(`${result.error?.message}${result.stdout}${result.stderr}`).not.toContain("planted-gcp-client-secret-0001")
+    expect(google.requests).toEqual([])
+    expect(awsProxy.requests).toEqual([])
+    expect(double.execs()).toEqual([])
+  })
+
+  it("both GCP credential forms at once is ambiguous and refused", async () => {
+    double.reset()
+    const result = await callFunction(double, {
+      fn: "deploy-production",
+      constructorArgs: { source: double.hostDirectory(checkout.dir) },
+      args: {
+        commit: NEW_RELEASE.commit,
+        gcpCredentials: double.secret("GCP_SERVICE_ACCOUNT_KEY", '{"type":"service_account"}'),
+        gcpAccessToken: double.secret("GCP_ACCESS_TOKEN", GCP_TOKEN),
+      },
+      timeoutMs: 120_000,
+    })
+    expect(result.error?.message).toMatch(/GCP credentials ambiguous/)
+    expect(google.requests).toEqual([])
+  })
+
+  it("a secret planted in every Secret never shows in logs, report, notifications, or exec args and env", async () => {
+    const result = await deploy({
+      slackWebhook: double.secret("SLACK_WEBHOOK_URL", `${receiver.url}/slack/${SLACK}`),
+      discordWebhook: double.secret("DISCORD_WEBHOOK_URL", `${receiver.url}/discord/${DISCORD}`),
+      awsSessionToken: double.secret("AWS_SESSION_TOKEN", "planted-aws-session-token-prod-0001"),
+    })
+    const { report: r } = report(result)
+    expect(r.succeeded).toBe(true)
+    expect(receiver.requests.map((q) => q.path.split("/")[1]).sort()).toEqual(["discord", "hooks", "slack"])
+
+    const planted = [GCP_TOKEN, ACCESS_KEY, SECRET_KEY, SLACK, DISCORD, WEBHOOK, "planted-aws-session-token-prod-0001"]
+    expect(double.secretLeaks()).toEqual([])
+    for (const exec of double.execs()) {
+      const visible = JSON.stringify({ args: exec.args, env: exec.env })
+      for (const s of planted) expect(visible, exec.args.join(" ")).not.toContain(s)
+    }
+    for (const text of [result.stdout, result.stderr, r.markdown, r.json, r.url, r.image, ...receiver.requests.map((q) => q.body)]) {
+      for (const s of planted) expect(text).not.toContain(s)
+    }
+    // Terraform got the GCP token as a secret variable, never as a plain one.
+    const apply = double.execs().find((e) => e.args[0] === "terraform" && e.args[1] === "apply")
+    expect(Object.keys(apply!.secretEnv)).toContain("GOOGLE_OAUTH_ACCESS_TOKEN")
+  })
+})

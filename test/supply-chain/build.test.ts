@@ -1,0 +1,72 @@
+// The Dagger build is app/Dockerfile's runtime stage; these checks keep the module and the Dockerfile
+// consistent: the stage and build arguments it relies on exist, dependencies are installed before any
+// source is copied (a code-only change reuses the install layer), and the app's tests run on the Node
+// release the image ships.
+import { readFileSync } from "node:fs"
+import { join } from "node:path"
+import { describe, expect, it } from "vitest"
+import { RUNTIME_STAGE } from "../../dagger/src/supply-chain/build.js"
+import { parseSettings } from "../../dagger/src/config/settings.js"
+import { repoRoot } from "../tools/paths.js"
+
+interface Stage {
+  from: string
+  name: string
+  instructions: { op: string; args: string }[]
+}
+
+/** Dockerfile → stages with their instructions (continuations joined, comments dropped). */
+function stages(text: string): Stage[] {
+  const lines = text.replace(/\\\r?\n/g, " ").split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith("#"))
+  const out: Stage[] = []
+  for (const line of lines) {
+    const [op = "", ...rest] = line.split(/\s+/)
+    const args = rest.join(" ")
+    if (op.toUpperCase() === "FROM") {
+      const m = /^(\S+)(?:\s+AS\s+(\S+))?$/i.exec(args)
+      out.push({ from: m?.[1] ?? args, name: m?.[2] ?? "", instructions: [] })
+    } else {
+      out.at(-1)?.instructions.push({ op: op.toUpperCase(), args })
+    }
+  }
+  return out
+}
+
+const dockerfile = stages(readFileSync(join(repoRoot, "app/Dockerfile"), "utf8"))
+const settings = parseSettings(readFileSync(join(repoRoot, "ci/pipeline.yaml"), "utf8"))
+const stage = (name: string) => dockerfile.find((s) => s.name === name)
+
+describe("app/Dockerfile as the build definition", () => {
+  it(`has the '${RUNTIME_STAGE}' stage the module builds, taking APP_VERSION and APP_COMMIT as build arguments`, () => {
+    const runtime = stage(RUNTIME_STAGE)
+    expect(runtime, `a stage named ${RUNTIME_STAGE}`).toBeDefined()
+    const argNames = runtime!.instructions.filter((i) => i.op === "ARG").map((i) => i.args.split("=")[0])
+    expect(argNames).toEqual(expect.arrayContaining(["APP_VERSION", "APP_COMMIT"]))
+    const env = runtime!.instructions.filter((i) => i.op === "ENV").map((i) => i.args).join(" ")
+    expect(env).toContain("APP_VERSION=${APP_VERSION}")
+    expect(env).toContain("APP_COMMIT=${APP_COMMIT}")
+  })
+
+  it("installs from package.json and the lockfile before any source is copied", () => {
+    const installers = dockerfile.filter((s) => s.instructions.some((i) => i.op === "RUN" && /\bnpm ci\b/.test(i.args)))
+    expect(installers.length).toBeGreaterThan(0)
+    for (const s of installers) {
+      const ops = s.instructions
+      const install = ops.findIndex((i) => i.op === "RUN" && /\bnpm ci\b/.test(i.args))
+      const copies = ops.slice(0, install).filter((i) => i.op === "COPY" || i.op === "ADD")
+      expect(copies.map((c) => c.args), `stage ${s.name}: only the manifests before npm ci`).toEqual(["package.json package-lock.json ./"])
+    }
+  })
+
+  it("listens on the port ci/pipeline.yaml deploys (app.port)", () => {
+    const runtime = stage(RUNTIME_STAGE)!
+    expect(runtime.instructions.filter((i) => i.op === "EXPOSE").map((i) => i.args)).toEqual([String(settings.app.port)])
+    expect(runtime.instructions.find((i) => i.op === "ENV")?.args).toContain(`PORT=${settings.app.port}`)
+  })
+
+  it("tests run on the Node release the image ships (images.node in ci/pipeline.yaml)", () => {
+    const tag = (ref: string) => ref.replace(/@sha256:[a-f0-9]{64}$/, "")
+    const nodeBases = [...new Set(dockerfile.filter((s) => s.from.startsWith("node:")).map((s) => tag(s.from)))]
+    expect(nodeBases).toEqual([tag(settings.images.node)])
+  })
+})

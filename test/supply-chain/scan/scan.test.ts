@@ -1,0 +1,53 @@
+// `scan` through the SDK's real module entrypoint on the engine double: flags decoded as `dagger call`
+// passes them (enum list, boolean), the policy applied to the JSON report, the Scan object's functions.
+import { readFileSync } from "node:fs"
+import { join } from "node:path"
+import { afterEach, beforeEach, describe, expect, it } from "vitest"
+import { callFunction, startEngineDouble, type Chain, type EngineDouble } from "../../support/engine-double.js"
+import { repoRoot } from "../../tools/paths.js"
+
+const report = readFileSync(join(repoRoot, "test/fixtures/trivy/image-findings.json"), "utf8")
+const readsReport = (chain: Chain) => chain[chain.length - 2]?.field === "file" && chain[chain.length - 2]?.args["path"] === "/scan/out/trivy.json"
+
+let double: EngineDouble
+beforeEach(async () => {
+  double = await startEngineDouble({ script: [{ leaf: "contents", when: readsReport, value: report }] })
+})
+afterEach(async () => {
+  await double.close()
+})
+
+describe("scan (engine double, real entrypoint)", () => {
+  it("applies --severity and --ignore-unfixed from the command line over ci/pipeline.yaml", async () => {
+    const r = await callFunction(double, { fn: "scan", args: { severity: ["CRITICAL"], ignoreUnfixed: false }, timeoutMs: 120_000 })
+    expect(r.error, r.stderr).toBeUndefined()
+    const scan = r.result as Record<string, unknown>
+    expect(scan["verdict"]).toBe("FAIL")
+    expect(scan["blocking"]).toBe(2)
+    expect(String(scan["summary"])).toContain("(policy: CRITICAL).")
+    // The image scanned is the one `build` makes, with the local identity.
+    const exec = double.execs().find((e) => e.args[1] === "image" && e.args.includes("json"))!
+    const tarball = exec.mounts.find((m) => m.path === "/scan/image.tar")!.source!
+    expect(tarball.map((l) => l.field).slice(-2)).toEqual(["dockerBuild", "asTarball"])
+    expect(tarball.at(-2)?.args["buildArgs"]).toEqual([
+      { name: "APP_VERSION", value: "0.0.0-dev" },
+      { name: "APP_COMMIT", value: "unknown" },
+    ])
+  }, 180_000)
+
+  it("uses the settings' policy by default, returns the files, and `enforce` fails with the summary", async () => {
+    const r = await callFunction(double, { fn: "scan", args: { commit: "abcdef1" }, timeoutMs: 120_000 })
+    expect(r.error, r.stderr).toBeUndefined()
+    const scan = r.result as Record<string, unknown>
+    expect(String(scan["summary"])).toContain("(policy: CRITICAL,HIGH, unfixed ignored).")
+    expect(scan["blocking"]).toBe(3)
+
+    const sarif = await callFunction(double, { fn: "report", object: "Scan", parentState: scan, args: { format: "SARIF" }, timeoutMs: 120_000 })
+    expect(sarif.resultChain?.at(-1)).toEqual({ field: "file", args: { path: "/scan/out/trivy.sarif" } })
+    const json = await callFunction(double, { fn: "report", object: "Scan", parentState: scan, timeoutMs: 120_000 })
+    expect(json.resultChain?.at(-1)).toEqual({ field: "file", args: { path: "/scan/out/trivy.json" } })
+
+    const enforced = await callFunction(double, { fn: "enforce", object: "Scan", parentState: scan, timeoutMs: 120_000 })
+    expect(enforced.error?.message).toMatch(/^Scan FAILED: \/scan\/image.tar has 3 blocking findings/)
+  }, 240_000)
+})

@@ -1,0 +1,260 @@
+// AWS probes and the state-backend bootstrap against a real moto server: every probe kind finds what
+// the staging stack would create (with the import ID Terraform expects), reports absence as absence,
+// and refuses to guess when names are ambiguous. A second run probes nothing.
+import { CloudWatchLogsClient, CreateLogGroupCommand } from "@aws-sdk/client-cloudwatch-logs"
+import { CreateRepositoryCommand, ECRClient } from "@aws-sdk/client-ecr"
+import {
+  AssociateRouteTableCommand,
+  AttachInternetGatewayCommand,
+  CreateInternetGatewayCommand,
+  CreateRouteTableCommand,
+  CreateSecurityGroupCommand,
+  CreateSubnetCommand,
+  CreateVpcCommand,
+  EC2Client,
+} from "@aws-sdk/client-ec2"
+import { CreateClusterCommand, CreateServiceCommand, ECSClient, RegisterTaskDefinitionCommand } from "@aws-sdk/client-ecs"
+import {
+  CreateListenerCommand,
+  CreateLoadBalancerCommand,
+  CreateTargetGroupCommand,
+  ElasticLoadBalancingV2Client,
+} from "@aws-sdk/client-elastic-load-balancing-v2"
+import { CreateRoleCommand, IAMClient } from "@aws-sdk/client-iam"
+import { DescribeTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb"
+import { GetBucketVersioningCommand, GetPublicAccessBlockCommand, S3Client } from "@aws-sdk/client-s3"
+import { readFileSync } from "node:fs"
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
+import { parseSettings } from "../../../dagger/src/config/settings.js"
+import { entriesToProbe, planImports } from "../../../dagger/src/terraform/import.js"
+import { bootstrapAwsBackend, probeAws, type AwsTarget } from "../../../dagger/src/terraform/probes/aws.js"
+import { awsNames, awsStack } from "../../../dagger/src/terraform/stacks.js"
+import { startMoto, type Moto } from "../../support/moto.js"
+import { repoRoot } from "../../tools/paths.js"
+
+const settings = parseSettings(readFileSync(`${repoRoot}/ci/pipeline.yaml`, "utf8"))
+const names = awsNames(settings)
+const stack = awsStack(settings)
+
+let moto: Moto
+let target: AwsTarget
+
+beforeAll(async () => {
+  moto = await startMoto({ region: settings.staging.aws.region })
+  target = { region: moto.region, endpoint: moto.endpoint, credentials: moto.credentials }
+})
+afterAll(async () => {
+  await moto?.stop()
+})
+beforeEach(async () => {
+  await moto.reset()
+})
+
+function cfg() {
+  return { region: moto.region, endpoint: moto.endpoint, credentials: moto.credentials }
+}
+
+const tag = (name: string, type: "vpc" | "subnet" | "internet-gateway" | "route-table" | "security-group") => [
+  { ResourceType: type, Tags: [{ Key: "Name", Value: name }] },
+]
+
+/** Creates, with the SDK, everything the staging manifest lists, named as Terraform would name it. */
+async function createStagingByHand(): Promise<Record<string, string>> {
+  await bootstrapAwsBackend(target, { bucket: names.stateBucket, lockTable: names.lockTable })
+  await new ECRClient(cfg()).send(new CreateRepositoryCommand({ repositoryName: names.ecrRepository }))
+
+  const ec2 = new EC2Client(cfg())
+  const vpc = (await ec2.send(new CreateVpcCommand({ CidrBlock: "10.40.0.0/16", TagSpecifications: tag(names.vpc, "vpc") }))).Vpc!
+  const subnets: string[] = []
+  for (const [i, name] of names.publicSubnets.entries()) {
+    const s = await ec2.send(
+      new CreateSubnetCommand({
+        VpcId: vpc.VpcId,
+        CidrBlock: `10.40.${i}.0/24`,
+        AvailabilityZone: `${moto.region}${i === 0 ? "a" : "b"}`,
+        TagSpecifications: tag(name, "subnet"),
+      }),
+    )
+    subnets.push(s.Subnet!.SubnetId!)
+  }
+  const igw = (await ec2.send(new CreateInternetGatewayCommand({ TagSpecifications: tag(names.internetGateway, "internet-gateway") })))
+    .InternetGateway!
+  await ec2.send(new AttachInternetGatewayCommand({ InternetGatewayId: igw.InternetGatewayId, VpcId: vpc.VpcId }))
+  const rtb = (await ec2.send(new CreateRouteTableCommand({ VpcId: vpc.VpcId, TagSpecifications: tag(names.publicRouteTable, "route-table") })))
+    .RouteTable!
+  for (const s of subnets) await ec2.send(new AssociateRouteTableCommand({ RouteTableId: rtb.RouteTableId, SubnetId: s }))
+  const albSg = await ec2.send(new CreateSecurityGroupCommand({ GroupName: names.albSecurityGroup, Description: "alb", VpcId: vpc.VpcId }))
+  const taskSg = await ec2.send(new CreateSecurityGroupCommand({ GroupName: names.taskSecurityGroup, Description: "task", VpcId: vpc.VpcId }))
+
+  const elb = new ElasticLoadBalancingV2Client(cfg())
+  const lb = (await elb.send(new CreateLoadBalancerCommand({ Name: names.loadBalancer, Subnets: subnets, SecurityGroups: [albSg.GroupId!] })))
+    .LoadBalancers![0]!
+  const tg = (await elb.send(
+    new CreateTargetGroupCommand({ Name: names.targetGroup, Protocol: "HTTP", Port: 8080, VpcId: vpc.VpcId, TargetType: "ip" }),
+  )).TargetGroups![0]!
+  const listener = (await elb.send(
+    new CreateListenerCommand({
+      LoadBalancerArn: lb.LoadBalancerArn,
+      Port: 80,
+      Protocol: "HTTP",
+      DefaultActions: [{ Type: "forward", TargetGroupArn: tg.TargetGroupArn }],
+    }),
+  )).Listeners![0]!
+
+  await new CloudWatchLogsClient(cfg()).send(new CreateLogGroupCommand({ logGroupName: names.logGroup }))
+  const iam = new IAMClient(cfg())
+  const assume = JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [{ Effect: "Allow", Principal: { Service: "ecs-tasks.amazonaws.com" }, Action: "sts:AssumeRole" }],
+  })
+  for (const role of [names.executionRole, names.taskRole]) {
+    await iam.send(new CreateRoleCommand({ RoleName: role, AssumeRolePolicyDocument: assume }))
+  }
+
+  const ecs = new ECSClient(cfg())
+  await ecs.send(new CreateClusterCommand({ clusterName: names.cluster }))
+  const td = await ecs.send(
+    new RegisterTaskDefinitionCommand({
+      family: names.taskFamily,
+      requiresCompatibilities: ["FARGATE"],
+      networkMode: "awsvpc",
+      cpu: "256",
+      memory: "512",
+      containerDefinitions: [{ name: names.containerName, image: "example/app:1", essential: true }],
+    }),
+  )
+  await ecs.send(
+    new CreateServiceCommand({
+      cluster: names.cluster,
+      serviceName: names.service,
+      taskDefinition: td.taskDefinition!.taskDefinitionArn,
+      desiredCount: 0,
+      launchType: "FARGATE",
+      networkConfiguration: { awsvpcConfiguration: { subnets, securityGroups: [taskSg.GroupId!] } },
+    }),
+  )
+
+  return {
+    "module.state_backend.aws_s3_bucket.state": names.stateBucket,
+    "module.state_backend.aws_dynamodb_table.lock": names.lockTable,
+    "module.registry.aws_ecr_repository.this": names.ecrRepository,
+    "module.network.aws_vpc.this": vpc.VpcId!,
+    "module.network.aws_subnet.public[0]": subnets[0]!,
+    "module.network.aws_subnet.public[1]": subnets[1]!,
+    "module.network.aws_internet_gateway.this": igw.InternetGatewayId!,
+    "module.network.aws_route_table.public": rtb.RouteTableId!,
+    "module.network.aws_route_table_association.public[0]": `${subnets[0]}/${rtb.RouteTableId}`,
+    "module.network.aws_route_table_association.public[1]": `${subnets[1]}/${rtb.RouteTableId}`,
+    "module.service.aws_security_group.alb": albSg.GroupId!,
+    "module.service.aws_security_group.task": taskSg.GroupId!,
+    "module.service.aws_lb.this": lb.LoadBalancerArn!,
+    "module.service.aws_lb_target_group.this": tg.TargetGroupArn!,
+    "module.service.aws_lb_listener.http": listener.ListenerArn!,
+    "module.service.aws_cloudwatch_log_group.app": names.logGroup,
+    "module.service.aws_iam_role.execution": names.executionRole,
+    "module.service.aws_iam_role.task": names.taskRole,
+    "module.service.aws_ecs_cluster.this": names.cluster,
+    "module.service.aws_ecs_service.this": `${names.cluster}/${names.service}`,
+  }
+}
+
+describe("state backend bootstrap (moto)", () => {
+  it("creates a private, versioned bucket and an active lock table once, then finds them", async () => {
+    const first = await bootstrapAwsBackend(target, { bucket: names.stateBucket, lockTable: names.lockTable })
+    expect(first).toEqual({
+      created: [`S3 bucket ${names.stateBucket}`, `DynamoDB table ${names.lockTable}`],
+      existing: [],
+    })
+    const s3 = new S3Client({ ...cfg(), forcePathStyle: true })
+    expect((await s3.send(new GetBucketVersioningCommand({ Bucket: names.stateBucket }))).Status).toBe("Enabled")
+    expect(
+      (await s3.send(new GetPublicAccessBlockCommand({ Bucket: names.stateBucket }))).PublicAccessBlockConfiguration,
+    ).toMatchObject({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true })
+    const table = await new DynamoDBClient(cfg()).send(new DescribeTableCommand({ TableName: names.lockTable }))
+    expect(table.Table?.TableStatus).toBe("ACTIVE")
+    expect(table.Table?.KeySchema).toEqual([{ AttributeName: "LockID", KeyType: "HASH" }])
+
+    const second = await bootstrapAwsBackend(target, { bucket: names.stateBucket, lockTable: names.lockTable })
+    expect(second).toEqual({ created: [], existing: [`S3 bucket ${names.stateBucket}`, `DynamoDB table ${names.lockTable}`] })
+  })
+
+  it("tolerates two runs bootstrapping at the same time", async () => {
+    const both = await Promise.all([
+      bootstrapAwsBackend(target, { bucket: names.stateBucket, lockTable: names.lockTable }),
+      bootstrapAwsBackend(target, { bucket: names.stateBucket, lockTable: names.lockTable }),
+    ])
+    expect(both.flatMap((r) => [...r.created, ...r.existing]).sort()).toEqual(
+      [`DynamoDB table ${names.lockTable}`, `DynamoDB table ${names.lockTable}`, `S3 bucket ${names.stateBucket}`, `S3 bucket ${names.stateBucket}`],
+    )
+  })
+})
+
+describe("AWS probes (moto)", () => {
+  it("in an empty account finds nothing: apply creates every resource", async () => {
+    const probes = await probeAws(stack.manifest, target)
+    expect([...probes.values()].filter((p) => p.status !== "absent")).toEqual([])
+    const plan = planImports([], stack.manifest, probes)
+    expect(plan.imports).toEqual([])
+    expect(plan.creates).toHaveLength(stack.manifest.length)
+  })
+
+  it("finds every resource made by hand with the import ID Terraform expects, and a second run probes nothing", async () => {
+    const expected = await createStagingByHand()
+    expect(Object.keys(expected).sort()).toEqual(stack.manifest.map((e) => e.address).sort())
+
+    const probes = await probeAws(stack.manifest, target)
+    const found = Object.fromEntries(
+      [...probes].map(([address, r]) => [address, r.status === "found" ? r.importId : `${r.status}: ${JSON.stringify(r)}`]),
+    )
+    expect(found).toEqual(expected)
+
+    const first = planImports([], stack.manifest, probes)
+    expect(first.imports.map((i) => i.address).sort()).toEqual(Object.keys(expected).sort())
+    expect(first.creates).toEqual([])
+
+    // After apply every address is in state: nothing left to probe or import.
+    const state = stack.manifest.map((e) => e.address)
+    expect(entriesToProbe(state, stack.manifest)).toEqual([])
+    const second = planImports(state, stack.manifest, await probeAws(entriesToProbe(state, stack.manifest), target))
+    expect(second).toEqual({ imports: [], creates: [], managed: state })
+  })
+
+  it("refuses to guess between two VPCs with the same Name tag, naming both", async () => {
+    const ec2 = new EC2Client(cfg())
+    const a = await ec2.send(new CreateVpcCommand({ CidrBlock: "10.1.0.0/16", TagSpecifications: tag(names.vpc, "vpc") }))
+    const b = await ec2.send(new CreateVpcCommand({ CidrBlock: "10.2.0.0/16", TagSpecifications: tag(names.vpc, "vpc") }))
+    const entry = stack.manifest.filter((e) => e.address === "module.network.aws_vpc.this")
+    const result = (await probeAws(entry, target)).get("module.network.aws_vpc.this")
+    expect(result?.status).toBe("failed")
+    const reason = result?.status === "failed" ? result.reason : ""
+    expect(reason).toContain(`2 resources match vpc tagged Name=${names.vpc}`)
+    expect(reason).toContain(a.Vpc!.VpcId!)
+    expect(reason).toContain(b.Vpc!.VpcId!)
+    expect(() => planImports([], entry, new Map([["module.network.aws_vpc.this", result!]]))).toThrow(/delete the duplicates/)
+  })
+
+  it("reports a load balancer without its port 80 listener as a listener to create", async () => {
+    const ec2 = new EC2Client(cfg())
+    const vpc = (await ec2.send(new CreateVpcCommand({ CidrBlock: "10.40.0.0/16" }))).Vpc!
+    const subnets = await Promise.all(
+      [0, 1].map(async (i) =>
+        (await ec2.send(new CreateSubnetCommand({ VpcId: vpc.VpcId, CidrBlock: `10.40.${i}.0/24`, AvailabilityZone: `${moto.region}${i ? "b" : "a"}` })))
+          .Subnet!.SubnetId!,
+      ),
+    )
+    await new ElasticLoadBalancingV2Client(cfg()).send(new CreateLoadBalancerCommand({ Name: names.loadBalancer, Subnets: subnets }))
+    const entries = stack.manifest.filter((e) => e.address.startsWith("module.service.aws_lb"))
+    const probes = await probeAws(entries, target)
+    expect(probes.get("module.service.aws_lb.this")?.status).toBe("found")
+    expect(probes.get("module.service.aws_lb_listener.http")).toEqual({ status: "absent" })
+    expect(probes.get("module.service.aws_lb_target_group.this")).toEqual({ status: "absent" })
+  })
+
+  it("turns an unreachable endpoint into a failed probe that says what it looked for", async () => {
+    const entry = stack.manifest.filter((e) => e.address === "module.service.aws_iam_role.task")
+    const probes = await probeAws(entry, { ...target, endpoint: "http://127.0.0.1:9" })
+    const r = probes.get("module.service.aws_iam_role.task")
+    expect(r?.status).toBe("failed")
+    expect(r?.status === "failed" ? r.reason : "").toContain(`could not look up IAM role ${names.taskRole}`)
+  }, 60_000)
+})
