@@ -1,18 +1,6 @@
 import { describe, expect, it } from "vitest"
-import {
-  addWarning,
-  decideVerdict,
-  finishRun,
-  firstLine,
-  formatDuration,
-  recordStep,
-  RunCancelledError,
-  skipStep,
-  startRun,
-  StepTimeoutError,
-  type Clock,
-  type RunRecord,
-} from "../../dagger/src/report/run-record.js"
+import { addWarning, decideVerdict, finishRun, recordStep, RunCancelledError, skipStep, startRun, StepTimeoutError, type Clock, type RunRecord } from "../../dagger/src/report/run-record.js"
+import { firstLine, formatDuration } from "../../dagger/src/shared/text.js"
 
 /** A clock that moves only when told to, so recorded instants are exact. */
 function manualClock(startIso = "2026-11-25T10:00:00.000Z"): Clock & { advance(ms: number): void } {

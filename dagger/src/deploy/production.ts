@@ -35,10 +35,11 @@ import {
 } from "./steps.js"
 import type { ScaleOutcome } from "../aws/ecs.js"
 import { requireCommit, resolveVersion } from "../supply-chain/image-ref.js"
-import { addWarning, firstLine, skipStep, startRun, type Clock, type RunRecord } from "../report/run-record.js"
+import { addWarning, skipStep, startRun, type Clock, type RunRecord } from "../report/run-record.js"
 import { stepTimeoutMs, type Settings } from "../config/settings.js"
 import { gcpNames } from "../terraform/stacks.js"
 import { describeTraffic, validateTag } from "../gcp/traffic.js"
+import { firstLine } from "../shared/text.js"
 
 /** Validated input of one production deploy. */
 export interface ProductionPlan {

@@ -5,20 +5,9 @@
 import { estimateMonthlyCost, type CostEstimate, type CostInput, type Pricing } from "../report/cost.js"
 import type { HealthCheckResult } from "../health/health-check.js"
 import type { ScanVerdict } from "../supply-chain/scan/gate.js"
-import {
-  addWarning,
-  type Clock,
-  finishRun,
-  firstLine,
-  raceDeadline,
-  recordStep,
-  type RunRecord,
-  type ScanFinding,
-  type ScanSummary,
-  type StepContext,
-  StepTimeoutError,
-} from "../report/run-record.js"
+import { addWarning, type Clock, finishRun, raceDeadline, recordStep, type RunRecord, type ScanFinding, type ScanSummary, type StepContext, StepTimeoutError } from "../report/run-record.js"
 import { stepTimeoutMs, type Settings } from "../config/settings.js"
+import { firstLine } from "../shared/text.js"
 
 /** An image built and checked (tests, scan, SBOM) but not yet published. */
 export interface CheckedImage {

@@ -32,8 +32,8 @@ import {
   describeTraffic,
   CloudRunInputError,
 } from "./traffic.js"
-import { firstLine } from "../report/run-record.js"
 import { waitForVerdict } from "../shared/wait.js"
+import { firstLine } from "../shared/text.js"
 
 export type RunSdk = typeof import("#google-cloud/run")
 export type Service = protos.google.cloud.run.v2.IService

@@ -10,7 +10,8 @@
 // inside `notifyRun`, and every message that leaves this file is redacted with them.
 import { redact, redactDeep } from "../shared/redact.js"
 import { sleep } from "../shared/wait.js"
-import { addWarning, durationMs, formatDuration, type RunRecord, type RunVerdict } from "../report/run-record.js"
+import { addWarning, type RunRecord, type RunVerdict } from "../report/run-record.js"
+import { durationMs, formatDuration, oneLine, truncate } from "../shared/text.js"
 
 export type NotifyMode = "ALWAYS" | "FAILURES_ONLY" | "NEVER"
 export type NotifyTarget = "slack" | "discord" | "webhook"
@@ -82,17 +83,6 @@ function facts(run: RunRecord): Facts {
     links,
     warnings: run.warnings.length,
   }
-}
-
-const oneLine = (s: string) => s.replace(/\s*[\r\n]+\s*/g, " ").trim()
-
-/** Cuts text to `max` UTF-16 code units (the unit Slack and Discord count), marking the cut. */
-export function truncate(s: string, max: number): string {
-  if (s.length <= max) return s
-  let cut = s.slice(0, max - 1)
-  // Never leave half a surrogate pair behind.
-  if (/[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1)
-  return `${cut}…`
 }
 
 /** One line for chat previews and the `text` fallback. */

@@ -2,17 +2,8 @@
 // the redacted JSON record. All pure: a RunRecord in, text out, secrets removed on the way.
 import { pricingAgeDays, type CostEstimate, type CostLine } from "./cost.js"
 import { redact, redactDeep } from "../shared/redact.js"
-import {
-  decideVerdict,
-  durationMs,
-  formatDuration,
-  type RunRecord,
-  type RunVerdict,
-  type RunWarning,
-  type ScanSeverity,
-  type StepOutcome,
-  type StepRecord,
-} from "./run-record.js"
+import { decideVerdict, type RunRecord, type RunVerdict, type RunWarning, type ScanSeverity, type StepOutcome, type StepRecord } from "./run-record.js"
+import { durationMs, formatDuration } from "../shared/text.js"
 
 export interface RenderOptions {
   /** Plaintext secret values to scrub from the output (webhook URLs, keys). Default: none. */

@@ -5,6 +5,7 @@
 // The only side-effecting helper here is `recordStep`, the imperative shell around one step: it times
 // the step, enforces its timeout, records the outcome and rethrows. Everything else is pure.
 import type { CostEstimate } from "./cost.js"
+import { firstLine, formatDuration } from "../shared/text.js"
 import { SHORT_COMMIT_LENGTH } from "../supply-chain/image-ref.js"
 
 export type Environment = "staging" | "production"
@@ -149,13 +150,6 @@ export function finishRun(run: RunRecord, clock: Clock = systemClock): RunRecord
   else run.failingStep = failingStep
   run.endedAt = iso(clock.now())
   return run
-}
-
-/** Milliseconds between two ISO instants (0 when either is missing or unparsable). */
-export function durationMs(startedAt: string | undefined, endedAt: string | undefined): number {
-  if (!startedAt || !endedAt) return 0
-  const d = Date.parse(endedAt) - Date.parse(startedAt)
-  return Number.isFinite(d) && d > 0 ? d : 0
 }
 
 /** Appends a warning (the shell's way to report something that must not change the verdict). */
@@ -311,21 +305,4 @@ export async function recordStep<T>(
 
 function withDetail(step: StepRecord, detail: string | undefined): StepRecord {
   return detail === undefined ? step : { ...step, detail }
-}
-
-/** First line of an error message, capped so one step cannot flood the report. */
-export function firstLine(err: unknown, max = 300): string {
-  const text = err instanceof Error ? err.message : String(err)
-  const line = text.split("\n").find((l) => l.trim() !== "") ?? text
-  return line.length > max ? `${line.slice(0, max - 1)}…` : line
-}
-
-/** "850 ms", "12.3 s", "4 min 05 s", "1 h 02 min". */
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)} ms`
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`
-  const totalSeconds = Math.round(ms / 1000)
-  const minutes = Math.floor(totalSeconds / 60)
-  if (minutes < 60) return `${minutes} min ${String(totalSeconds % 60).padStart(2, "0")} s`
-  return `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, "0")} min`
 }
