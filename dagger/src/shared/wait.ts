@@ -17,10 +17,15 @@ export interface WaitOptions {
   intervalMs?: number
   /** Clock in ms. Default Date.now. */
   now?: () => number
-  /** Pause. Default setTimeout. */
-  sleep?: (ms: number) => Promise<void>
+  /** Pause. Default `sleep` below (abortable). */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>
   /** Uniform [0, 1). Default Math.random. */
   random?: () => number
+  /**
+   * Cancels the wait: no observation starts and no pause continues once it aborts; the wait rejects with
+   * the signal's reason. Pass the step's signal so a cancelled step stops polling at once.
+   */
+  signal?: AbortSignal
 }
 
 export interface WaitResult<T> {
@@ -75,10 +80,13 @@ export async function waitForVerdict<T>(
   const pause = options.sleep ?? sleep
   const random = options.random ?? Math.random
 
+  const { signal } = options
   const start = now()
   const deadline = start + options.budgetMs
   for (let polls = 1; ; polls++) {
+    signal?.throwIfAborted()
     const last = await observe()
+    signal?.throwIfAborted()
     const verdict = judge(last)
     if (verdict.state !== "pending") return { verdict, polls, elapsedMs: now() - start, last }
     const remaining = deadline - now()
@@ -94,6 +102,6 @@ export async function waitForVerdict<T>(
         last,
       }
     }
-    await pause(Math.min(remaining, intervalMs * (0.5 + 0.5 * random())))
+    await pause(Math.min(remaining, intervalMs * (0.5 + 0.5 * random())), signal)
   }
 }
