@@ -3,6 +3,7 @@
 // without Dagger; `loadSettings` is the one-line adapter that reads the file from the source Directory.
 import { z } from "zod"
 import { parseYamlFile, problemListMessage } from "./yaml.js"
+import { ScanSeverity } from "../supply-chain/scan/severity.js"
 
 /** Where the settings file lives, relative to the repository root. */
 export const SETTINGS_PATH = "ci/pipeline.yaml"
@@ -34,7 +35,6 @@ const health = z.strictObject({
 
 const httpUrl = z.url({ protocol: /^https?$/ })
 
-export const Severity = z.enum(["UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL"])
 export const NotifyMode = z.enum(["ALWAYS", "FAILURES_ONLY", "NEVER"])
 
 const canarySteps = z
@@ -51,7 +51,7 @@ export const SettingsSchema = z.strictObject({
   }),
   images: z.strictObject({ node: image, trivy: image, terraform: image, checkov: image }),
   scan: z.strictObject({
-    severities: z.array(Severity).min(1),
+    severities: z.array(z.enum(ScanSeverity)).min(1),
     ignoreUnfixed: z.boolean(),
     ignoreFile: z.string().min(1),
   }),

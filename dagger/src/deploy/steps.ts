@@ -5,6 +5,7 @@
 import { estimateMonthlyCost, type CostEstimate, type CostInput, type Pricing } from "../report/cost.js"
 import type { HealthCheckResult } from "../health/health-check.js"
 import type { ScanVerdict } from "../supply-chain/scan/gate.js"
+import { severityRank } from "../supply-chain/scan/severity.js"
 import { addWarning, type Clock, finishRun, raceDeadline, recordStep, type RunRecord, type ScanFinding, type ScanSummary, type StepContext, StepTimeoutError } from "../report/run-record.js"
 import { stepTimeoutMs, type Settings } from "../config/settings.js"
 import { firstLine } from "../shared/text.js"
@@ -163,8 +164,6 @@ export async function recordRollback(steps: Steps, rollBack: (ctx: StepContext) 
   }
 }
 
-const SEVERITY_RANK = { CRITICAL: 0, HIGH: 1, MEDIUM: 2, LOW: 3, UNKNOWN: 4 } as const
-
 /**
  * The report's scan summary from the gate's verdict: counts, the gate's decision, and the findings
  * that matter most first (blocking, then tolerated for lack of a fix, then below the policy).
@@ -173,7 +172,7 @@ export function toScanSummary(verdict: ScanVerdict): ScanSummary {
   const ordered = [...verdict.blocking, ...verdict.unfixed, ...verdict.below]
   const topFindings: ScanFinding[] = ordered
     .map((f, i) => ({ f, i }))
-    .sort((a, b) => SEVERITY_RANK[a.f.severity] - SEVERITY_RANK[b.f.severity] || a.i - b.i)
+    .sort((a, b) => severityRank(a.f.severity) - severityRank(b.f.severity) || a.i - b.i)
     .slice(0, 20)
     .map(({ f }) => {
       const at = f.subject.lastIndexOf("@")

@@ -2,15 +2,15 @@
 // the redacted JSON record. All pure: a RunRecord in, text out, secrets removed on the way.
 import { pricingAgeDays, type CostEstimate, type CostLine } from "./cost.js"
 import { redact, redactDeep } from "../shared/redact.js"
-import { decideVerdict, type RunRecord, type RunVerdict, type RunWarning, type ScanSeverity, type StepOutcome, type StepRecord } from "./run-record.js"
+import { decideVerdict, type RunRecord, type RunVerdict, type RunWarning, type StepOutcome, type StepRecord } from "./run-record.js"
 import { durationMs, formatDuration } from "../shared/text.js"
+import { SEVERITIES } from "../supply-chain/scan/severity.js"
 
 export interface RenderOptions {
   /** Plaintext secret values to scrub from the output (webhook URLs, keys). Default: none. */
   secretValues?: readonly (string | undefined)[]
 }
 
-const SEVERITIES: readonly ScanSeverity[] = ["CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN"]
 const MAX_FINDINGS = 10
 const MAX_DETAIL = 200
 

@@ -7,6 +7,7 @@
 import type { CostEstimate } from "./cost.js"
 import { firstLine, formatDuration } from "../shared/text.js"
 import { SHORT_COMMIT_LENGTH } from "../supply-chain/image-ref.js"
+import type { SeverityName } from "../supply-chain/scan/severity.js"
 
 export type Environment = "staging" | "production"
 
@@ -44,12 +45,10 @@ export interface RunUrls {
   run?: string
 }
 
-export type ScanSeverity = "CRITICAL" | "HIGH" | "MEDIUM" | "LOW" | "UNKNOWN"
-
 /** Small, scanner-neutral summary; the scan capability maps Trivy's report into it. */
 export interface ScanSummary {
   /** Findings per severity (severities absent from the map count as 0). */
-  counts: Partial<Record<ScanSeverity, number>>
+  counts: Partial<Record<SeverityName, number>>
   /** The gate's decision under the configured policy. */
   gate: "passed" | "failed"
   /** The most severe findings first; the report shows at most ten. */
@@ -60,7 +59,7 @@ export interface ScanSummary {
 
 export interface ScanFinding {
   id: string
-  severity: ScanSeverity
+  severity: SeverityName
   /** Package (or file, for misconfigurations) the finding is in. */
   target: string
   installedVersion?: string

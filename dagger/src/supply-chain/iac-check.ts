@@ -6,6 +6,7 @@ import { dag } from "@dagger.io/dagger"
 import { z } from "zod"
 import { gateReportText, renderScanSummary, type ScanPolicy, type ScanVerdict } from "./scan/gate.js"
 import { IGNORE_FILE_PATH, REPORT_DIR, TRIVY_CACHE_DIR, runTrivyScan } from "./scan/scan.js"
+import { EVERY_SEVERITY_ARG } from "./scan/severity.js"
 import { explainExecError, tail } from "../shared/tool-errors.js"
 
 const check = z.object({
@@ -141,7 +142,7 @@ export function trivyConfigArgs(dir: string, output: string): string[] {
     "trivy",
     "config",
     "--severity",
-    "UNKNOWN,LOW,MEDIUM,HIGH,CRITICAL",
+    EVERY_SEVERITY_ARG,
     // `trivy config` has no --show-suppressed: accepted findings simply do not appear.
     "--ignorefile",
     IGNORE_FILE_PATH,

@@ -3,11 +3,9 @@
 // SARIF would block on findings the policy accepts (or, filtered differently, pass on ones it blocks).
 // Anything the gate cannot read is an error, never a pass.
 import { z } from "zod"
+import { ScanSeverity, SEVERITIES, severityRank, type SeverityName } from "./severity.js"
 
-export const SEVERITIES = ["CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN"] as const
-export type SeverityName = (typeof SEVERITIES)[number]
-const severity = z.enum(SEVERITIES)
-const rank = (s: SeverityName) => SEVERITIES.indexOf(s)
+const severity = z.enum(ScanSeverity)
 
 // The report shape follows Trivy's pkg/types (Report, Result, DetectedVulnerability,
 // DetectedMisconfiguration, DetectedSecret, ModifiedFinding). Fields the gate does not use are
@@ -227,7 +225,7 @@ export function collectFindings(rep: TrivyReport): Finding[] {
 }
 
 function bySeverity(a: Finding, b: Finding): number {
-  return rank(a.severity) - rank(b.severity) || a.id.localeCompare(b.id) || a.subject.localeCompare(b.subject)
+  return severityRank(a.severity) - severityRank(b.severity) || a.id.localeCompare(b.id) || a.subject.localeCompare(b.subject)
 }
 
 /** Findings the ignore file suppressed (present only when Trivy ran with --show-suppressed). */
@@ -336,7 +334,7 @@ export function scanPolicy(
     throw new Error(`unknown severity ${unknown.join(", ")}; use some of ${SEVERITIES.join(", ")}`)
   }
   return {
-    severities: [...new Set(raw as SeverityName[])].sort((a, b) => rank(a) - rank(b)),
+    severities: [...new Set(raw as SeverityName[])].sort((a, b) => severityRank(a) - severityRank(b)),
     ignoreUnfixed: overrides.ignoreUnfixed ?? settings.ignoreUnfixed,
   }
 }

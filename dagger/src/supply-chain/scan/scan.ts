@@ -3,6 +3,7 @@
 import { dag, func, object, type Container, type File } from "@dagger.io/dagger"
 import { gateReportText, renderScanSummary, type ScanPolicy, type ScanVerdict } from "./gate.js"
 import { checkIgnoreFile } from "./ignore-file.js"
+import { EVERY_SEVERITY_ARG } from "./severity.js"
 import { explainExecError } from "../../shared/tool-errors.js"
 
 /** Cache volume holding Trivy's vulnerability DB and checks bundle, shared by every scan. */
@@ -15,21 +16,6 @@ export const IGNORE_FILE_PATH = "/scan/trivyignore.yaml"
 export const REPORT_DIR = "/scan/out"
 /** Env var set right before each scan exec so a new run rescans against today's DB, never a cached result. */
 export const CACHE_BUSTER_ENV = "PORTFOLIO_SCAN_CACHE_BUSTER"
-
-/** Severity levels of Trivy findings, for --severity. */
-// Member names are what the CLI accepts (`--severity HIGH,CRITICAL`), so they are Trivy's own words.
-export enum ScanSeverity {
-  /** No severity assigned by the advisory sources. */
-  UNKNOWN = "UNKNOWN",
-  /** Low impact. */
-  LOW = "LOW",
-  /** Moderate impact. */
-  MEDIUM = "MEDIUM",
-  /** Serious impact; fails the gate by default. */
-  HIGH = "HIGH",
-  /** Most severe; fails the gate by default. */
-  CRITICAL = "CRITICAL",
-}
 
 /** Output formats a Scan can hand back. */
 export enum ReportFormat {
@@ -51,7 +37,7 @@ export function trivyImageScanArgs(output: string): string[] {
     // All severities and no --ignore-unfixed: the report is complete and the gate applies the policy,
     // so the summary can show what was tolerated and why.
     "--severity",
-    "UNKNOWN,LOW,MEDIUM,HIGH,CRITICAL",
+    EVERY_SEVERITY_ARG,
     "--ignorefile",
     IGNORE_FILE_PATH,
     "--show-suppressed",
