@@ -106,6 +106,30 @@ describe("check (engine double, real entrypoint)", () => {
     expect(summary).toContain("| checkov (terraform/) | ❌ FAIL | checkov FAILED: 10 failed checks")
     expect(summary).toContain("| Image scan | ✅ PASS |")
   }, 180_000)
+
+  it("puts no terminal code into the summary or tests.txt, and runs the tests with colours off", async () => {
+    const coloured = fixture("vitest", "coloured-run.txt")
+    double.setScript(script({ tests: coloured }))
+    const passed = await callFunction(double, { fn: "check", timeoutMs: 120_000 })
+    expect(passed.error, passed.stderr).toBeUndefined()
+    const report = passed.result as Record<string, unknown>
+    expect(String(report["summary"])).toContain("Test Files  1 passed (1)")
+    expect(String(report["summary"])).not.toContain("\x1b")
+    const testsTxt = double.resolve(String(report["artifacts"])).find((l) => l.field === "withNewFile" && l.args["path"] === "tests.txt")
+    expect(String(testsTxt?.args["contents"])).toContain(" ✓ test/shared/terminal.test.ts (13 tests) 5ms")
+    expect(String(testsTxt?.args["contents"])).not.toContain("\x1b")
+    // At the source: the test container asks vitest (and anything else in it) for plain output.
+    const tests = double.execs().find((e) => JSON.stringify(e.args) === JSON.stringify(APP_TEST_COMMAND))!
+    expect(tests.env).toMatchObject({ NO_COLOR: "1", FORCE_COLOR: "0" })
+
+    // A failing run's stderr reaches the report through the tool error: plain there too.
+    double.setScript(script({ tests: execError({ exitCode: 1, stderr: coloured.replace("1 passed", "1 failed") }) }))
+    const failed = await callFunction(double, { fn: "check", args: { allowFailure: true }, timeoutMs: 120_000 })
+    expect(failed.error, failed.stderr).toBeUndefined()
+    const summary = String((failed.result as Record<string, unknown>)["summary"])
+    expect(summary).toContain("Test Files  1 failed (1)")
+    expect(summary).not.toContain("\x1b")
+  }, 240_000)
 })
 
 describe("check report rendering", () => {
@@ -128,5 +152,15 @@ describe("check report rendering", () => {
     expect(md).toContain("| Tests | ❌ FAIL | 1 \\| failed |")
     expect(md).toContain("| SBOM | ⏭️ NOT RUN | the image did not build |")
     expect(md).toContain("### Tests\n\n```text\nx\n'''\ny\n```")
+  })
+
+  it("strips terminal codes from any step's headline and detail", () => {
+    const md = renderCheckSummary(
+      [{ name: "Image scan", status: "FAIL", headline: "\x1b[31mScan FAILED\x1b[0m", detail: "\x1b]8;;https://x.test\x1b\\CVE-1\x1b]8;;\x1b\\ \x1b[1mHIGH\x1b[22m" }],
+      { version: "1", commit: "abc1234" },
+    )
+    expect(md).toContain("| Image scan | ❌ FAIL | Scan FAILED |")
+    expect(md).toContain("```text\nCVE-1 HIGH\n```")
+    expect(md).not.toContain("\x1b")
   })
 })

@@ -3,6 +3,7 @@
 // without Dagger; `loadSettings` is the one-line adapter that reads the file from the source Directory.
 import { z } from "zod"
 import { parseYamlFile, problemListMessage } from "./yaml.js"
+import { NotifyMode } from "../notify/mode.js"
 import { ScanSeverity } from "../supply-chain/scan/severity.js"
 
 /** Where the settings file lives, relative to the repository root. */
@@ -35,7 +36,6 @@ const health = z.strictObject({
 
 const httpUrl = z.url({ protocol: /^https?$/ })
 
-export const NotifyMode = z.enum(["ALWAYS", "FAILURES_ONLY", "NEVER"])
 
 const canarySteps = z
   .array(z.number().int().min(1).max(100))
@@ -104,7 +104,7 @@ export const SettingsSchema = z.strictObject({
     }),
     health,
   }),
-  notifications: z.strictObject({ mode: NotifyMode }),
+  notifications: z.strictObject({ mode: z.enum(NotifyMode) }),
   timeouts: z.strictObject({
     runMinutes: z.number().min(1).max(360),
     stepMinutes: z.record(z.string(), z.number().min(0.1).max(360)),

@@ -13,7 +13,7 @@ import {
   type AwsSecrets,
   type GcpSecrets,
 } from "../config/credentials.js"
-import { DeployReport, notifyOverride, toDeployReport, type NotifyMode as NotifyModeFlag } from "../report/deploy-report.js"
+import { DeployReport, toDeployReport } from "../report/deploy-report.js"
 import {
   toScanSummary,
   type AppliedStack,
@@ -26,7 +26,8 @@ import {
 import type { RegisteredTaskDefinition, RolloutOutcome } from "../aws/ecs.js"
 import { checkHealth } from "../health/health-check.js"
 import { sleep } from "../shared/wait.js"
-import { effectiveMode, notifyRun, type NotifyMode, type NotifyTargets } from "../notify/notify.js"
+import { notifyRun, type NotifyTargets } from "../notify/delivery.js"
+import { effectiveMode, type NotifyMode } from "../notify/mode.js"
 import { deployProduction, planProduction, type CloudRunPort, type StopStagingPort } from "./production.js"
 import { artifactRegistryTarget, ecrTarget, type PublishTarget } from "../supply-chain/publish.js"
 import { systemClock, type RunRecord, type ScanSummary } from "../report/run-record.js"
@@ -280,7 +281,7 @@ export interface DeployCommandInput {
   version?: string
   secrets: DeploySecretArgs
   /** --notify; undefined = notifications.mode from ci/pipeline.yaml. */
-  notify?: NotifyModeFlag
+  notify?: NotifyMode
   runUrl?: string
 }
 
@@ -294,7 +295,7 @@ export async function runDeployStaging(input: DeployCommandInput): Promise<Deplo
   const plan = planStaging({ settings, pricing, commit: input.commit, version: input.version, runUrl: input.runUrl })
   const { given, values } = await presentSecrets(input.secrets)
   const aws = requireAwsSecrets(given.awsAccessKeyId, given.awsSecretAccessKey, given.awsSessionToken)
-  const mode = effectiveMode(settings.notifications.mode, notifyOverride(input.notify))
+  const mode = effectiveMode(settings.notifications.mode, input.notify)
   // Creating the client makes no request; the first one is ECR's login inside the run.
   const ecs = await stagingEcsPort(settings, await awsCredentials(aws))
   try {
@@ -343,7 +344,7 @@ export async function runDeployProduction(
   const aws = given.awsAccessKeyId || given.awsSecretAccessKey
     ? requireAwsSecrets(given.awsAccessKeyId, given.awsSecretAccessKey, given.awsSessionToken)
     : undefined
-  const mode = effectiveMode(settings.notifications.mode, notifyOverride(input.notify))
+  const mode = effectiveMode(settings.notifications.mode, input.notify)
   // Connecting checks the GCP credential's form (a key must be a service-account key) without a request.
   const cloudRun = await cloudRunPort(settings, gcp)
   try {

@@ -4,13 +4,15 @@
 // The runtime's bundled SDK exports no error classes (docs/architecture.md, "Runtime fidelity"), so a
 // failed exec is recognised by what it carries, never by `instanceof` of an imported class.
 import type { ExecError } from "@dagger.io/dagger"
+import { stripTerminalCodes } from "./terminal.js"
 
 /** How much of a tool's stderr an error message keeps (the end is where tools explain themselves). */
 export const STDERR_TAIL_CHARS = 2_000
 
-/** Last `max` characters of a tool's output, cut at a line start when possible. */
+/** Last `max` characters of a tool's output as plain text, cut at a line start when possible. */
 export function tail(text: string, max = STDERR_TAIL_CHARS): string {
-  const t = text.trimEnd()
+  // Stripped first: an error message ends up in reports, and a cut must not split an escape sequence.
+  const t = stripTerminalCodes(text).trimEnd()
   if (t.length <= max) return t
   const cut = t.slice(-max)
   const nl = cut.indexOf("\n")

@@ -70,6 +70,9 @@ export function appTestStage(input: { source: Directory; nodeImage: string }): C
     .withFile(`${REPO_DIR}/tsconfig.json`, input.source.file("tsconfig.json"))
     .withFile(`${REPO_DIR}/vitest.config.ts`, input.source.file("vitest.config.ts"))
     .withWorkdir(REPO_DIR)
+    // The output goes into reports, not a terminal: vitest colours it whenever TERM is set, pipe or not.
+    .withEnvVariable("NO_COLOR", "1")
+    .withEnvVariable("FORCE_COLOR", "0")
 }
 
 /** The test command run in appTestStage. */

@@ -6,6 +6,7 @@ import { checkTerraform, renderCheckovSummary, type IacResult } from "./iac-chec
 import { buildAndCheckImage, ignoreFilePath, type ImageChecks, type Outcome } from "./release.js"
 import { renderScanSummary, scanPolicy } from "./scan/gate.js"
 import type { Settings } from "../config/settings.js"
+import { stripTerminalCodes } from "../shared/terminal.js"
 
 export type StepStatus = "PASS" | "FAIL" | "NOT RUN"
 
@@ -24,11 +25,14 @@ export function checkVerdict(steps: readonly StepResult[]): "PASS" | "FAIL" {
   return steps.length > 0 && steps.every((s) => s.status === "PASS") ? "PASS" : "FAIL"
 }
 
-/** Markdown summary (GitHub job summary): a table of steps, then each step's detail. */
+/**
+ * Markdown summary (GitHub job summary): a table of steps, then each step's detail. Tool output in a
+ * headline or detail loses its terminal codes here, whichever step it came from.
+ */
 export function renderCheckSummary(steps: readonly StepResult[], context: { version: string; commit: string }): string {
   const verdict = checkVerdict(steps)
   const icon = (s: StepStatus) => (s === "PASS" ? "✅" : s === "FAIL" ? "❌" : "⏭️")
-  const cell = (t: string) => t.replace(/\|/g, "\\|").replace(/\n/g, " ")
+  const cell = (t: string) => stripTerminalCodes(t).replace(/\|/g, "\\|").replace(/\n/g, " ")
   const lines = [
     `## Check ${verdict === "PASS" ? "passed" : "FAILED"} — version ${context.version}, commit ${context.commit}`,
     "",
@@ -38,7 +42,7 @@ export function renderCheckSummary(steps: readonly StepResult[], context: { vers
   ]
   for (const s of steps) {
     if (!s.detail) continue
-    lines.push("", `### ${s.name}`, "", "```text", s.detail.replace(/```/g, "'''"), "```")
+    lines.push("", `### ${s.name}`, "", "```text", stripTerminalCodes(s.detail).replace(/```/g, "'''"), "```")
   }
   return lines.join("\n") + "\n"
 }

@@ -11,6 +11,7 @@ import { imageSbom, type SbomSubject } from "./sbom.js"
 import { stepTimeoutMs, type Settings } from "../config/settings.js"
 import { raceDeadline, StepTimeoutError } from "../report/run-record.js"
 import { explainExecError } from "../shared/tool-errors.js"
+import { stripTerminalCodes } from "../shared/terminal.js"
 
 /** Result of one step that may fail without stopping its siblings. */
 export type Outcome<T> = { ok: true; value: T } | { ok: false; error: Error }
@@ -74,10 +75,10 @@ export interface ImageChecks {
   sbom: Outcome<{ file: File; subject: SbomSubject }>
 }
 
-/** Runs the app's tests; returns their output, or throws naming the failure. */
+/** Runs the app's tests; returns their output as plain text, or throws naming the failure. */
 export async function runAppTests(source: Directory, nodeImage: string): Promise<string> {
   try {
-    return await appTestStage({ source, nodeImage }).withExec(APP_TEST_COMMAND).stdout()
+    return stripTerminalCodes(await appTestStage({ source, nodeImage }).withExec(APP_TEST_COMMAND).stdout())
   } catch (err) {
     explainExecError(err, "The app's tests", "Run `npx vitest run app/test` locally to see the failing test.")
   }

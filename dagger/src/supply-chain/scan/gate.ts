@@ -4,6 +4,7 @@
 // Anything the gate cannot read is an error, never a pass.
 import { z } from "zod"
 import { ScanSeverity, SEVERITIES, severityRank, type SeverityName } from "./severity.js"
+import { stripTerminalCodes } from "../../shared/terminal.js"
 
 const severity = z.enum(ScanSeverity)
 
@@ -320,7 +321,8 @@ export function renderScanSummary(v: ScanVerdict): string {
     lines.push(`Accepted in the ignore file (${v.suppressed.length}):`)
     for (const s of v.suppressed.slice(0, SUMMARY_TOP)) lines.push(`  ${s.id}  ${s.target} — ${s.statement}`)
   }
-  return lines.join("\n")
+  // Titles and statements are advisory text from the report: plain text before it reaches a summary.
+  return stripTerminalCodes(lines.join("\n"))
 }
 
 /** Builds the policy from settings and optional per-run overrides. */
