@@ -6,30 +6,6 @@ import { redact } from "../shared/redact.js"
 import { deployReportFields } from "./render.js"
 import type { RunRecord } from "./run-record.js"
 
-/** When a deploy announces itself on the configured webhooks. */
-export enum NotifyMode {
-  /** Every run, whatever its verdict. */
-  ALWAYS = "ALWAYS",
-  /** Only runs that failed or were rolled back. */
-  FAILURES_ONLY = "FAILURES_ONLY",
-  /** Never (the report is still returned). */
-  NEVER = "NEVER",
-}
-
-/** The `--notify` flag as notify.ts's mode; undefined = take notifications.mode from ci/pipeline.yaml. */
-export function notifyOverride(mode: NotifyMode | undefined): "ALWAYS" | "FAILURES_ONLY" | "NEVER" | undefined {
-  switch (mode) {
-    case NotifyMode.ALWAYS:
-      return "ALWAYS"
-    case NotifyMode.FAILURES_ONLY:
-      return "FAILURES_ONLY"
-    case NotifyMode.NEVER:
-      return "NEVER"
-    default:
-      return undefined
-  }
-}
-
 /** The outcome of one deploy: verdict, URL, image and the run report (Markdown and JSON). */
 @object()
 export class DeployReport {

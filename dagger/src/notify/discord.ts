@@ -1,0 +1,91 @@
+// The Discord execute-webhook message: a short `content` line plus one embed, mentions disabled, cut to
+// Discord's documented limits (including the 6,000-character total across embeds, which the failure
+// detail gets whatever is left of). Pure.
+import type { RunRecord, RunVerdict } from "../report/run-record.js"
+import { oneLine, truncate } from "../shared/text.js"
+import { facts, isWebUrl, summaryLine } from "./message.js"
+
+/** Discord's documented message and embed limits this builder stays within. */
+export const DISCORD_LIMITS = {
+  content: 2000,
+  embeds: 10,
+  title: 256,
+  description: 4096,
+  fields: 25,
+  fieldName: 256,
+  fieldValue: 1024,
+  footer: 2048,
+  /** Sum of title, description, field names and values, footer and author across all embeds. */
+  embedTotal: 6000,
+} as const
+
+const DISCORD_COLOUR: Record<RunVerdict | "running", number> = {
+  succeeded: 0x2da44e,
+  failed: 0xcf222e,
+  "rolled-back": 0xbf8700,
+  running: 0x8c959f,
+}
+
+/** Backslash-escapes Discord markdown so a step name cannot turn into formatting or a mention. */
+function discordEscape(s: string): string {
+  return s.replace(/[\\*_~`|]/g, (c) => `\\${c}`).replace(/^([>#-])/, "\\$1")
+}
+
+export interface DiscordEmbed {
+  title: string
+  description?: string
+  url?: string
+  color: number
+  fields: { name: string; value: string; inline?: boolean }[]
+  timestamp?: string
+  footer?: { text: string }
+}
+
+export interface DiscordPayload {
+  content: string
+  embeds: DiscordEmbed[]
+  allowed_mentions: { parse: never[] }
+}
+
+/** An execute-webhook body: a short `content` line plus one embed; mentions disabled. */
+export function discordPayload(run: RunRecord): DiscordPayload {
+  const f = facts(run)
+  const field = (name: string, value: string, inline = true) => ({
+    name: truncate(name, DISCORD_LIMITS.fieldName),
+    // Discord rejects an empty field value.
+    value: truncate(oneLine(value) || "—", DISCORD_LIMITS.fieldValue),
+    inline,
+  })
+  const fields = [
+    field("Environment", f.environment),
+    field("Commit", `\`${f.commit}\``),
+    field("Version", discordEscape(f.version)),
+    field("Duration", f.duration),
+  ]
+  if (f.failingStep) fields.push(field("Failing step", discordEscape(f.failingStep), false))
+  if (f.rollback) fields.push(field("Rollback", discordEscape(f.rollback), false))
+  if (f.image) fields.push(field("Image", `\`${f.image.replace(/`/g, "'")}\``, false))
+  if (f.links.length > 0) fields.push(field("Links", f.links.map((l) => `[${l.label}](${l.url})`).join(" · "), false))
+  if (f.warnings > 0) fields.push(field("Warnings", `${f.warnings} (see the run report)`))
+
+  const footer = "portfolio deploy pipeline"
+  const title = truncate(f.title, DISCORD_LIMITS.title)
+  const used = title.length + footer.length + fields.reduce((n, x) => n + x.name.length + x.value.length, 0)
+  const descriptionBudget = Math.min(DISCORD_LIMITS.description, DISCORD_LIMITS.embedTotal - used)
+  const embed: DiscordEmbed = {
+    title,
+    color: DISCORD_COLOUR[run.verdict],
+    fields: fields.slice(0, DISCORD_LIMITS.fields),
+    footer: { text: footer },
+  }
+  if (f.failingDetail && descriptionBudget > 1) {
+    embed.description = truncate(discordEscape(oneLine(f.failingDetail)), descriptionBudget)
+  }
+  if (isWebUrl(run.urls.run)) embed.url = run.urls.run
+  if (run.endedAt) embed.timestamp = run.endedAt
+  return {
+    content: truncate(discordEscape(summaryLine(run)), DISCORD_LIMITS.content),
+    embeds: [embed],
+    allowed_mentions: { parse: [] },
+  }
+}
