@@ -1,20 +1,26 @@
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
-import { parseSettings, SettingsError, stepTimeoutMs } from "../../dagger/src/config/settings.js"
+import { parseSettings, SettingsError, STEP_KEYS, stepTimeoutMs } from "../../dagger/src/config/settings.js"
 import { repoRoot } from "../tools/paths.js"
 
 const committed = readFileSync(join(repoRoot, "ci/pipeline.yaml"), "utf8")
 
-/** Returns the committed settings with one value replaced (by dotted path), as YAML text. */
-function variant(path: string, value: unknown): string {
+/** Returns the committed settings with values replaced (by dotted path; undefined deletes), as YAML text. */
+function variants(changes: Record<string, unknown>): string {
   const data = JSON.parse(JSON.stringify(parseSettings(committed))) as Record<string, unknown>
-  const keys = path.split(".")
-  let cur = data
-  for (const k of keys.slice(0, -1)) cur = cur[k] as Record<string, unknown>
-  if (value === undefined) delete cur[keys.at(-1)!]
-  else cur[keys.at(-1)!] = value
+  for (const [path, value] of Object.entries(changes)) {
+    const keys = path.split(".")
+    let cur = data
+    for (const k of keys.slice(0, -1)) cur = cur[k] as Record<string, unknown>
+    if (value === undefined) delete cur[keys.at(-1)!]
+    else cur[keys.at(-1)!] = value
+  }
   return JSON.stringify(data) // JSON is YAML
+}
+
+function variant(path: string, value: unknown): string {
+  return variants({ [path]: value })
 }
 
 function problemsOf(text: string): string[] {
@@ -38,8 +44,10 @@ describe("ci/pipeline.yaml", () => {
 
   it.each([
     ["staging.desiredCount", "one", "staging.desiredCount"],
-    ["production.canary.steps", [50, 10, 100], "strictly ascending"],
-    ["production.canary.steps", [10, 50], "must end at 100"],
+    ["production.canary.steps", [50, 10, 100], "step 2 (10) is not above step 1 (50)"],
+    ["production.canary.steps", [10, 50], "the last step is 50, not 100"],
+    ["production.canary.steps", [], "no steps given"],
+    ["production.canary.steps", [0, 100], "step 1 is 0, not a whole number from 1 to 100"],
     ["staging.aws.region", "us west", "AWS region"],
     ["images.trivy", "aquasec/trivy:latest", "pinned"],
     ["images.node", "node", "pinned"],
@@ -64,9 +72,130 @@ describe("ci/pipeline.yaml", () => {
     expect(() => parseSettings("42")).toThrow(/Fix ci\/pipeline.yaml/)
   })
 
+  it("canary step problems end with the rule, worded as for --canary-steps", () => {
+    expect(problemsOf(variant("production.canary.steps", [10, 50]))).toEqual([
+      "production.canary.steps: the last step is 50, not 100 (the candidate must end with all traffic); " +
+        "give whole percentages from 1 to 100, strictly ascending, ending at 100 (e.g. 10,50,100) (got [10,50])",
+    ])
+  })
+
   it("step timeouts fall back to the run timeout", () => {
-    const s = parseSettings(committed)
-    expect(stepTimeoutMs(s, "scan")).toBe(15 * 60_000)
-    expect(stepTimeoutMs(s, "no-such-step")).toBe(60 * 60_000)
+    expect(stepTimeoutMs(parseSettings(committed), "scan")).toBe(15 * 60_000)
+    expect(stepTimeoutMs(parseSettings(variant("timeouts.stepMinutes.scan", undefined)), "scan")).toBe(60 * 60_000)
+  })
+})
+
+describe("timeouts.stepMinutes: a closed set of steps", () => {
+  it("the committed file gives every step its own budget", () => {
+    expect(Object.keys(parseSettings(committed).timeouts.stepMinutes).sort()).toEqual([...STEP_KEYS].sort())
+  })
+
+  it("a misspelt step is an error naming the valid steps", () => {
+    const typo = committed.replace("    rollout: 15\n", "    rolout: 15\n")
+    expect(typo).not.toBe(committed)
+    expect(problemsOf(typo)).toEqual([
+      "timeouts.stepMinutes: unknown key 'rolout' (the steps are build, test, scan, publish, terraform, rollout, " +
+        "health, rollback, notify) — check the spelling",
+    ])
+  })
+})
+
+describe("time budgets that contradict each other are refused at load, naming both keys", () => {
+  it("the committed budgets fit inside one another", () => {
+    expect(() => parseSettings(committed)).not.toThrow()
+  })
+
+  // Changes to the committed file (runMinutes 60; stepMinutes build 20, test 10, scan 15, rollout 15,
+  // health 5, rollback 15, notify 1; staging rollout 600 s polled every 2 s, health 180 s; production
+  // health 120 s; canary [10, 50, 100] holding 30 s) → the one problem each must give.
+  it.each<[string, Record<string, unknown>, string]>([
+    [
+      "the ECS rollout wait is longer than the rollout step",
+      { "timeouts.stepMinutes.rollout": 9 },
+      "staging.rollout.timeoutSeconds (600 s) is longer than timeouts.stepMinutes.rollout (9 min = 540 s): " +
+        "the rollout step would end before ECS gives its verdict. Shorten the first or lengthen the second.",
+    ],
+    [
+      "the poll interval is longer than the rollout wait",
+      { "staging.rollout.timeoutSeconds": 20, "staging.rollout.pollIntervalSeconds": 30 },
+      "staging.rollout.pollIntervalSeconds (30 s) is longer than staging.rollout.timeoutSeconds (20 s): " +
+        "the rollout wait would end before its second look at the deployment. Shorten the first or lengthen the second.",
+    ],
+    [
+      "the staging health budget is longer than the health step",
+      { "timeouts.stepMinutes.health": 2.5 },
+      "staging.health.budgetSeconds (180 s) is longer than timeouts.stepMinutes.health (2.5 min = 150 s): " +
+        "the staging health-check step would end before the check gives its verdict. Shorten the first or lengthen the second.",
+    ],
+    [
+      "the production health budget is longer than the health step",
+      { "production.health.budgetSeconds": 400 },
+      "production.health.budgetSeconds (400 s) is longer than timeouts.stepMinutes.health (5 min = 300 s): " +
+        "the production health-check steps would end before the check gives its verdict. Shorten the first or lengthen the second.",
+    ],
+    [
+      "a staging rollback (wait, then health check) is longer than the rollback step",
+      { "timeouts.stepMinutes.rollback": 12 },
+      "staging.rollout.timeoutSeconds + staging.health.budgetSeconds (780 s) is longer than timeouts.stepMinutes.rollback (12 min = 720 s): " +
+        "a staging rollback waits for ECS, then checks health, and would be cut off before its verdict. Shorten the first or lengthen the second.",
+    ],
+    [
+      "the production rollback's health check is longer than the rollback step",
+      {
+        "staging.rollout.timeoutSeconds": 10,
+        "staging.health.budgetSeconds": 5,
+        "production.health.budgetSeconds": 200,
+        "timeouts.stepMinutes.health": 4,
+        "timeouts.stepMinutes.rollback": 3,
+      },
+      "production.health.budgetSeconds (200 s) is longer than timeouts.stepMinutes.rollback (3 min = 180 s): " +
+        "a production rollback ends with a health check that would be cut off. Shorten the first or lengthen the second.",
+    ],
+    [
+      "one step is longer than the run",
+      { "timeouts.stepMinutes.notify": 90 },
+      "timeouts.stepMinutes.notify (90 min) is longer than timeouts.runMinutes (60 min): " +
+        "no step may be given longer than the whole run. Shorten the first or lengthen the second.",
+    ],
+    [
+      "the combined build step (build + the longer of test and scan) is longer than the run",
+      { "timeouts.runMinutes": 30 },
+      "timeouts.stepMinutes.build + timeouts.stepMinutes.scan (35 min) is longer than timeouts.runMinutes (30 min): " +
+        "the build, test, scan and SBOM step gets the build's budget plus the longer of test and scan. Shorten the first or lengthen the second.",
+    ],
+    [
+      "one canary step (shift, hold, health check) is longer than the run",
+      { "timeouts.runMinutes": 36, "timeouts.stepMinutes.rollout": 31 },
+      "timeouts.stepMinutes.rollout + timeouts.stepMinutes.health + production.canary.pauseSeconds (36.5 min) is longer than " +
+        "timeouts.runMinutes (36 min): each canary step gets a traffic shift, its hold and a health check. Shorten the first or lengthen the second.",
+    ],
+    [
+      "the canary holds alone use up the run",
+      { "production.canary.pauseSeconds": 1800 },
+      "2 canary hold(s) of production.canary.pauseSeconds (3600 s) is not shorter than timeouts.runMinutes (60 min = 3600 s): " +
+        "the canary holds alone would use up the run, so production could never finish. Shorten the first or lengthen the second.",
+    ],
+  ])("%s", (_what, changes, problem) => {
+    expect(problemsOf(variants(changes))).toEqual([problem])
+  })
+
+  it("reports every contradiction at once, inside the one settings error", () => {
+    const text = variants({ "timeouts.runMinutes": 12, "timeouts.stepMinutes.rollout": 9 })
+    expect(() => parseSettings(text)).toThrow(/^ci\/pipeline\.yaml is invalid \(\d+ problems\):/)
+    const problems = problemsOf(text)
+    expect(problems).toContain(
+      "staging.rollout.timeoutSeconds (600 s) is longer than timeouts.stepMinutes.rollout (9 min = 540 s): " +
+        "the rollout step would end before ECS gives its verdict. Shorten the first or lengthen the second.",
+    )
+    // build 20, terraform 20, rollback 15 and scan 15 exceed the 12-minute run, and so does build + scan.
+    for (const key of ["build", "terraform", "rollback", "scan"]) {
+      expect(problems.some((p) => p.startsWith(`timeouts.stepMinutes.${key} (`) && p.includes("timeouts.runMinutes (12 min)"))).toBe(true)
+    }
+    expect(problems.some((p) => p.startsWith("timeouts.stepMinutes.build + timeouts.stepMinutes.scan (35 min)"))).toBe(true)
+  })
+
+  it("a step left to the run's budget is not a contradiction", () => {
+    const s = parseSettings(variants({ "timeouts.stepMinutes.build": undefined, "timeouts.stepMinutes.rollout": undefined }))
+    expect(stepTimeoutMs(s, "build")).toBe(60 * 60_000)
   })
 })

@@ -369,7 +369,7 @@ describe("deploy-production through the SDK entrypoint", () => {
         timeoutMs: 120_000,
       })
       expect(result.error?.message).toMatch(/ci\/pipeline\.yaml is invalid/)
-      expect(result.error?.message).toMatch(/production\.canary\.steps: must be strictly ascending/)
+      expect(result.error?.message).toMatch(/production\.canary\.steps: step 2 \(10\) is not above step 1 \(10\)/)
       expect(double.execs()).toEqual([])
       expect(google.requests).toEqual([])
       expect(awsProxy.requests).toEqual([])

@@ -47,7 +47,8 @@ export function pipelineYaml(o: WorldSettings): string {
   data.production.canary.pauseSeconds = 0
   if (o.canarySteps) data.production.canary.steps = o.canarySteps
   data.production.health = health
-  data.timeouts.runMinutes = 5
+  // A 5-minute run, with step budgets that fit inside it (the committed ones do not: settings refuse that).
+  data.timeouts = { runMinutes: 5, stepMinutes: { build: 2, test: 1, scan: 1, publish: 1, terraform: 2, rollout: 2, health: 1, rollback: 2, notify: 1 } }
   const text = stringify(data)
   parseSettings(text)
   return text

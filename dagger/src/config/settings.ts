@@ -3,6 +3,8 @@
 // without Dagger; `loadSettings` is the one-line adapter that reads the file from the source Directory.
 import { z } from "zod"
 import { parseYamlFile, problemListMessage } from "./yaml.js"
+import { budgetContradictions } from "./budgets.js"
+import { CANARY_STEPS_RULE, canaryStepProblems } from "../deploy/canary.js"
 import { NotifyMode } from "../notify/mode.js"
 import { ScanSeverity } from "../supply-chain/scan/severity.js"
 
@@ -37,13 +39,18 @@ const health = z.strictObject({
 const httpUrl = z.url({ protocol: /^https?$/ })
 
 
-const canarySteps = z
-  .array(z.number().int().min(1).max(100))
-  .min(1)
-  .refine((s) => s.every((p, i) => i === 0 || p > s[i - 1]!), { message: "must be strictly ascending" })
-  .refine((s) => s[s.length - 1] === 100, { message: "must end at 100 (all traffic on the new revision)" })
+const canarySteps = z.array(z.number()).superRefine((steps, ctx) => {
+  const problems = canaryStepProblems(steps)
+  if (problems.length > 0) ctx.addIssue({ code: "custom", message: `${problems.join("; ")}; give ${CANARY_STEPS_RULE}` })
+})
 
-export const SettingsSchema = z.strictObject({
+/** The steps with their own time budget in timeouts.stepMinutes; a step without an entry gets runMinutes. */
+export const STEP_KEYS = ["build", "test", "scan", "publish", "terraform", "rollout", "health", "rollback", "notify"] as const
+export type StepKey = (typeof STEP_KEYS)[number]
+
+const stepKey = z.enum(STEP_KEYS, { error: () => `the steps are ${STEP_KEYS.join(", ")}` })
+
+const SettingsFields = z.strictObject({
   app: z.strictObject({
     name: name("app.name", 30),
     port: z.number().int().min(1).max(65535),
@@ -107,11 +114,18 @@ export const SettingsSchema = z.strictObject({
   notifications: z.strictObject({ mode: z.enum(NotifyMode) }),
   timeouts: z.strictObject({
     runMinutes: z.number().min(1).max(360),
-    stepMinutes: z.record(z.string(), z.number().min(0.1).max(360)),
+    stepMinutes: z.partialRecord(stepKey, z.number().min(0.1).max(360)),
   }),
 })
 
-export type Settings = z.infer<typeof SettingsSchema>
+export type Settings = z.infer<typeof SettingsFields>
+
+/** The settings' schema: every key's own rule, then the time budgets that must fit inside one another. */
+export const SettingsSchema = SettingsFields.superRefine((settings, ctx) => {
+  for (const { path, message } of budgetContradictions(settings)) {
+    ctx.addIssue({ code: "custom", path, message, params: { valuesInMessage: true } })
+  }
+})
 
 /** A settings file that cannot be used; the message lists every problem and how to fix it. */
 export class SettingsError extends Error {
@@ -129,8 +143,8 @@ export function parseSettings(text: string, source = SETTINGS_PATH): Settings {
   return parseYamlFile(text, (data) => SettingsSchema.safeParse(data), (problems) => new SettingsError(source, problems))
 }
 
-/** Timeout of a named step in milliseconds, falling back to the run timeout when not set. */
-export function stepTimeoutMs(settings: Settings, step: string): number {
+/** Timeout of a step in milliseconds, falling back to the run timeout when not set. */
+export function stepTimeoutMs(settings: Settings, step: StepKey): number {
   const minutes = settings.timeouts.stepMinutes[step] ?? settings.timeouts.runMinutes
   return Math.round(minutes * 60_000)
 }

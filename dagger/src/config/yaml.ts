@@ -22,8 +22,11 @@ export function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
 }
 
 /**
- * One problem line per zod issue: `key.path: rule (got value)`, or for unknown keys
- * `key.path: unknown key(s) a, b — check the spelling`. `data` is what was validated.
+ * One problem line per zod issue: `key.path: rule (got value)`; for unknown keys
+ * `key.path: unknown key(s) a, b — check the spelling`, and for a key outside a record's closed set
+ * `key.path: unknown key 'k' (<what the key schema says>) — check the spelling`. A custom issue whose
+ * `params.valuesInMessage` is true compares several keys and names them and their values itself, so it
+ * stands alone. `data` is what was validated.
  */
 export function describeIssues(error: z.ZodError, data: unknown): string[] {
   return error.issues.map((issue) => {
@@ -31,6 +34,12 @@ export function describeIssues(error: z.ZodError, data: unknown): string[] {
     if (issue.code === "unrecognized_keys") {
       return `${key === "(top level)" ? "" : key + ": "}unknown key(s) ${issue.keys.join(", ")} — check the spelling`
     }
+    if (issue.code === "invalid_key") {
+      const parent = issue.path.slice(0, -1).map(String).join(".") || "(top level)"
+      const rule = issue.issues.map((i) => i.message).join("; ")
+      return `${parent}: unknown key '${String(issue.path.at(-1))}' (${rule}) — check the spelling`
+    }
+    if (issue.code === "custom" && issue.params?.["valuesInMessage"] === true) return issue.message
     return `${key}: ${issue.message} (got ${describeValue(valueAt(data, issue.path))})`
   })
 }

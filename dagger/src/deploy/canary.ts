@@ -1,5 +1,9 @@
 // Canary steps, pure: from settings (production.canary.steps, e.g. [10, 50, 100]) or the
-// `--canary-steps=10,50,100` flag to a checked plan of traffic steps.
+// `--canary-steps=10,50,100` flag to a checked plan of traffic steps. canaryStepProblems is the one
+// statement of the rules: the settings schema refines with it, so a file and a flag are judged alike.
+
+/** What a usable list of steps is; the messages about settings and the --canary-steps flag both end with it. */
+export const CANARY_STEPS_RULE = "whole percentages from 1 to 100, strictly ascending, ending at 100 (e.g. 10,50,100)"
 
 /** Steps that cannot be used; the message lists every problem and the fix. */
 export class CanaryStepsError extends Error {
@@ -8,10 +12,7 @@ export class CanaryStepsError extends Error {
     readonly source: string,
     readonly problems: string[],
   ) {
-    super(
-      `${source} is not a usable list of canary steps: ${problems.join("; ")}. ` +
-        "Give whole percentages from 1 to 100, strictly ascending, ending at 100 (e.g. 10,50,100).",
-    )
+    super(`${source} is not a usable list of canary steps: ${problems.join("; ")}. Give ${CANARY_STEPS_RULE}.`)
   }
 }
 

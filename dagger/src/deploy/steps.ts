@@ -7,7 +7,7 @@ import type { HealthCheckResult } from "../health/health-check.js"
 import type { ScanVerdict } from "../supply-chain/scan/gate.js"
 import { severityRank } from "../supply-chain/scan/severity.js"
 import { addWarning, type Clock, finishRun, raceDeadline, recordStep, type RunRecord, type ScanFinding, type ScanSummary, type StepContext, StepTimeoutError } from "../report/run-record.js"
-import { stepTimeoutMs, type Settings } from "../config/settings.js"
+import { stepTimeoutMs, type Settings, type StepKey } from "../config/settings.js"
 import { firstLine } from "../shared/text.js"
 
 /** An image built and checked (tests, scan, SBOM) but not yet published. */
@@ -40,9 +40,6 @@ export interface NotifyPort {
   /** Announces the finished run; undeliverable targets become warnings on the run. Never throws. */
   notify(run: RunRecord): Promise<void>
 }
-
-/** Step timeouts (timeouts.stepMinutes) by the key each step uses. */
-export type StepKey = "build" | "test" | "scan" | "publish" | "terraform" | "rollout" | "health" | "rollback" | "notify"
 
 /** Runs steps of one deploy: each under its timeout and the run's deadline, recorded in `run`. */
 export interface Steps {
