@@ -20,7 +20,9 @@ const { values } = parseArgs({ options: { runs: { type: "string", default: "7" }
 const runs = Number(values.runs)
 if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive whole number, got '${values.runs}'`)
 
-const cloudRunTs = pathToFileURL(join(repoRoot, "dagger/src/gcp/cloud-run.ts")).href
+// production-service.ts imports the rest of gcp/ (connect.ts holds the lazy SDK loader).
+const gcpTs = pathToFileURL(join(repoRoot, "dagger/src/gcp/production-service.ts")).href
+const connectTs = pathToFileURL(join(repoRoot, "dagger/src/gcp/connect.ts")).href
 const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href
 
 interface Variant {
@@ -35,10 +37,10 @@ const sdkEntry = pathToFileURL(createRequire(join(repoRoot, "dagger/package.json
 
 const VARIANTS: Variant[] = [
   { name: "baseline: node + tsx, nothing imported", load: "" },
-  { name: "lazy: cloud-run.ts, SDK not loaded (what every call pays)", load: `await import(${JSON.stringify(cloudRunTs)})` },
+  { name: "lazy: gcp/, SDK not loaded (what every call pays)", load: `await import(${JSON.stringify(gcpTs)})` },
   {
-    name: "eager: cloud-run.ts + @google-cloud/run at load (a top-level import)",
-    load: `const m = await import(${JSON.stringify(cloudRunTs)}); await m.loadCloudRunSdk()`,
+    name: "eager: gcp/ + @google-cloud/run at load (a top-level import)",
+    load: `await import(${JSON.stringify(gcpTs)}); const m = await import(${JSON.stringify(connectTs)}); await m.loadCloudRunSdk()`,
   },
   // The SDK alone without the TypeScript loader, for comparison with figures measured in plain node.
   { name: "reference: plain node, nothing imported", load: "", tsx: false },

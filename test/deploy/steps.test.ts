@@ -4,7 +4,7 @@
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
-import type { CandidateDeployment, TrafficChange } from "../../dagger/src/gcp/cloud-run.js"
+import type { CandidateDeployment, TrafficChange } from "../../dagger/src/gcp/operations.js"
 import { parsePricing } from "../../dagger/src/report/cost.js"
 import {
   checkAndPublish,

@@ -1,6 +1,7 @@
 // dagger/src/gcp/traffic.ts: pure traffic decisions. Planners run on golden fixtures
 // (test/fixtures/traffic/<case>/{input.json, expected.json}: a Service as Cloud Run reports it, the
-// operation, the reading and plan expected); the small rules run on inline tables.
+// operation, the reading and plan expected; a "read" case checks the reading only); the small rules and
+// the revision verdict run on inline tables.
 import { readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
@@ -13,9 +14,9 @@ import {
   type PlannedTraffic,
   planCandidateTraffic,
   planRollback,
-  planTagRemoval,
   planTrafficShift,
   readTraffic,
+  revisionVerdict,
   type ServiceView,
   shortName,
   trafficMismatches,
@@ -28,7 +29,7 @@ type Op =
   | { kind: "candidate"; candidate: string; tag: string }
   | { kind: "shift"; candidate: string; stable: string; percent: number; tag: string }
   | { kind: "rollback"; to: string; removeTags: string[] }
-  | { kind: "remove-tag"; tag: string }
+  | { kind: "read" }
 
 interface Input {
   about: string
@@ -39,14 +40,14 @@ interface Input {
 
 interface Expected {
   reading: unknown
-  plan?: { targets: unknown; expected: Record<string, number>; notices: string[] } | null
+  plan?: { targets: unknown; expected: Record<string, number>; notices: string[] }
   error?: string
 }
 
 const FIXTURES = join(repoRoot, "test/fixtures/traffic")
 const cases = readdirSync(FIXTURES).sort()
 
-function run(op: Op, reading: ReturnType<typeof readTraffic>): PlannedTraffic | undefined {
+function run(op: Exclude<Op, { kind: "read" }>, reading: ReturnType<typeof readTraffic>): PlannedTraffic {
   switch (op.kind) {
     case "candidate":
       return planCandidateTraffic(reading, op)
@@ -54,8 +55,6 @@ function run(op: Op, reading: ReturnType<typeof readTraffic>): PlannedTraffic | 
       return planTrafficShift(reading, op)
     case "rollback":
       return planRollback(reading, op)
-    case "remove-tag":
-      return planTagRemoval(reading, op.tag)
   }
 }
 
@@ -69,21 +68,21 @@ describe("traffic planners (golden fixtures)", () => {
     const expected = JSON.parse(readFileSync(join(FIXTURES, name, "expected.json"), "utf8")) as Expected
     const reading = readTraffic(input.service, { canaryTag: input.canaryTag })
     expect(reading, input.about).toEqual(expected.reading)
+    const op = input.op
+    if (op.kind === "read") {
+      expect(expected.plan, "a read case expects no plan").toBeUndefined()
+      return
+    }
     if (expected.error !== undefined) {
-      expect(() => run(input.op, reading)).toThrow(CloudRunInputError)
-      expect(() => run(input.op, reading)).toThrow(expected.error)
+      expect(() => run(op, reading)).toThrow(CloudRunInputError)
+      expect(() => run(op, reading)).toThrow(expected.error)
       return
     }
-    const plan = run(input.op, reading)
-    if (expected.plan === null) {
-      expect(plan).toBeUndefined()
-      return
-    }
-    expect(plan, input.about).toBeDefined()
-    expect({ targets: plan!.targets, expected: Object.fromEntries(plan!.expected), notices: plan!.notices }).toEqual(expected.plan)
+    const plan = run(op, reading)
+    expect({ targets: plan.targets, expected: Object.fromEntries(plan.expected), notices: plan.notices }, input.about).toEqual(expected.plan)
     // Every plan is a valid Cloud Run traffic list: percentages add up to 100, tags are unique.
-    expect(plan!.targets.reduce((sum, t) => sum + t.percent, 0)).toBe(100)
-    const tags = plan!.targets.flatMap((t) => (t.tag ? [t.tag] : []))
+    expect(plan.targets.reduce((sum, t) => sum + t.percent, 0)).toBe(100)
+    const tags = plan.targets.flatMap((t) => (t.tag ? [t.tag] : []))
     expect(new Set(tags).size).toBe(tags.length)
   })
 })
@@ -203,5 +202,24 @@ describe("planTrafficShift input checks", () => {
   })
   it("refuses shifting to the revision already serving", () => {
     expect(() => planTrafficShift(reading, { candidate: "a", stable: "a", percent: 10, tag: "canary" })).toThrow("the same")
+  })
+})
+
+describe("revisionVerdict", () => {
+  const name = "projects/p/locations/us-west1/services/portfolio/revisions/portfolio-1-2-0-x1y2"
+  const short = "portfolio-1-2-0-x1y2"
+  it.each([
+    [[{ type: "Ready", state: "CONDITION_SUCCEEDED" }], { state: "success", detail: `${short} is ready` }],
+    [[{ type: "Ready", state: 4 }], { state: "success", detail: `${short} is ready` }],
+    [
+      [{ type: "Ready", state: "CONDITION_FAILED", message: "Container called exit(1)." }],
+      { state: "failure", kind: "deployment-failed", detail: `${short} failed to become ready: Container called exit(1).` },
+    ],
+    [[{ type: "Ready", state: 2, message: "Deploying revision." }], { state: "pending", detail: `${short} is reconciling: Deploying revision.` }],
+    // Another condition succeeding is not readiness.
+    [[{ type: "ContainerHealthy", state: "CONDITION_SUCCEEDED" }], { state: "pending", detail: `${short} is not reporting readiness yet` }],
+    [[], { state: "pending", detail: `${short} is not reporting readiness yet` }],
+  ])("%j", (conditions, verdict) => {
+    expect(revisionVerdict({ name, conditions })).toEqual(verdict)
   })
 })

@@ -46,7 +46,7 @@ export const GCP_OWNERSHIP: readonly OwnedFields[] = [
       "client_version",
     ],
     changedBy:
-      "dagger/src/gcp/cloud-run.ts creates a revision per deploy (image, env, revision name, labels) and moves " +
+      "dagger/src/gcp/production-service.ts creates a revision per deploy (image, env, revision name, labels) and moves " +
       "traffic in canary steps with tags",
   },
 ]

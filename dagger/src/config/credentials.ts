@@ -79,6 +79,78 @@ export function withAwsSecrets(container: Container, secrets: AwsSecrets): Conta
   return c
 }
 
+/** The GCP credential given, by kind: a service-account key (--gcp-credentials) or an access token. */
+export interface GcpCredentialSecret {
+  kind: "service-account-key" | "access-token"
+  secret: Secret
+}
+
+/**
+ * Which GCP credential was given: the one place that tells a key from a token, for containers, registry
+ * logins and SDK clients alike. `purpose` completes the error when none is ("to log in to Artifact Registry").
+ */
+export function gcpCredentialSecret(secrets: GcpSecrets, purpose: string): GcpCredentialSecret {
+  if (secrets.credentials) return { kind: "service-account-key", secret: secrets.credentials }
+  if (secrets.accessToken) return { kind: "access-token", secret: secrets.accessToken }
+  throw new Error(`no GCP credentials ${purpose}: pass --gcp-credentials or --gcp-access-token`)
+}
+
+/** The fields of a service-account key an SDK client signs with. */
+export interface ServiceAccountKey {
+  clientEmail: string
+  privateKey: string
+  privateKeyId?: string
+  projectId?: string
+}
+
+/** Plaintext GCP credentials, checked, for SDK clients only. Never log, return or put this in a container. */
+export type GcpCredentials =
+  | { kind: "service-account-key"; key: ServiceAccountKey }
+  | { kind: "access-token"; token: string }
+
+/**
+ * Reads the given GCP Secret for an SDK client inside this process and checks its form once: a key must be
+ * a service-account key JSON, a token must not be blank. Errors never echo any part of the Secret.
+ */
+export async function readGcpCredentials(secrets: GcpSecrets, purpose: string): Promise<GcpCredentials> {
+  const given = gcpCredentialSecret(secrets, purpose)
+  const plaintext = await given.secret.plaintext()
+  if (given.kind === "service-account-key") return { kind: "service-account-key", key: parseServiceAccountKey(plaintext) }
+  const token = plaintext.trim()
+  if (token === "") throw new Error("--gcp-access-token is empty; pass a token from workload identity federation.")
+  return { kind: "access-token", token }
+}
+
+function parseServiceAccountKey(keyJson: string): ServiceAccountKey {
+  let data: unknown
+  try {
+    data = JSON.parse(keyJson)
+  } catch {
+    throw new Error(
+      "--gcp-credentials is not JSON; pass the service-account key file's content, e.g. --gcp-credentials=env://GCP_SERVICE_ACCOUNT_KEY.",
+    )
+  }
+  const key = (data ?? {}) as Record<string, unknown>
+  const text = (k: string): string | undefined => (typeof key[k] === "string" && key[k] !== "" ? (key[k] as string) : undefined)
+  const missing = ["client_email", "private_key"].filter((k) => text(k) === undefined)
+  if (key["type"] !== "service_account" || missing.length > 0) {
+    throw new Error(
+      `--gcp-credentials is not a service-account key (type '${typeof key["type"] === "string" ? key["type"] : "?"}'` +
+        `${missing.length > 0 ? `, missing ${missing.join(" and ")}` : ""}). Create a JSON key for the deploy service account, ` +
+        "or use --gcp-access-token with workload identity federation.",
+    )
+  }
+  const optional = (k: string): string | undefined => (typeof key[k] === "string" ? (key[k] as string) : undefined)
+  const privateKeyId = optional("private_key_id")
+  const projectId = optional("project_id")
+  return {
+    clientEmail: text("client_email")!,
+    privateKey: text("private_key")!,
+    ...(privateKeyId !== undefined ? { privateKeyId } : {}),
+    ...(projectId !== undefined ? { projectId } : {}),
+  }
+}
+
 /** Where a container finds the GCP service-account key when one is mounted. */
 export const GCP_KEY_PATH = "/run/secrets/gcp-key.json"
 
@@ -88,10 +160,9 @@ export const GCP_KEY_PATH = "/run/secrets/gcp-key.json"
  * provider reads.
  */
 export function withGcpSecrets(container: Container, secrets: GcpSecrets): Container {
-  if (secrets.credentials) {
-    return container
-      .withMountedSecret(GCP_KEY_PATH, secrets.credentials)
-      .withEnvVariable("GOOGLE_APPLICATION_CREDENTIALS", GCP_KEY_PATH)
+  const given = gcpCredentialSecret(secrets, "for Terraform")
+  if (given.kind === "service-account-key") {
+    return container.withMountedSecret(GCP_KEY_PATH, given.secret).withEnvVariable("GOOGLE_APPLICATION_CREDENTIALS", GCP_KEY_PATH)
   }
-  return container.withSecretVariable("GOOGLE_OAUTH_ACCESS_TOKEN", secrets.accessToken!)
+  return container.withSecretVariable("GOOGLE_OAUTH_ACCESS_TOKEN", given.secret)
 }

@@ -15,7 +15,7 @@
 import type { CostInput, Pricing } from "../report/cost.js"
 import { gibFromCloudRunMemory, vcpuFromCloudRunCpu } from "../report/cost.js"
 import { planCanary, checkCanarySteps, parseCanarySteps } from "./canary.js"
-import type { CandidateDeployment, TrafficChange } from "../gcp/cloud-run.js"
+import type { CandidateDeployment, TrafficChange } from "../gcp/operations.js"
 import {
   checkAndPublish,
   estimateCost,

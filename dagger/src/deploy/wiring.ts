@@ -3,7 +3,7 @@
 // fetch for health checks and webhooks. Each adapter is a thin delegation to its capability file.
 // Heavy SDKs load lazily inside the adapters (every file in src loads on every call).
 import type { Directory, Secret } from "@dagger.io/dagger"
-import type { CloudRunContext } from "../gcp/cloud-run.js"
+import { connectProductionService } from "../gcp/production-service.js"
 import { loadPricing } from "../report/cost.js"
 import {
   awsCredentials,
@@ -28,11 +28,11 @@ import { checkHealth } from "../health/health-check.js"
 import { sleep } from "../shared/wait.js"
 import { notifyRun, type NotifyTargets } from "../notify/delivery.js"
 import { effectiveMode, type NotifyMode } from "../notify/mode.js"
-import { deployProduction, planProduction, type CloudRunPort, type StopStagingPort } from "./production.js"
+import { deployProduction, planProduction, type StopStagingPort } from "./production.js"
 import { artifactRegistryTarget, ecrTarget, type PublishTarget } from "../supply-chain/publish.js"
 import { systemClock, type RunRecord, type ScanSummary } from "../report/run-record.js"
 import { gateReportText } from "../supply-chain/scan/gate.js"
-import { loadSettings, stepTimeoutMs, type Settings } from "../config/settings.js"
+import { loadSettings, type Settings } from "../config/settings.js"
 import {
   deployStaging,
   planStaging,
@@ -221,32 +221,6 @@ export function stopStagingPort(settings: Settings, secrets: AwsSecrets): StopSt
   }
 }
 
-// --- Cloud Run (production) ---------------------------------------------------------------------
-
-/** The production service through cloud-run.ts; close() releases the clients. */
-export async function cloudRunPort(settings: Settings, secrets: GcpSecrets): Promise<CloudRunPort & { close(): Promise<void> }> {
-  const cr = await import("../gcp/cloud-run.js")
-  const p = settings.production
-  const clients = await cr.connectCloudRun({ auth: await cr.gcpAuthFromSecrets(secrets), endpoint: p.gcp.cloudRunEndpoint })
-  const ctx: CloudRunContext = { clients, target: { project: p.gcp.project, region: p.gcp.region, service: p.names.service } }
-  const timeoutMs = stepTimeoutMs(settings, "rollout")
-  return {
-    deployCandidate: (input) => cr.deployCandidate(ctx, { ...input, timeoutMs }),
-    shift: (input) => cr.shiftTraffic(ctx, { ...input, timeoutMs }),
-    rollBack: (input) => cr.rollBack(ctx, { ...input, timeoutMs: stepTimeoutMs(settings, "rollback") }),
-    async facts() {
-      const service = await cr.getService(ctx)
-      const limits = service.template?.containers?.[0]?.resources?.limits ?? {}
-      return {
-        minInstances: service.template?.scaling?.minInstanceCount ?? 0,
-        ...(limits["cpu"] ? { cpu: limits["cpu"] } : {}),
-        ...(limits["memory"] ? { memory: limits["memory"] } : {}),
-      }
-    },
-    close: () => clients.close(),
-  }
-}
-
 // --- Health, notify, time -----------------------------------------------------------------------
 
 /** Health checks with the environment's settings (ci/pipeline.yaml staging.health / production.health). */
@@ -346,7 +320,7 @@ export async function runDeployProduction(
     : undefined
   const mode = effectiveMode(settings.notifications.mode, input.notify)
   // Connecting checks the GCP credential's form (a key must be a service-account key) without a request.
-  const cloudRun = await cloudRunPort(settings, gcp)
+  const cloudRun = await connectProductionService(settings, gcp)
   try {
     const run = await deployProduction(plan, {
       clock: systemClock,

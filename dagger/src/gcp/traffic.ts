@@ -1,5 +1,5 @@
 // Cloud Run traffic decisions, pure: what Cloud Run reports (a service's trafficStatuses) goes in, the
-// traffic targets to ask for come out. cloud-run.ts does the I/O.
+// traffic targets to ask for come out. operations.ts and production-service.ts do the I/O.
 //
 // Decisions made here, once:
 // - The "previous" (stable) revision is the one that holds the most traffic. A split (e.g. 50/50 left by
@@ -10,6 +10,7 @@
 //   other than ours are kept (someone put them there); our canary tag always points at our candidate.
 // - Cloud Run reports enums by name in plain reads but as numbers inside long-running-operation
 //   results, so both forms are accepted.
+import type { Verdict } from "../aws/rollout-verdict.js"
 import { requireDigestRef } from "../supply-chain/image-ref.js"
 
 /** One traffic entry as Cloud Run reports or accepts it. `revision` absent = LATEST (latest ready). */
@@ -287,14 +288,6 @@ export function planRollback(reading: TrafficReading, input: { to: string; remov
   return { targets: compose(expected, tags), expected, notices }
 }
 
-/** Traffic without `tag`, percentages unchanged; undefined when the tag is not there (nothing to do). */
-export function planTagRemoval(reading: TrafficReading, tag: string): PlannedTraffic | undefined {
-  const tags = tagMap(reading)
-  if (!tags.delete(tag)) return undefined
-  const expected = new Map(reading.holders.map((h) => [h.revision, h.percent]))
-  return { targets: compose(expected, tags), expected, notices: [] }
-}
-
 /** Differences between the traffic Cloud Run reports and what was asked for; empty when they agree. */
 export function trafficMismatches(reading: TrafficReading, expected: ReadonlyMap<string, number>): string[] {
   const problems: string[] = []
@@ -312,4 +305,15 @@ export function trafficMismatches(reading: TrafficReading, expected: ReadonlyMap
 /** One line for reports: "a 90 %, b 10 %". */
 export function describeTraffic(reading: TrafficReading): string {
   return reading.holders.length === 0 ? "no revision holds traffic" : reading.holders.map((h) => `${h.revision} ${h.percent} %`).join(", ")
+}
+
+/** A Revision's readiness (its Ready condition) as a verdict. */
+export function revisionVerdict(revision: { name?: string | null; conditions?: ConditionView[] | null }): Verdict {
+  const ready = (revision.conditions ?? []).find((c) => c.type === "Ready")
+  const name = shortName(revision.name) ?? "revision"
+  const state = conditionState(ready)
+  const message = ready?.message ? `: ${ready.message}` : ""
+  if (state === "succeeded") return { state: "success", detail: `${name} is ready` }
+  if (state === "failed") return { state: "failure", kind: "deployment-failed", detail: `${name} failed to become ready${message}` }
+  return { state: "pending", detail: `${name} is ${state === "unknown" ? "not reporting readiness yet" : state}${message}` }
 }

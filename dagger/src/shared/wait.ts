@@ -57,6 +57,15 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   })
 }
 
+/**
+ * A time budget that starts now: `remainingMs()` is what is left of it by `now` (Date.now by default),
+ * 0 once spent. For a sequence of waits that share one budget.
+ */
+export function timeBudget(budgetMs: number, now: () => number = Date.now): { remainingMs(): number } {
+  const deadline = now() + budgetMs
+  return { remainingMs: () => Math.max(0, deadline - now()) }
+}
+
 function check(name: string, value: number, min: number, max: number): void {
   if (!Number.isFinite(value) || value < min || value > max) {
     throw new Error(`Expected \`${name}\` to be a number of ms between ${min} and ${max}, got ${value}.`)

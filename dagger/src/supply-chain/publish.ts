@@ -6,7 +6,7 @@
 // Artifact Registry accepts the key JSON (user `_json_key`) or an access token (user `oauth2accesstoken`)
 // as the registry password.
 import { dag, type Container, type Secret } from "@dagger.io/dagger"
-import { awsCredentials, type AwsCredentials, type AwsSecrets, type GcpSecrets } from "../config/credentials.js"
+import { awsCredentials, gcpCredentialSecret, type AwsCredentials, type AwsSecrets, type GcpSecrets } from "../config/credentials.js"
 import {
   artifactRegistryAddress,
   artifactRegistryHost,
@@ -96,9 +96,8 @@ export function ecrLogin(auth: EcrAuthorization): RegistryLogin {
 
 /** Artifact Registry login from the GCP secret: the key JSON as `_json_key`, or a token as `oauth2accesstoken`. */
 export function artifactRegistryLogin(host: string, secrets: GcpSecrets): RegistryLogin {
-  if (secrets.credentials) return { host, username: "_json_key", password: secrets.credentials }
-  if (secrets.accessToken) return { host, username: "oauth2accesstoken", password: secrets.accessToken }
-  throw new Error("no GCP credentials to log in to Artifact Registry: pass --gcp-credentials or --gcp-access-token")
+  const given = gcpCredentialSecret(secrets, "to log in to Artifact Registry")
+  return { host, username: given.kind === "service-account-key" ? "_json_key" : "oauth2accesstoken", password: given.secret }
 }
 
 /**

@@ -1,0 +1,192 @@
+// The production service on Cloud Run: implements deploy/production.ts's CloudRunPort directly over the
+// v2 clients. A candidate revision with no traffic behind a tag, traffic moved in canary steps and read
+// back, rollback, and the service's size for the cost estimate. Every decision is a pure function in
+// traffic.ts; the reads and the one way of writing the service are in operations.ts.
+import type { CloudRunFacts, CloudRunPort } from "../deploy/production.js"
+import { readGcpCredentials, type GcpSecrets } from "../config/credentials.js"
+import { stepTimeoutMs, type Settings } from "../config/settings.js"
+import { timeBudget, waitForVerdict } from "../shared/wait.js"
+import { connectCloudRun } from "./connect.js"
+import { CloudRunError } from "./errors.js"
+import {
+  type CandidateDeployment,
+  type CloudRunContext,
+  getRevision,
+  getService,
+  pollSettings,
+  requireBudget,
+  type Service,
+  toProtoTarget,
+  type TrafficChange,
+  updateService,
+  verifyTraffic,
+  writable,
+} from "./operations.js"
+import {
+  candidateRevisionName,
+  planCandidateTraffic,
+  planRollback,
+  planTrafficShift,
+  readTraffic,
+  revisionVerdict,
+  validateCandidate,
+  validateTag,
+} from "./traffic.js"
+
+export interface ProductionServiceOptions {
+  /** Time budget of the candidate deploy (operation and readiness) and of each traffic step, ms. */
+  rolloutMs: number
+  /** Time budget of a rollback, ms. */
+  rollbackMs: number
+  /** Random suffix for revision names (4 lower-case letters/digits). Default: crypto random. */
+  randomSuffix?: () => string
+}
+
+/** Written on the service as its `client`, so the console shows who made the last revision. */
+const CLIENT = "portfolio-pipeline"
+
+function randomSuffix(): string {
+  const bytes = new Uint8Array(4)
+  crypto.getRandomValues(bytes)
+  return [...bytes].map((b) => "abcdefghijklmnopqrstuvwxyz0123456789"[b % 36]).join("")
+}
+
+export class ProductionService implements CloudRunPort {
+  private readonly options: Required<ProductionServiceOptions>
+
+  constructor(
+    readonly ctx: CloudRunContext,
+    options: ProductionServiceOptions,
+  ) {
+    requireBudget(options.rolloutMs, "deploying the candidate and shifting traffic")
+    requireBudget(options.rollbackMs, "rolling back")
+    this.options = { randomSuffix, ...options }
+  }
+
+  /**
+   * Creates a revision of `image` that receives NO traffic, reachable only at its tag URL; the previous
+   * revision keeps (or is put back to) 100 %. Waits for the operation and the revision's readiness.
+   * `env` is set on the first container, other variables are kept.
+   */
+  async deployCandidate(input: { image: string; tag: string; label: string; env: Record<string, string> }): Promise<CandidateDeployment> {
+    const { ctx } = this
+    const service = ctx.target.service
+    const image = validateCandidate({ service, tag: input.tag, image: input.image })
+    const budget = timeBudget(this.options.rolloutMs)
+    const revision = candidateRevisionName(service, input.label, this.options.randomSuffix())
+    const doing = `deploying revision ${revision} of '${service}'`
+    const { result, plan } = await updateService(ctx, doing, this.options.rolloutMs, (current) => {
+      const plan = planCandidateTraffic(readTraffic(current, { canaryTag: input.tag }), { candidate: revision, tag: input.tag })
+      const template = current.template ?? {}
+      const [first, ...rest] = template.containers ?? []
+      if (!first) {
+        throw new CloudRunError("rejected", `service '${service}' has no container in its template; re-create it with Terraform (terraform/gcp).`)
+      }
+      const env = (first.env ?? []).filter((e) => !(e.name && e.name in input.env))
+      for (const [name, value] of Object.entries(input.env)) env.push({ name, value })
+      const next: Service = {
+        ...writable(current),
+        client: CLIENT,
+        template: { ...template, revision, containers: [{ ...first, image, env }, ...rest] },
+        traffic: plan.targets.map(toProtoTarget),
+      }
+      return { service: next, plan, revision }
+    })
+
+    // The operation is done, so Cloud Run considers the service reconciled; confirm the candidate itself.
+    const ready = await waitForVerdict(() => getRevision(ctx, revision), revisionVerdict, {
+      budgetMs: Math.max(1, budget.remainingMs()),
+      intervalMs: pollSettings(ctx).maxDelayMs,
+    })
+    if (ready.verdict.state === "failure") {
+      throw new CloudRunError(
+        ready.verdict.kind === "timed-out" ? "timed-out" : "revision-failed",
+        `candidate revision ${revision} is not ready: ${ready.verdict.detail}. The previous revision keeps serving.`,
+        { revision },
+      )
+    }
+
+    const reading = await verifyTraffic(ctx, doing, plan, input.tag)
+    const tagged = reading.tags.find((t) => t.tag === input.tag)
+    if (!tagged || tagged.revision !== revision || !tagged.uri) {
+      throw new CloudRunError(
+        "traffic-mismatch",
+        `after ${doing}, tag '${input.tag}' ${tagged ? `points at ${tagged.revision}${tagged.uri ? "" : " without a URL"}` : "is missing"}; expected ${revision} with a URL.`,
+        { revision },
+      )
+    }
+    return {
+      revision,
+      url: tagged.uri,
+      serviceUrl: reading.serviceUrl ?? result.uri ?? "",
+      previous: [...plan.expected.keys()][0]!,
+      image,
+      traffic: reading,
+      notices: plan.notices,
+    }
+  }
+
+  /**
+   * Puts `percent` % of traffic on the candidate and the rest on the previous revision (at 100 % the
+   * previous revision leaves the list), then reads it back.
+   */
+  async shift(input: { candidate: string; previous: string; percent: number; tag: string }): Promise<TrafficChange> {
+    const { ctx } = this
+    validateTag(ctx.target.service, input.tag)
+    const doing = `shifting ${input.percent} % of traffic to ${input.candidate}`
+    const { plan } = await updateService(ctx, doing, this.options.rolloutMs, (current) => {
+      const plan = planTrafficShift(readTraffic(current, { canaryTag: input.tag }), {
+        candidate: input.candidate,
+        stable: input.previous,
+        percent: input.percent,
+        tag: input.tag,
+      })
+      return { service: { ...writable(current), traffic: plan.targets.map(toProtoTarget) }, plan }
+    })
+    return { traffic: await verifyTraffic(ctx, doing, plan, input.tag), notices: plan.notices }
+  }
+
+  /** Sends 100 % back to `to` (the previous revision) and removes the canary tag, then reads it back. */
+  async rollBack(input: { to: string; tag?: string }): Promise<TrafficChange> {
+    const { ctx } = this
+    const doing = `rolling back to ${input.to}`
+    const { plan } = await updateService(ctx, doing, this.options.rollbackMs, (current) => {
+      const plan = planRollback(readTraffic(current, { canaryTag: input.tag }), {
+        to: input.to,
+        removeTags: input.tag ? [input.tag] : [],
+      })
+      return { service: { ...writable(current), traffic: plan.targets.map(toProtoTarget) }, plan }
+    })
+    return { traffic: await verifyTraffic(ctx, doing, plan, input.tag), notices: plan.notices }
+  }
+
+  /** The service's size as Cloud Run reports it (minimum instances, first container's limits). */
+  async facts(): Promise<CloudRunFacts> {
+    const service = await getService(this.ctx)
+    const limits = service.template?.containers?.[0]?.resources?.limits ?? {}
+    return {
+      minInstances: service.template?.scaling?.minInstanceCount ?? 0,
+      ...(limits["cpu"] ? { cpu: limits["cpu"] } : {}),
+      ...(limits["memory"] ? { memory: limits["memory"] } : {}),
+    }
+  }
+
+  /** Releases the clients. */
+  close(): Promise<void> {
+    return this.ctx.clients.close()
+  }
+}
+
+/**
+ * The production service of ci/pipeline.yaml (production.gcp.*, production.names.service), with the
+ * rollout and rollback budgets of timeouts.stepMinutes. Connecting checks the GCP credential's form (a
+ * key must be a service-account key) without a request. Close it when done.
+ */
+export async function connectProductionService(settings: Settings, secrets: GcpSecrets): Promise<ProductionService> {
+  const p = settings.production
+  const clients = await connectCloudRun({ auth: await readGcpCredentials(secrets, "for Cloud Run"), endpoint: p.gcp.cloudRunEndpoint })
+  return new ProductionService(
+    { clients, target: { project: p.gcp.project, region: p.gcp.region, service: p.names.service } },
+    { rolloutMs: stepTimeoutMs(settings, "rollout"), rollbackMs: stepTimeoutMs(settings, "rollback") },
+  )
+}
