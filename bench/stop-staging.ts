@@ -16,7 +16,8 @@
 //    @aws-sdk/client-ecs 3.1164.0) and ours (pause uniform in [1 s, 2 s]).
 import { performance } from "node:perf_hooks"
 import { createEcsClient, loadEcsSdk, type ECSClient } from "../dagger/src/aws/ecs.js"
-import { stopStaging, type StagingScaleTarget } from "../dagger/src/aws/stop-aws.js"
+import { stopStaging } from "../dagger/src/aws/stop-aws.js"
+import type { StagingTarget } from "../dagger/src/aws/staging-service.js"
 import { startScriptedEcs } from "../test/support/ecs-scripted.js"
 import { startMoto } from "../test/support/moto.js"
 
@@ -57,12 +58,13 @@ async function benchMoto() {
   try {
     const ecs = await createEcsClient({ region: moto.region, credentials: moto.credentials, endpointUrl: moto.endpoint })
     const sdk = await loadEcsSdk()
-    const target: StagingScaleTarget = {
+    const target: StagingTarget = {
       region: moto.region,
       endpointUrl: moto.endpoint,
       cluster: CLUSTER,
       service: SERVICE,
-      fallbackDesiredCount: 1,
+      containerName: "portfolio",
+      desiredCount: 1,
       budgetMs: 60_000,
       intervalMs: 2_000,
     }
@@ -72,7 +74,7 @@ async function benchMoto() {
       await moto.reset()
       await seedMoto(ecs)
       let t0 = performance.now()
-      const out = await stopStaging(target, moto.credentials)
+      const out = await stopStaging(target, moto.credentials, new AbortController().signal)
       if (out.verdict.state !== "success") throw new Error(`stopStaging did not succeed: ${out.verdict.detail}`)
       if (i > 0) ours.push(performance.now() - t0) // run 0 warms moto's ECS backend and the SDK
 
@@ -133,19 +135,20 @@ async function benchDraining() {
   const { server, reset, stoppedAt } = await drainingEndpoint()
   try {
     const credentials = { accessKeyId: "bench", secretAccessKey: "bench" }
-    const target: StagingScaleTarget = {
+    const target: StagingTarget = {
       region: "us-west-1",
       endpointUrl: server.endpoint,
       cluster: CLUSTER,
       service: SERVICE,
-      fallbackDesiredCount: 1,
+      containerName: "portfolio",
+      desiredCount: 1,
       budgetMs: 120_000,
       intervalMs: 2_000,
     }
     const ours: number[] = []
     for (let i = 0; i < RUNS; i++) {
       reset()
-      await stopStaging(target, credentials)
+      await stopStaging(target, credentials, new AbortController().signal)
       ours.push(performance.now() - stoppedAt())
     }
     // The SDK waiter: one measured run (it takes ≥ 15 s by construction).

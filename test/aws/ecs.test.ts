@@ -17,7 +17,6 @@ import {
   loadEcsSdk,
   PREVIOUS_DESIRED_COUNT_TAG,
   registerTaskDefinitionRevision,
-  rolloutWithRollback,
   scaleService,
   startService,
   stopService,
@@ -25,6 +24,9 @@ import {
   type ECSClient,
   type EcsServiceRef,
 } from "../../dagger/src/aws/ecs.js"
+import { openStagingService, type StagingService } from "../../dagger/src/aws/staging-service.js"
+import { stagingRollbackAction } from "../../dagger/src/deploy/staging.js"
+import type { RolloutOutcome } from "../../dagger/src/aws/ecs.js"
 import { startScriptedEcs, type ScriptedEcs } from "../support/ecs-scripted.js"
 import { startMoto, type Moto } from "../support/moto.js"
 import { virtualTime } from "../support/virtual-time.js"
@@ -253,10 +255,18 @@ describe("ECS against moto with running tasks (MOTO_ECS_SERVICE_RUNNING=1)", () 
   })
 
   it("a deployment moto reports COMPLETED with running = desired is a success", async () => {
-    const outcome = await rolloutWithRollback(ecs, ref, `${FAMILY}:2`, fastWait())
-    expect(outcome.rollout.verdict).toMatchObject({ state: "success" })
-    expect(outcome.rollout.deploymentId).toBe(outcome.deployment.deploymentId)
-    expect(outcome.rollback).toBeUndefined()
+    const staging = await openStagingService(
+      { region: moto.region, endpointUrl: moto.endpoint, cluster: ref.cluster, service: ref.service, containerName: "portfolio", desiredCount: 1, budgetMs: 5_000, intervalMs: 20 },
+      moto.credentials,
+    )
+    try {
+      const outcome = await rolloutAndRollBack(staging, `${FAMILY}:2`, `${FAMILY}:1`)
+      expect(outcome.rollout.verdict).toMatchObject({ state: "success" })
+      expect(outcome.rollout.deploymentId).toMatch(/^ecs-svc\//)
+      expect(outcome.rollback).toBeUndefined()
+    } finally {
+      staging.close()
+    }
   })
 })
 
@@ -298,9 +308,34 @@ const NEW = "ecs-svc/2222222222222222222"
 const BREAKER = "ecs-svc/3333333333333333333"
 const OURS_BACK = "ecs-svc/4444444444444444444"
 
+/**
+ * What deploy-staging does with the staging port (deploy/staging.ts): roll out, and on a failed verdict
+ * take the rollback action the real algorithm (stagingRollbackAction) decides, through the same port.
+ */
+async function rolloutAndRollBack(
+  staging: StagingService,
+  taskDefinition: string,
+  previous: string,
+): Promise<{ rollout: RolloutOutcome; rollback?: RolloutOutcome }> {
+  const signal = new AbortController().signal
+  const rollout = await staging.rollout(taskDefinition, 1, signal)
+  if (rollout.verdict.state === "success") return { rollout }
+  const action = stagingRollbackAction({ touched: true, previous, rollout: rollout.verdict })
+  if (action.kind === "none") return { rollout }
+  return { rollout, rollback: await staging.rollBack(action, signal) }
+}
+
 describe("rollouts through the scripted ECS endpoint (real SDK client)", () => {
   let server: ScriptedEcs
   let ecs: ECSClient
+  let staging: StagingService
+  const stagingOf = async (): Promise<StagingService> =>
+    (staging = await openStagingService(
+      { region: "us-west-1", endpointUrl: server.endpoint, cluster: ref.cluster, service: ref.service, containerName: "portfolio", desiredCount: 1, budgetMs: 60_000, intervalMs: 2_000 },
+      { accessKeyId: "test", secretAccessKey: "test" },
+      virtualTime(),
+    ))
+  afterEach(() => staging?.close())
   beforeEach(async () => {
     server = await startScriptedEcs()
     ecs = await createEcsClient({
@@ -315,7 +350,9 @@ describe("rollouts through the scripted ECS endpoint (real SDK client)", () => {
   })
 
   it("in progress → completed: success on the poll that sees COMPLETED", async () => {
-    server.script("DescribeServices", svc(7, [dep(OLD, "PRIMARY", 7, "COMPLETED", `ECS deployment ${OLD} completed.`, 1)]))
+    // The port reads the service first (is it stopped?), then deploys.
+    const serving7 = svc(7, [dep(OLD, "PRIMARY", 7, "COMPLETED", `ECS deployment ${OLD} completed.`, 1)])
+    server.script("DescribeServices", serving7, serving7)
     server.script("UpdateService", { service: svc(8, [dep(NEW, "PRIMARY", 8, "IN_PROGRESS", `ECS deployment ${NEW} in progress.`), dep(OLD, "ACTIVE", 7, "COMPLETED", "")]).services[0] })
     server.script(
       "DescribeServices",
@@ -323,9 +360,7 @@ describe("rollouts through the scripted ECS endpoint (real SDK client)", () => {
       svc(8, [dep(NEW, "PRIMARY", 8, "IN_PROGRESS", `ECS deployment ${NEW} in progress.`, 1), dep(OLD, "ACTIVE", 7, "COMPLETED", "", 1)]),
       svc(8, [dep(NEW, "PRIMARY", 8, "COMPLETED", `ECS deployment ${NEW} completed.`, 1)]),
     )
-    const time = virtualTime()
-    const outcome = await rolloutWithRollback(ecs, ref, `${FAMILY}:8`, { budgetMs: 60_000, ...time })
-    expect(outcome.deployment).toMatchObject({ deploymentId: NEW, previousTaskDefinition: ARN(7) })
+    const outcome = await rolloutAndRollBack(await stagingOf(), `${FAMILY}:8`, ARN(7))
     expect(outcome.rollout).toMatchObject({ deploymentId: NEW, verdict: { state: "success" }, polls: 3 })
     expect(outcome.rollback).toBeUndefined()
     const update = server.callsOf("UpdateService")
@@ -335,7 +370,9 @@ describe("rollouts through the scripted ECS endpoint (real SDK client)", () => {
   })
 
   it("circuit breaker rolls back: failure 'rolled-back', then the breaker's own rollback is verified (no second update)", async () => {
-    server.script("DescribeServices", svc(7, [dep(OLD, "PRIMARY", 7, "COMPLETED", `ECS deployment ${OLD} completed.`, 1)]))
+    // The port reads the service first (is it stopped?), then deploys.
+    const serving7 = svc(7, [dep(OLD, "PRIMARY", 7, "COMPLETED", `ECS deployment ${OLD} completed.`, 1)])
+    server.script("DescribeServices", serving7, serving7)
     server.script("UpdateService", { service: svc(8, [dep(NEW, "PRIMARY", 8, "IN_PROGRESS", `ECS deployment ${NEW} in progress.`), dep(OLD, "ACTIVE", 7, "COMPLETED", "", 1)]).services[0] })
     const rollingBack = `ECS deployment circuit breaker: rolling back to deploymentId ${OLD}.`
     server.script(
@@ -345,14 +382,16 @@ describe("rollouts through the scripted ECS endpoint (real SDK client)", () => {
       svc(7, [dep(BREAKER, "PRIMARY", 7, "IN_PROGRESS", rollingBack, 1), dep(NEW, "ACTIVE", 8, "FAILED", "ECS deployment circuit breaker: tasks failed to start.")]),
       svc(7, [dep(BREAKER, "PRIMARY", 7, "COMPLETED", `ECS deployment ${BREAKER} completed.`, 1)]),
     )
-    const outcome = await rolloutWithRollback(ecs, ref, `${FAMILY}:8`, { budgetMs: 60_000, ...virtualTime() })
+    const outcome = await rolloutAndRollBack(await stagingOf(), `${FAMILY}:8`, ARN(7))
     expect(outcome.rollout.verdict).toMatchObject({ state: "failure", kind: "rolled-back", rollbackDeploymentId: BREAKER })
     expect(outcome.rollback).toMatchObject({ deploymentId: BREAKER, verdict: { state: "success" }, taskDefinition: ARN(7) })
     expect(server.callsOf("UpdateService")).toHaveLength(1)
   })
 
   it("FAILED without a breaker rollback: the pipeline rolls back to the previous task definition and verifies it", async () => {
-    server.script("DescribeServices", svc(7, [dep(OLD, "PRIMARY", 7, "COMPLETED", `ECS deployment ${OLD} completed.`, 1)]))
+    // The port reads the service first (is it stopped?), then deploys.
+    const serving7 = svc(7, [dep(OLD, "PRIMARY", 7, "COMPLETED", `ECS deployment ${OLD} completed.`, 1)])
+    server.script("DescribeServices", serving7, serving7)
     server.script(
       "UpdateService",
       { service: svc(8, [dep(NEW, "PRIMARY", 8, "IN_PROGRESS", "in progress"), dep(OLD, "ACTIVE", 7, "COMPLETED", "", 1)]).services[0] },
@@ -366,7 +405,7 @@ describe("rollouts through the scripted ECS endpoint (real SDK client)", () => {
       svc(7, [dep(OURS_BACK, "PRIMARY", 7, "IN_PROGRESS", "in progress", 1)]),
       svc(7, [dep(OURS_BACK, "PRIMARY", 7, "COMPLETED", `ECS deployment ${OURS_BACK} completed.`, 1)]),
     )
-    const outcome = await rolloutWithRollback(ecs, ref, `${FAMILY}:8`, { budgetMs: 60_000, ...virtualTime() })
+    const outcome = await rolloutAndRollBack(await stagingOf(), `${FAMILY}:8`, ARN(7))
     expect(outcome.rollout.verdict).toMatchObject({ state: "failure", kind: "deployment-failed" })
     expect(outcome.rollback).toMatchObject({ deploymentId: OURS_BACK, verdict: { state: "success" } })
     const updates = server.callsOf("UpdateService").map((c) => c.body.taskDefinition)
@@ -374,10 +413,12 @@ describe("rollouts through the scripted ECS endpoint (real SDK client)", () => {
   })
 
   it("superseded by someone else's deployment: reported, and their deployment is left alone", async () => {
-    server.script("DescribeServices", svc(7, [dep(OLD, "PRIMARY", 7, "COMPLETED", "done", 1)]))
+    // The port reads the service first (is it stopped?), then deploys.
+    const serving7 = svc(7, [dep(OLD, "PRIMARY", 7, "COMPLETED", "done", 1)])
+    server.script("DescribeServices", serving7, serving7)
     server.script("UpdateService", { service: svc(8, [dep(NEW, "PRIMARY", 8, "IN_PROGRESS", "in progress"), dep(OLD, "ACTIVE", 7, "COMPLETED", "", 1)]).services[0] })
     server.script("DescribeServices", svc(9, [dep("ecs-svc/9", "PRIMARY", 9, "IN_PROGRESS", "ECS deployment ecs-svc/9 in progress."), dep(NEW, "ACTIVE", 8, "IN_PROGRESS", "in progress", 1)]))
-    const outcome = await rolloutWithRollback(ecs, ref, `${FAMILY}:8`, { budgetMs: 60_000, ...virtualTime() })
+    const outcome = await rolloutAndRollBack(await stagingOf(), `${FAMILY}:8`, ARN(7))
     expect(outcome.rollout.verdict).toMatchObject({ state: "failure", kind: "superseded" })
     expect(outcome.rollback).toBeUndefined()
     expect(server.callsOf("UpdateService")).toHaveLength(1)

@@ -14,7 +14,8 @@ import {
   type ScaleOutcome,
 } from "../../dagger/src/aws/ecs.js"
 import { parseSettings, type Settings } from "../../dagger/src/config/settings.js"
-import { stagingScaleTarget, startStaging, stopStaging, toAwsStagingScale } from "../../dagger/src/aws/stop-aws.js"
+import { toAwsStagingScale } from "../../dagger/src/aws/stop-aws.js"
+import { openStagingService, stagingTarget } from "../../dagger/src/aws/staging-service.js"
 import { callFunction, startEngineDouble, type EngineDouble } from "../support/engine-double.js"
 import { startMoto, type Moto } from "../support/moto.js"
 import { repoRoot } from "../tools/paths.js"
@@ -42,41 +43,6 @@ async function seed(ecs: ECSClient, settings: Settings, desired: number): Promis
   )
 }
 
-describe("stagingScaleTarget", () => {
-  const settings = parseSettings(settingsText)
-
-  it("takes cluster, service, region, budget and poll interval from ci/pipeline.yaml", () => {
-    expect(stagingScaleTarget(settings)).toEqual({
-      region: settings.staging.aws.region,
-      cluster: settings.staging.names.cluster,
-      service: settings.staging.names.service,
-      fallbackDesiredCount: settings.staging.desiredCount,
-      budgetMs: settings.staging.rollout.timeoutSeconds * 1000,
-      intervalMs: settings.staging.rollout.pollIntervalSeconds * 1000,
-    })
-  })
-
-  it("polls at most every 2 s with the repository's settings", () => {
-    expect(stagingScaleTarget(settings).intervalMs).toBeLessThanOrEqual(2_000)
-  })
-
-  it("passes the emulator endpoint through only when set", () => {
-    const withEndpoint = { ...settings, staging: { ...settings.staging, aws: { region: "us-west-1", endpointUrl: "http://127.0.0.1:5000" } } }
-    expect(stagingScaleTarget(withEndpoint).endpointUrl).toBe("http://127.0.0.1:5000")
-    expect(stagingScaleTarget(settings)).not.toHaveProperty("endpointUrl")
-  })
-
-  it("lets --timeout-seconds override the budget and rejects nonsense", () => {
-    expect(stagingScaleTarget(settings, { timeoutSeconds: 30 }).budgetMs).toBe(30_000)
-    expect(() => stagingScaleTarget(settings, { timeoutSeconds: 0 })).toThrow(/--timeout-seconds.*got 0/)
-  })
-
-  it("starts at least one task when the settings say desiredCount 0", () => {
-    const zero = { ...settings, staging: { ...settings.staging, desiredCount: 0 } }
-    expect(stagingScaleTarget(zero).fallbackDesiredCount).toBe(1)
-  })
-})
-
 describe("toAwsStagingScale", () => {
   const outcome: ScaleOutcome = {
     ref: { cluster: "c", service: "s" },
@@ -101,7 +67,7 @@ describe("toAwsStagingScale", () => {
   })
 })
 
-describe("stopStaging / startStaging against moto", () => {
+describe("the staging service's stop and start against moto", () => {
   let moto: Moto
   let ecs: ECSClient
   let settings: Settings
@@ -119,14 +85,17 @@ describe("stopStaging / startStaging against moto", () => {
   })
 
   it("stop then start round-trips the desired count through the tag", async () => {
-    const target = stagingScaleTarget(settings)
+    const target = stagingTarget(settings)
     const ref = { cluster: target.cluster, service: target.service }
+    const staging = await openStagingService(target, moto.credentials)
+    const signal = new AbortController().signal
 
-    const stopped = await stopStaging(target, moto.credentials)
+    const stopped = await staging.stop(signal)
     expect(stopped).toMatchObject({ previousDesiredCount: 2, desiredCount: 0, runningCount: 0, verdict: { state: "success" } })
     expect((await describeService(ecs, ref, { tags: true })).tags).toContainEqual({ key: PREVIOUS_DESIRED_COUNT_TAG, value: "2" })
 
-    const started = await startStaging(target, moto.credentials)
+    const started = await staging.start(signal)
+    staging.close()
     expect(started).toMatchObject({ previousDesiredCount: 0, desiredCount: 2, runningCount: 2, verdict: { state: "success" } })
     const after = await describeService(ecs, ref, { tags: true })
     expect(after.desiredCount).toBe(2)

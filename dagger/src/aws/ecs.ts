@@ -6,7 +6,7 @@
 // TypeScript erases those. Retries of throttling and transient faults are the SDK's own standard retry
 // strategy (exponential backoff with full jitter, capped, with a retry-token budget) — not a hand-written
 // loop; `maxAttempts` bounds it.
-import type { ECSClient, Service } from "#aws-sdk/client-ecs"
+import type { ECSClient, Service, TaskDefinition } from "#aws-sdk/client-ecs"
 import type { AwsCredentials } from "../config/credentials.js"
 import { newDeploymentId, rolloutVerdict, scaleVerdict, shortTaskDefinition, type Verdict } from "./rollout-verdict.js"
 import { nextTaskDefinition, type TaskDefinitionChange } from "./task-definition.js"
@@ -83,7 +83,9 @@ interface AwsLikeError {
 }
 
 /** Translates an SDK error into an EcsError naming the input, the problem and the fix. */
-async function explain(err: unknown, action: string, ref: EcsServiceRef, ecs: ECSClient): Promise<EcsError> {
+async function explain(err: unknown, action: string, ref: EcsServiceRef, ecs: ECSClient, signal?: AbortSignal): Promise<EcsError> {
+  // A cancelled call is not an ECS failure: the step's own reason (timeout, Ctrl-C) goes up unchanged.
+  if (signal?.aborted) throw signal.reason
   if (err instanceof EcsError) return err
   const e = (err ?? {}) as AwsLikeError
   const code = e.name ?? "Error"
@@ -144,20 +146,22 @@ function missingServiceFix(ref: EcsServiceRef): string {
 export async function describeService(
   ecs: ECSClient,
   ref: EcsServiceRef,
-  options: { tags?: boolean; requireActive?: boolean } = {},
+  options: { tags?: boolean; requireActive?: boolean; signal?: AbortSignal } = {},
 ): Promise<Service> {
   const { DescribeServicesCommand } = await loadEcsSdk()
   let out
   try {
+    options.signal?.throwIfAborted()
     out = await ecs.send(
       new DescribeServicesCommand({
         cluster: ref.cluster,
         services: [ref.service],
         ...(options.tags ? { include: ["TAGS"] } : {}),
       }),
+      { abortSignal: options.signal },
     )
   } catch (err) {
-    throw await explain(err, "DescribeServices", ref, ecs)
+    throw await explain(err, "DescribeServices", ref, ecs, options.signal)
   }
   const service = out.services?.find((s) => s.serviceName === ref.service || s.serviceArn?.endsWith(`/${ref.service}`))
   if (!service) {
@@ -209,15 +213,17 @@ export async function scaleService(
   if (!Number.isInteger(desiredCount) || desiredCount < 0) {
     throw new EcsError(`Expected the desired count to be a non-negative integer, got ${desiredCount}.`)
   }
-  const before = previous ?? (await describeService(ecs, ref))
+  const { signal } = wait
+  const before = previous ?? (await describeService(ecs, ref, { signal }))
   const { UpdateServiceCommand } = await loadEcsSdk()
   try {
-    await ecs.send(new UpdateServiceCommand({ cluster: ref.cluster, service: ref.service, desiredCount }))
+    signal?.throwIfAborted()
+    await ecs.send(new UpdateServiceCommand({ cluster: ref.cluster, service: ref.service, desiredCount }), { abortSignal: signal })
   } catch (err) {
-    throw await explain(err, "UpdateService", ref, ecs)
+    throw await explain(err, "UpdateService", ref, ecs, signal)
   }
   const result = await waitForVerdict(
-    () => describeService(ecs, ref, { requireActive: false }),
+    () => describeService(ecs, ref, { requireActive: false, signal }),
     (service) => scaleVerdict(service, desiredCount),
     wait,
   )
@@ -252,20 +258,23 @@ export function rememberedDesiredCount(service: Service): number | undefined {
  * earlier stop is kept (stopping twice must not forget the count).
  */
 export async function stopService(ecs: ECSClient, ref: EcsServiceRef, wait: EcsWaitOptions): Promise<ScaleOutcome> {
-  const before = await describeService(ecs, ref, { tags: true })
+  const { signal } = wait
+  const before = await describeService(ecs, ref, { tags: true, signal })
   const current = before.desiredCount ?? 0
   if (current > 0) {
     const { TagResourceCommand } = await loadEcsSdk()
     try {
       // Tag first: if the scale-down fails half-way, the count to restore is already recorded.
+      signal?.throwIfAborted()
       await ecs.send(
         new TagResourceCommand({
           resourceArn: before.serviceArn,
           tags: [{ key: PREVIOUS_DESIRED_COUNT_TAG, value: String(current) }],
         }),
+        { abortSignal: signal },
       )
     } catch (err) {
-      throw await explain(err, "TagResource", ref, ecs)
+      throw await explain(err, "TagResource", ref, ecs, signal)
     }
   }
   return scaleService(ecs, ref, 0, wait, before)
@@ -281,7 +290,8 @@ export async function startService(
   ref: EcsServiceRef,
   options: { fallbackDesiredCount: number; wait: EcsWaitOptions },
 ): Promise<ScaleOutcome> {
-  const before = await describeService(ecs, ref, { tags: true })
+  const { signal } = options.wait
+  const before = await describeService(ecs, ref, { tags: true, signal })
   const remembered = rememberedDesiredCount(before)
   const current = before.desiredCount ?? 0
   const target = remembered ?? (current > 0 ? current : options.fallbackDesiredCount)
@@ -289,12 +299,21 @@ export async function startService(
   if (outcome.verdict.state === "success" && remembered !== undefined) {
     const { UntagResourceCommand } = await loadEcsSdk()
     try {
-      await ecs.send(new UntagResourceCommand({ resourceArn: before.serviceArn, tagKeys: [PREVIOUS_DESIRED_COUNT_TAG] }))
+      signal?.throwIfAborted()
+      await ecs.send(new UntagResourceCommand({ resourceArn: before.serviceArn, tagKeys: [PREVIOUS_DESIRED_COUNT_TAG] }), {
+        abortSignal: signal,
+      })
     } catch (err) {
-      throw await explain(err, "UntagResource", ref, ecs)
+      throw await explain(err, "UntagResource", ref, ecs, signal)
     }
   }
   return outcome
+}
+
+/** The release a task definition runs, read from its app container's APP_VERSION / APP_COMMIT. */
+export interface TaskRelease {
+  version: string
+  commit: string
 }
 
 /** A task definition revision registered for a deploy. */
@@ -303,6 +322,39 @@ export interface RegisteredTaskDefinition {
   taskDefinitionArn: string
   /** ARN of the revision the service ran before (the rollback target). */
   previousTaskDefinitionArn: string
+  /**
+   * The release the previous revision runs, when its app container names one: what a rollback must be
+   * seen serving. Absent for a revision that does not (e.g. Terraform's template revision).
+   */
+  previousRelease?: TaskRelease
+}
+
+/** Reads one task definition (family:revision or ARN). */
+export async function describeTaskDefinition(
+  ecs: ECSClient,
+  ref: EcsServiceRef,
+  taskDefinition: string,
+  signal?: AbortSignal,
+): Promise<TaskDefinition> {
+  const { DescribeTaskDefinitionCommand } = await loadEcsSdk()
+  let found
+  try {
+    signal?.throwIfAborted()
+    found = (await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition }), { abortSignal: signal })).taskDefinition
+  } catch (err) {
+    throw await explain(err, "DescribeTaskDefinition", ref, ecs, signal)
+  }
+  if (!found) throw new EcsError(`DescribeTaskDefinition returned nothing for ${taskDefinition}.`)
+  return found
+}
+
+/** The release `containerName` of a task definition runs, or undefined when it does not say. */
+export function taskRelease(td: TaskDefinition, containerName: string): TaskRelease | undefined {
+  const env = td.containerDefinitions?.find((c) => c.name === containerName)?.environment ?? []
+  const value = (name: string) => env.find((kv) => kv.name === name)?.value
+  const version = value("APP_VERSION")
+  const commit = value("APP_COMMIT")
+  return version && commit ? { version, commit } : undefined
 }
 
 /**
@@ -313,26 +365,28 @@ export async function registerTaskDefinitionRevision(
   ecs: ECSClient,
   ref: EcsServiceRef,
   change: TaskDefinitionChange,
+  signal?: AbortSignal,
 ): Promise<RegisteredTaskDefinition> {
-  const service = await describeService(ecs, ref)
+  const service = await describeService(ecs, ref, { signal })
   const previous = service.taskDefinition
   if (!previous) throw new EcsError(`${await where(ref, ecs)} has no task definition to derive the next revision from.`)
-  const { DescribeTaskDefinitionCommand, RegisterTaskDefinitionCommand } = await loadEcsSdk()
-  let current
-  try {
-    current = (await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: previous }))).taskDefinition
-  } catch (err) {
-    throw await explain(err, "DescribeTaskDefinition", ref, ecs)
-  }
-  if (!current) throw new EcsError(`DescribeTaskDefinition returned nothing for ${previous}.`)
+  const current = await describeTaskDefinition(ecs, ref, previous, signal)
+  const { RegisterTaskDefinitionCommand } = await loadEcsSdk()
   let registered
   try {
-    registered = (await ecs.send(new RegisterTaskDefinitionCommand(nextTaskDefinition(current, change)))).taskDefinition
+    signal?.throwIfAborted()
+    registered = (await ecs.send(new RegisterTaskDefinitionCommand(nextTaskDefinition(current, change)), { abortSignal: signal }))
+      .taskDefinition
   } catch (err) {
-    throw await explain(err, "RegisterTaskDefinition", ref, ecs)
+    throw await explain(err, "RegisterTaskDefinition", ref, ecs, signal)
   }
   if (!registered?.taskDefinitionArn) throw new EcsError(`RegisterTaskDefinition returned no ARN for family ${current.family}.`)
-  return { taskDefinitionArn: registered.taskDefinitionArn, previousTaskDefinitionArn: current.taskDefinitionArn ?? previous }
+  const previousRelease = taskRelease(current, change.containerName)
+  return {
+    taskDefinitionArn: registered.taskDefinitionArn,
+    previousTaskDefinitionArn: current.taskDefinitionArn ?? previous,
+    ...(previousRelease ? { previousRelease } : {}),
+  }
 }
 
 /** A deployment this pipeline started. */
@@ -354,21 +408,24 @@ export async function deployTaskDefinition(
   ecs: ECSClient,
   ref: EcsServiceRef,
   taskDefinition: string,
+  signal?: AbortSignal,
 ): Promise<StartedDeployment> {
   if (taskDefinition.trim() === "") {
     throw new EcsError("Expected a task definition (family:revision or ARN), got an empty string.")
   }
-  const before = await describeService(ecs, ref)
+  const before = await describeService(ecs, ref, { signal })
   const { UpdateServiceCommand } = await loadEcsSdk()
   let after: Service | undefined
   try {
+    signal?.throwIfAborted()
     after = (
       await ecs.send(
         new UpdateServiceCommand({ cluster: ref.cluster, service: ref.service, taskDefinition, forceNewDeployment: true }),
+        { abortSignal: signal },
       )
     ).service
   } catch (err) {
-    throw await explain(err, "UpdateService", ref, ecs)
+    throw await explain(err, "UpdateService", ref, ecs, signal)
   }
   const deploymentId = after ? newDeploymentId(before, after) : undefined
   if (!deploymentId) {
@@ -399,7 +456,7 @@ export async function waitForRollout(
   wait: EcsWaitOptions,
 ): Promise<RolloutOutcome> {
   const result = await waitForVerdict(
-    () => describeService(ecs, ref, { requireActive: false }),
+    () => describeService(ecs, ref, { requireActive: false, signal: wait.signal }),
     (service) => rolloutVerdict(service, deploymentId),
     wait,
   )
@@ -410,44 +467,4 @@ export async function waitForRollout(
     elapsedMs: result.elapsedMs,
     taskDefinition: result.last.taskDefinition ?? "",
   }
-}
-
-/** Deploy + verify; on failure, roll back to the previous task definition and verify that too. */
-export interface RolloutWithRollback {
-  deployment: StartedDeployment
-  rollout: RolloutOutcome
-  /** Present when the rollout failed and a rollback was verified (or attempted). */
-  rollback?: RolloutOutcome
-}
-
-/**
- * Deploys `taskDefinition`, waits for its verdict and, if it failed or ran out of time, makes sure the
- * service ends on the previous task definition with a verified rollout: when the circuit breaker already
- * started a rollback, that rollback deployment is verified; otherwise this function starts one itself.
- * A deployment superseded by someone else's is left alone.
- * A failed rollout is an outcome, not an exception; only bad input or API errors throw.
- */
-export async function rolloutWithRollback(
-  ecs: ECSClient,
-  ref: EcsServiceRef,
-  taskDefinition: string,
-  wait: EcsWaitOptions,
-): Promise<RolloutWithRollback> {
-  const deployment = await deployTaskDefinition(ecs, ref, taskDefinition)
-  const rollout = await waitForRollout(ecs, ref, deployment.deploymentId, wait)
-  if (rollout.verdict.state === "success") return { deployment, rollout }
-  if (!deployment.previousTaskDefinition) return { deployment, rollout }
-
-  const { kind } = rollout.verdict
-  let rollbackId: string | undefined
-  if (kind === "rolled-back") {
-    rollbackId = rollout.verdict.rollbackDeploymentId
-  } else if (kind === "deployment-failed" || kind === "timed-out") {
-    rollbackId = (await deployTaskDefinition(ecs, ref, deployment.previousTaskDefinition)).deploymentId
-  }
-  // "superseded": someone else's deployment now owns the service — rolling back would undo theirs.
-  // "service-not-active" / "unsupported": nothing a rollback could fix.
-  if (!rollbackId) return { deployment, rollout }
-  const rollback = await waitForRollout(ecs, ref, rollbackId, wait)
-  return { deployment, rollout, rollback }
 }

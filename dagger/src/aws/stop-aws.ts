@@ -2,102 +2,30 @@
 // production deploy, which stops staging while production ships. Staging costs money only while tasks
 // run, so "stopped" means: desired count 0 AND no task running — verified, not assumed.
 //
-// stagingScaleTarget is pure (settings in, target out); stopStaging / startStaging are the shell around
-// ecs.ts; scaleAwsStaging is the command and AwsStagingScale what the CLI prints.
+// The staging service itself (target, stop, start) is aws/staging-service.ts; here are the command
+// (scaleAwsStaging), the production deploy's stop (stopStaging) and what the CLI prints (AwsStagingScale).
 import { func, object } from "@dagger.io/dagger"
 import { awsCredentials, type AwsCredentials, type AwsSecrets } from "../config/credentials.js"
-import {
-  createEcsClient,
-  PREVIOUS_DESIRED_COUNT_TAG,
-  startService,
-  stopService,
-  type ECSClient,
-  type EcsServiceRef,
-  type ScaleOutcome,
-} from "./ecs.js"
+import { PREVIOUS_DESIRED_COUNT_TAG, type ScaleOutcome } from "./ecs.js"
 import type { Settings } from "../config/settings.js"
-import type { WaitOptions } from "../shared/wait.js"
-
-/** Everything a stop or start needs to know about staging, taken from ci/pipeline.yaml. */
-export interface StagingScaleTarget {
-  region: string
-  /** Emulator endpoint (moto) from `staging.aws.endpointUrl`; absent for real AWS. */
-  endpointUrl?: string
-  cluster: string
-  service: string
-  /** Desired count for start when none was remembered: `staging.desiredCount`. */
-  fallbackDesiredCount: number
-  /** Time budget for the verdict, ms: `staging.rollout.timeoutSeconds` unless overridden. */
-  budgetMs: number
-  /** Upper bound of the pause between polls, ms: `staging.rollout.pollIntervalSeconds`. */
-  intervalMs: number
-}
-
-/** Reads the staging target from settings; `timeoutSeconds` overrides the rollout timeout. */
-export function stagingScaleTarget(settings: Settings, overrides: { timeoutSeconds?: number } = {}): StagingScaleTarget {
-  const { aws, names, desiredCount, rollout } = settings.staging
-  const timeoutSeconds = overrides.timeoutSeconds ?? rollout.timeoutSeconds
-  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0 || timeoutSeconds > 3600) {
-    throw new Error(`Expected --timeout-seconds to be between 1 and 3600, got ${timeoutSeconds}.`)
-  }
-  return {
-    region: aws.region,
-    ...(aws.endpointUrl ? { endpointUrl: aws.endpointUrl } : {}),
-    cluster: names.cluster,
-    service: names.service,
-    fallbackDesiredCount: desiredCount > 0 ? desiredCount : 1,
-    budgetMs: Math.round(timeoutSeconds * 1000),
-    intervalMs: Math.round(rollout.pollIntervalSeconds * 1000),
-  }
-}
-
-/** Test seams for the wait (virtual clock); production code passes nothing. */
-export type WaitOverrides = Pick<WaitOptions, "now" | "sleep" | "random">
-
-/** Runs `use` with an ECS client for the staging target, and always closes the client after. */
-async function withStagingEcs<T>(
-  target: StagingScaleTarget,
-  credentials: AwsCredentials,
-  use: (ecs: ECSClient, service: EcsServiceRef) => Promise<T>,
-): Promise<T> {
-  const ecs = await createEcsClient({
-    region: target.region,
-    credentials,
-    ...(target.endpointUrl ? { endpointUrl: target.endpointUrl } : {}),
-  })
-  try {
-    return await use(ecs, { cluster: target.cluster, service: target.service })
-  } finally {
-    ecs.destroy()
-  }
-}
-
-function waitOf(target: StagingScaleTarget, overrides: WaitOverrides): WaitOptions {
-  return { budgetMs: target.budgetMs, intervalMs: target.intervalMs, ...overrides }
-}
+import { openStagingService, stagingTarget, type StagingTarget, type WaitOverrides } from "./staging-service.js"
 
 /**
- * Scales staging to 0 (remembering the count it had) and waits until no task runs. A failed or timed-out
- * verdict is returned, not thrown, so the production deploy can report it as a warning; bad input and
- * API errors throw EcsError.
+ * Stops staging (scale to 0, remembering the count) and waits until no task runs; for the production
+ * deploy, which reports a failed verdict as a warning. Bad input and API errors throw.
  */
 export async function stopStaging(
-  target: StagingScaleTarget,
+  target: StagingTarget,
   credentials: AwsCredentials,
+  signal: AbortSignal,
   overrides: WaitOverrides = {},
 ): Promise<ScaleOutcome> {
-  return withStagingEcs(target, credentials, (ecs, service) => stopService(ecs, service, waitOf(target, overrides)))
-}
-
-/** Scales staging back to the remembered count (else `fallbackDesiredCount`) and waits until it runs. */
-export async function startStaging(
-  target: StagingScaleTarget,
-  credentials: AwsCredentials,
-  overrides: WaitOverrides = {},
-): Promise<ScaleOutcome> {
-  return withStagingEcs(target, credentials, (ecs, service) =>
-    startService(ecs, service, { fallbackDesiredCount: target.fallbackDesiredCount, wait: waitOf(target, overrides) }),
-  )
+  const staging = await openStagingService(target, credentials, overrides)
+  try {
+    return await staging.stop(signal)
+  } finally {
+    staging.close()
+  }
 }
 
 export type ScaleAction = "stop" | "start"
@@ -110,10 +38,15 @@ export async function scaleAwsStaging(
   action: ScaleAction,
   input: { settings: Settings; secrets: AwsSecrets; timeoutSeconds?: number },
 ): Promise<AwsStagingScale> {
-  const target = stagingScaleTarget(input.settings, { timeoutSeconds: input.timeoutSeconds })
-  const credentials = await awsCredentials(input.secrets)
-  const scale = action === "stop" ? stopStaging : startStaging
-  return toAwsStagingScale(action, await scale(target, credentials))
+  const target = stagingTarget(input.settings, { timeoutSeconds: input.timeoutSeconds })
+  const staging = await openStagingService(target, await awsCredentials(input.secrets))
+  try {
+    // A CLI call has no step to cancel it; the wait budget bounds it.
+    const signal = new AbortController().signal
+    return toAwsStagingScale(action, await (action === "stop" ? staging.stop(signal) : staging.start(signal)))
+  } finally {
+    staging.close()
+  }
 }
 
 /** The result of `stop-aws` / `start-aws`: what the service was, what it is now, and how long it took. */

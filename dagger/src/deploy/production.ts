@@ -16,23 +16,7 @@ import type { CostInput, Pricing } from "../report/cost.js"
 import { gibFromCloudRunMemory, vcpuFromCloudRunCpu } from "../report/cost.js"
 import { planCanary, checkCanarySteps, parseCanarySteps } from "./canary.js"
 import type { CandidateDeployment, TrafficChange } from "../gcp/operations.js"
-import {
-  checkAndPublish,
-  estimateCost,
-  softStep,
-  finish,
-  PRODUCTION_DEFAULTS,
-  recordRollback,
-  requireHealthy,
-  runUrlOf,
-  STAGING_TASK_DEFAULTS,
-  startSteps,
-  type HealthPort,
-  type NotifyPort,
-  type ReleasePort,
-  type Steps,
-  type TerraformPort,
-} from "./steps.js"
+import { checkAndPublish, estimateCost, finish, PRODUCTION_DEFAULTS, recordRollback, requireHealthy, runUrlOf, STAGING_TASK_DEFAULTS } from "./steps.js"
 import type { ScaleOutcome } from "../aws/ecs.js"
 import { requireCommit, resolveVersion } from "../supply-chain/image-ref.js"
 import { addWarning, skipStep, startRun, type Clock, type RunRecord } from "../report/run-record.js"
@@ -40,6 +24,8 @@ import { stepTimeoutMs, type Settings } from "../config/settings.js"
 import { gcpNames } from "../terraform/stacks.js"
 import { describeTraffic, validateTag } from "../gcp/traffic.js"
 import { firstLine } from "../shared/text.js"
+import { type HealthPort, type NotifyPort, type ReleasePort, type TerraformPort } from "./ports.js"
+import { softStep, startSteps, type Steps } from "./step-runner.js"
 
 /** Validated input of one production deploy. */
 export interface ProductionPlan {
@@ -92,17 +78,17 @@ export interface CloudRunFacts {
 
 export interface CloudRunPort {
   /** A revision of `image` with no traffic, reachable at the tag URL; the previous revision keeps 100 %. */
-  deployCandidate(input: { image: string; tag: string; label: string; env: Record<string, string> }): Promise<CandidateDeployment>
+  deployCandidate(input: { image: string; tag: string; label: string; env: Record<string, string> }, signal: AbortSignal): Promise<CandidateDeployment>
   /** `percent` % on the candidate, the rest on the previous revision, read back. */
-  shift(input: { candidate: string; previous: string; percent: number; tag: string }): Promise<TrafficChange>
+  shift(input: { candidate: string; previous: string; percent: number; tag: string }, signal: AbortSignal): Promise<TrafficChange>
   /** 100 % back on `to`, the canary tag removed, read back. */
-  rollBack(input: { to: string; tag: string }): Promise<TrafficChange>
-  facts(): Promise<CloudRunFacts>
+  rollBack(input: { to: string; tag: string }, signal: AbortSignal): Promise<TrafficChange>
+  facts(signal: AbortSignal): Promise<CloudRunFacts>
 }
 
 export interface StopStagingPort {
   /** Scales staging to 0 and waits for the verdict; a failed verdict is returned, API errors throw. */
-  stop(): Promise<ScaleOutcome>
+  stop(signal: AbortSignal): Promise<ScaleOutcome>
 }
 
 export interface ProductionPorts {
@@ -164,7 +150,7 @@ export async function deployProduction(
   if (released) {
     try {
       const stack = await steps.step("terraform apply (gcp)", "terraform", async (ctx) => {
-        const applied = await ports.terraform.apply({ image: released.image })
+        const applied = await ports.terraform.apply({ image: released.image }, ctx.signal)
         ctx.note(applied.summary)
         return applied
       })
@@ -175,7 +161,7 @@ export async function deployProduction(
           tag,
           label: version,
           env: { APP_VERSION: version, APP_COMMIT: commit },
-        })
+        }, ctx.signal)
         ctx.note(`${c.revision} at 0 % behind tag '${tag}'; ${c.previous} keeps 100 %`)
         return c
       })
@@ -192,7 +178,7 @@ export async function deployProduction(
       })
       for (const s of canary) {
         await steps.step(`canary ${s.percent}%`, stepTimeoutMs(settings, "rollout") + stepTimeoutMs(settings, "health") + s.holdMs, async (ctx) => {
-          const shifted = await ports.cloudRun.shift({ candidate: c.revision, previous: c.previous, percent: s.percent, tag })
+          const shifted = await ports.cloudRun.shift({ candidate: c.revision, previous: c.previous, percent: s.percent, tag }, ctx.signal)
           if (s.holdMs > 0) await ports.sleep(s.holdMs, ctx.signal)
           // At 100 % the service URL itself must serve the new release; below, only the tag URL is certain to.
           const url = s.percent === 100 && c.serviceUrl ? c.serviceUrl : c.url
@@ -207,7 +193,7 @@ export async function deployProduction(
     }
   }
 
-  await estimateCost(steps, async () => productionCostInput(await ports.cloudRun.facts(), { outcome: stop }, settings), plan.pricing, [
+  await estimateCost(steps, async (signal) => productionCostInput(await ports.cloudRun.facts(signal), { outcome: stop }, settings), plan.pricing, [
     stop
       ? "Staging figures: the desired count as the stop left it; task size at the Terraform defaults."
       : "Staging figures: staging.desiredCount and the Terraform task size (staging was not stopped or could not be read).",
@@ -234,7 +220,7 @@ async function stopStaging(
   return softStep(steps, STOP_STEP, "rollout", "stop-aws", async (ctx) => {
     let outcome: ScaleOutcome
     try {
-      outcome = await port.stop()
+      outcome = await port.stop(ctx.signal)
     } catch (err) {
       throw new Error(`staging was not stopped: ${firstLine(err)}`)
     }
@@ -264,11 +250,11 @@ async function rollBackProduction(
     run.rollback = { attempted: false, outcome: "not-needed", detail: "no earlier revision to return to (first release)" }
     return
   }
-  await recordRollback(steps, async () => {
-    const back = await ports.cloudRun.rollBack({ to: candidate.previous, tag })
+  await recordRollback(steps, async (ctx) => {
+    const back = await ports.cloudRun.rollBack({ to: candidate.previous, tag }, ctx.signal)
     const detail = `all traffic back on ${candidate.previous} (Cloud Run reports ${describeTraffic(back.traffic)})`
     if (!candidate.serviceUrl) return detail
-    const health = await ports.health.check(candidate.serviceUrl, {})
+    const health = await ports.health.check(candidate.serviceUrl, {}, ctx.signal)
     if (!health.healthy) throw new Error(`${detail}, but the service is not healthy: ${health.summary}`)
     return `${detail} and the service answers healthy`
   })

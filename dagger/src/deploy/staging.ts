@@ -13,28 +13,15 @@
 // (or rolled back by the circuit breaker) by ECS itself; the next run derives its revision from
 // whatever the service runs then, so nothing half-done needs manual repair.
 import type { CostInput, Pricing } from "../report/cost.js"
-import {
-  checkAndPublish,
-  estimateCost,
-  finish,
-  PRODUCTION_DEFAULTS,
-  recordRollback,
-  requireHealthy,
-  runUrlOf,
-  STAGING_TASK_DEFAULTS,
-  startSteps,
-  type HealthPort,
-  type NotifyPort,
-  type ReleasePort,
-  type Steps,
-  type TerraformPort,
-} from "./steps.js"
+import { checkAndPublish, estimateCost, finish, PRODUCTION_DEFAULTS, recordRollback, requireHealthy, runUrlOf, STAGING_TASK_DEFAULTS } from "./steps.js"
 import type { RegisteredTaskDefinition, RolloutOutcome } from "../aws/ecs.js"
 import { requireCommit, resolveVersion } from "../supply-chain/image-ref.js"
 import { shortTaskDefinition } from "../aws/rollout-verdict.js"
 import { startRun, type Clock, type RunRecord } from "../report/run-record.js"
 import type { Settings } from "../config/settings.js"
 import { awsNames } from "../terraform/stacks.js"
+import { type HealthPort, type NotifyPort, type ReleasePort, type TerraformPort } from "./ports.js"
+import { startSteps, type Steps } from "./step-runner.js"
 
 /** Validated input of one staging deploy. */
 export interface StagingPlan {
@@ -73,12 +60,12 @@ export interface EcsFacts {
 
 export interface StagingEcsPort {
   /** Registers the next revision of the service's task definition with this image and environment. */
-  registerRevision(change: { image: string; environment: Record<string, string> }): Promise<RegisteredTaskDefinition>
+  registerRevision(change: { image: string; environment: Record<string, string> }, signal: AbortSignal): Promise<RegisteredTaskDefinition>
   /** Points the service at `taskDefinition` with `desiredCount` tasks and waits for that deployment's verdict. */
-  rollout(taskDefinition: string, desiredCount: number): Promise<RolloutOutcome>
+  rollout(taskDefinition: string, desiredCount: number, signal: AbortSignal): Promise<RolloutOutcome>
   /** Carries out a rollback action and answers the verdict of the deployment that restores the old revision. */
-  rollBack(action: Exclude<RollbackAction, { kind: "none" }>): Promise<RolloutOutcome>
-  facts(): Promise<EcsFacts>
+  rollBack(action: Exclude<RollbackAction, { kind: "none" }>, signal: AbortSignal): Promise<RolloutOutcome>
+  facts(signal: AbortSignal): Promise<EcsFacts>
 }
 
 export interface StagingPorts {
@@ -141,7 +128,7 @@ export async function deployStaging(plan: StagingPlan, ports: StagingPorts, opti
   try {
     const image = await checkAndPublish(steps, ports.release, settings, "ECR")
     const stack = await steps.step("terraform apply (aws)", "terraform", async (ctx) => {
-      const result = await ports.terraform.apply({ image })
+      const result = await ports.terraform.apply({ image }, ctx.signal)
       ctx.note(result.summary)
       return result
     })
@@ -149,7 +136,7 @@ export async function deployStaging(plan: StagingPlan, ports: StagingPorts, opti
     serviceUrl = stack.serviceUrl
     run.urls.service = serviceUrl
     const registered = await steps.step("task definition", "rollout", async (ctx) => {
-      const r = await ports.ecs.registerRevision({ image, environment: { APP_VERSION: version, APP_COMMIT: commit } })
+      const r = await ports.ecs.registerRevision({ image, environment: { APP_VERSION: version, APP_COMMIT: commit } }, ctx.signal)
       ctx.note(`${shortTaskDefinition(r.taskDefinitionArn)} (previous ${shortTaskDefinition(r.previousTaskDefinitionArn)})`)
       return r
     })
@@ -157,7 +144,7 @@ export async function deployStaging(plan: StagingPlan, ports: StagingPorts, opti
     // From here on the service may be changed, so a failure needs a rollback.
     touched = true
     await steps.step("rollout", "rollout", async (ctx) => {
-      const outcome = await ports.ecs.rollout(registered.taskDefinitionArn, settings.staging.desiredCount)
+      const outcome = await ports.ecs.rollout(registered.taskDefinitionArn, settings.staging.desiredCount, ctx.signal)
       rollout = outcome.verdict
       if (outcome.verdict.state !== "success") {
         throw new Error(
@@ -174,7 +161,7 @@ export async function deployStaging(plan: StagingPlan, ports: StagingPorts, opti
     if (applied) await rollBackStaging(run, steps, ports, { touched, previous, rollout, serviceUrl })
   }
 
-  await estimateCost(steps, async () => stagingCostInput(await ports.ecs.facts(), settings), plan.pricing, [
+  await estimateCost(steps, async (signal) => stagingCostInput(await ports.ecs.facts(signal), settings), plan.pricing, [
     "Production figures are the Terraform defaults (min instances 0): a staging deploy has no GCP credentials to read them.",
   ])
   return finish(run, steps, ports.notify, settings)
@@ -191,8 +178,8 @@ async function rollBackStaging(
     run.rollback = { attempted: false, outcome: "not-needed", detail: action.why }
     return
   }
-  await recordRollback(steps, async () => {
-    const outcome = await ports.ecs.rollBack(action)
+  await recordRollback(steps, async (ctx) => {
+    const outcome = await ports.ecs.rollBack(action, ctx.signal)
     if (outcome.verdict.state !== "success") {
       throw new Error(
         `deployment ${outcome.deploymentId} back to ${shortTaskDefinition(action.to)} did not complete ` +
@@ -202,7 +189,7 @@ async function rollBackStaging(
     const detail = `service back on ${shortTaskDefinition(action.to)}, deployment ${outcome.deploymentId} completed`
     if (!state.serviceUrl) return detail
     // The old release has to answer too; any version counts (it is whatever ran before).
-    const health = await ports.health.check(state.serviceUrl, {})
+    const health = await ports.health.check(state.serviceUrl, {}, ctx.signal)
     if (!health.healthy) throw new Error(`${detail}, but the service is not healthy: ${health.summary}`)
     return `${detail} and answers healthy`
   })

@@ -19,14 +19,48 @@ export function tail(text: string, max = STDERR_TAIL_CHARS): string {
   return "..." + (nl >= 0 && nl < 200 ? cut.slice(nl) : cut)
 }
 
+/** What a failed tool run carries, so reports can pick the part they need without parsing a message. */
+export interface ToolFailure {
+  /** The pipeline step, e.g. "terraform plan of terraform/aws". */
+  step: string
+  /** The command line that failed. */
+  command: string
+  exitCode: number
+  /** The tail of the tool's stderr (else stdout). */
+  output: string
+  /** What to do about it. */
+  fix: string
+}
+
 /** An error from a step of the pipeline that ran a tool in a container. */
-export class ToolError extends Error {
+export class ToolError extends Error implements ToolFailure {
   override name = "ToolError"
-  constructor(
-    message: string,
-    readonly exitCode?: number,
-  ) {
-    super(message)
+  readonly step: string
+  readonly command: string
+  readonly exitCode: number
+  readonly output: string
+  readonly fix: string
+  constructor(failure: ToolFailure) {
+    super(
+      `${failure.step} failed: \`${failure.command}\` exited with code ${failure.exitCode}.\n` +
+        `${failure.output ? failure.output + "\n" : ""}${failure.fix}`,
+    )
+    ;({ step: this.step, command: this.command, exitCode: this.exitCode, output: this.output, fix: this.fix } = failure)
+  }
+
+  /**
+   * The tool's own complaint: the first output line starting with "Error" (Terraform, npm and trivy start
+   * their real complaint so), else one mentioning an error, else the last line.
+   */
+  get complaint(): string {
+    const lines = this.output.split("\n").map((l) => l.trim()).filter((l) => l !== "" && l !== "...")
+    return lines.find((l) => /^error\b/i.test(l)) ?? lines.find((l) => /\berror\b/i.test(l)) ?? lines[lines.length - 1] ?? ""
+  }
+
+  /** One line for a step's detail: "X failed (exit code 1): <cause> — <fix>". */
+  get summary(): string {
+    const cause = this.complaint
+    return `${this.step} failed (exit code ${this.exitCode})${cause ? `: ${cause}` : ""}${this.fix ? ` — ${this.fix}` : ""}`
   }
 }
 
@@ -40,11 +74,7 @@ export function isExecError(err: unknown): err is ExecError {
 /** Rethrows `err` as a ToolError naming the step when it is an ExecError; otherwise rethrows it as is. */
 export function explainExecError(err: unknown, step: string, fix: string): never {
   if (isExecError(err)) {
-    const out = tail(err.stderr || err.stdout)
-    throw new ToolError(
-      `${step} failed: \`${err.cmd.join(" ")}\` exited with code ${err.exitCode}.\n${out ? out + "\n" : ""}${fix}`,
-      err.exitCode,
-    )
+    throw new ToolError({ step, command: err.cmd.join(" "), exitCode: err.exitCode, output: tail(err.stderr || err.stdout), fix })
   }
   throw err
 }

@@ -3,15 +3,15 @@
 // Nothing is pushed unless the tests passed and the scan gate passed.
 import { func, object, type Container, type Directory, type File } from "@dagger.io/dagger"
 import { APP_TEST_COMMAND, appImage, appTestStage } from "./build.js"
-import { requireCommit, resolveVersion } from "./image-ref.js"
+import { localImageName, requireCommit, resolveVersion } from "./image-ref.js"
 import { pushImage, type PublishTarget } from "./publish.js"
 import { Scan, ScanFailedError, scanImage } from "./scan/scan.js"
 import { scanPolicy, type ScanPolicy } from "./scan/gate.js"
 import { imageSbom, type SbomSubject } from "./sbom.js"
 import { stepTimeoutMs, type Settings } from "../config/settings.js"
-import { raceDeadline, StepTimeoutError } from "../report/run-record.js"
 import { explainExecError } from "../shared/tool-errors.js"
 import { stripTerminalCodes } from "../shared/terminal.js"
+import { raceDeadline, StepTimeoutError } from "../shared/deadline.js"
 
 /** Result of one step that may fail without stopping its siblings. */
 export type Outcome<T> = { ok: true; value: T } | { ok: false; error: Error }
@@ -89,7 +89,8 @@ export async function buildAndCheckImage(input: ImageChecksInput): Promise<Image
   const { settings, source } = input
   const policy = scanPolicy(settings.scan, input.policy)
   const ignorePath = ignoreFilePath(settings)
-  const label = `image ${settings.app.name}:${input.version}`
+  const name = localImageName(settings.app.name, input.version)
+  const label = `image ${name}`
   let image: Container
   try {
     image = await limit(settings, "build", `Build of ${label}`, appImage({ app: source.directory("app"), version: input.version, commit: input.commit }).sync())
@@ -108,11 +109,11 @@ export async function buildAndCheckImage(input: ImageChecksInput): Promise<Image
           policy,
           trivyImage: settings.images.trivy,
           now: input.now,
-          label,
+          image: name,
         }),
       )),
     ),
-    settle(limit(settings, "scan", `SBOM of ${label}`, imageSbom({ tarball, trivyImage: settings.images.trivy, label }))),
+    settle(limit(settings, "scan", `SBOM of ${label}`, imageSbom({ tarball, trivyImage: settings.images.trivy, image: name }))),
   ])
   return { image, tarball, version: input.version, commit: input.commit, policy, tests, scan, sbom }
 }
