@@ -8,7 +8,7 @@
 // update behind a load balancer. Latency = verdict time − T.
 //
 // How each approach is measured:
-// - Ours (dagger/src/health/health-check.ts): run for real over loopback HTTP against test/support/faulty-server.ts,
+// - Ours (dagger/src/health/poll.ts): run for real over loopback HTTP against test/support/faulty-server.ts,
 //   once with the CLI defaults and once with ci/pipeline.yaml's staging settings. Each run starts at a
 //   random offset within one poll interval (so every phase between poll and switch is sampled).
 // - Seed (`sleep 30` then one `curl -f /health`): a timing model at full scale (verdict at 30 s, pass iff
@@ -22,7 +22,8 @@
 import { readFileSync } from "node:fs"
 import { dirname, join, resolve } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
-import { checkHealth, type HealthCheckSettings } from "../dagger/src/health/health-check.js"
+import type { HealthCheckSettings } from "../dagger/src/health/inputs.js"
+import { checkHealth } from "../dagger/src/health/poll.js"
 import { parseSettings } from "../dagger/src/config/settings.js"
 import { healthy, startFaultyServer, switchAt } from "../test/support/faulty-server.js"
 

@@ -3,6 +3,7 @@
 // without Dagger; `loadSettings` is the one-line adapter that reads the file from the source Directory.
 import { z } from "zod"
 import { parseYamlFile, problemListMessage } from "./yaml.js"
+import { HealthLimitsSchema, HealthPathSchema } from "../health/inputs.js"
 import { budgetContradictions } from "./budgets.js"
 import { CANARY_STEPS_RULE, canaryStepProblems } from "../deploy/canary.js"
 import { NotifyMode } from "../notify/mode.js"
@@ -29,13 +30,6 @@ const image = z
     message: "must be pinned to a version tag or digest (not ':latest' or untagged)",
   })
 
-const health = z.strictObject({
-  intervalMs: z.number().int().min(50).max(60_000),
-  requestTimeoutMs: z.number().int().min(100).max(60_000),
-  budgetSeconds: z.number().int().min(1).max(3600),
-  consecutiveSuccesses: z.number().int().min(1).max(20),
-})
-
 const httpUrl = z.url({ protocol: /^https?$/ })
 
 
@@ -54,7 +48,7 @@ const SettingsFields = z.strictObject({
   app: z.strictObject({
     name: name("app.name", 30),
     port: z.number().int().min(1).max(65535),
-    healthPath: z.string().regex(/^\/[A-Za-z0-9/_-]*$/, "must be an absolute path like /health"),
+    healthPath: HealthPathSchema,
   }),
   images: z.strictObject({ node: image, trivy: image, terraform: image, checkov: image }),
   scan: z.strictObject({
@@ -87,7 +81,7 @@ const SettingsFields = z.strictObject({
       timeoutSeconds: z.number().int().min(10).max(3600),
       pollIntervalSeconds: z.number().min(0.1).max(30),
     }),
-    health,
+    health: HealthLimitsSchema,
   }),
   production: z.strictObject({
     gcp: z.strictObject({
@@ -109,7 +103,7 @@ const SettingsFields = z.strictObject({
       steps: canarySteps,
       pauseSeconds: z.number().min(0).max(3600),
     }),
-    health,
+    health: HealthLimitsSchema,
   }),
   notifications: z.strictObject({ mode: z.enum(NotifyMode) }),
   timeouts: z.strictObject({
