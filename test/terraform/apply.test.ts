@@ -14,7 +14,8 @@ import { join } from "node:path"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import { parseSettings, type Settings } from "../../dagger/src/config/settings.js"
 import { IMPORTS_FILE } from "../../dagger/src/terraform/import.js"
-import { AWS_OUTPUTS, awsStack, gcpNames } from "../../dagger/src/terraform/stacks.js"
+import { AWS_OUTPUTS } from "../../dagger/src/terraform/outputs.js"
+import { awsStack, gcpNames } from "../../dagger/src/terraform/stacks.js"
 import {
   CACHE_BUSTER_ENV,
   PLAN_FILE,
@@ -322,6 +323,65 @@ describe("plan / apply of the AWS stack through the module entrypoint (moto behi
     expect(only(tfExecs(double, "apply"), "terraform apply").args.at(-1)).toBe(PLAN_FILE)
   }, 240_000)
 
+  it("apply refuses a plan that replaces the running ECS service, naming it and why; the plan lists it", async () => {
+    const service = "module.service.aws_ecs_service.this"
+    double.setScript(
+      terraform({
+        state: awsStack(settings).manifest.map((e) => e.address),
+        planJson: {
+          format_version: "1.2",
+          resource_changes: [{ ...change(service, "aws_ecs_service", ["delete", "create"]), action_reason: "replace_because_cannot_update" }],
+        },
+        outputs: awsOutputs,
+      }),
+    )
+    const planned = await call("plan", awsArgs())
+    expect(planned.error, planned.stderr).toBeUndefined()
+    const plan = planned.result as Record<string, unknown>
+    expect(plan.statefulDestroys).toEqual([])
+    expect(plan.serviceDestroys).toEqual([expect.stringMatching(/^module\.service\.aws_ecs_service\.this \(replace\): .*0\.0\.0-unreleased/)])
+
+    const refused = await callFunction(double, { object: "TerraformPlan", fn: "apply", parentState: plan, timeoutMs: 180_000 })
+    expect(refused.error?.message).toContain("refusing to apply the AWS plan: it would destroy 1 resource of the running service")
+    expect(refused.error?.message).toContain(`${service} (replaced, i.e. destroyed and re-created, replace_because_cannot_update)`)
+    expect(refused.error?.message).toContain("rollback target")
+    expect(refused.error?.message).toContain("--allow-destroy")
+    expect(tfExecs(double, "apply")).toEqual([])
+
+    const allowed = await callFunction(double, { object: "TerraformPlan", fn: "apply", parentState: plan, args: { allowDestroy: true }, timeoutMs: 180_000 })
+    expect(allowed.error, allowed.stderr).toBeUndefined()
+    expect(only(tfExecs(double, "apply"), "terraform apply").args.at(-1)).toBe(PLAN_FILE)
+  }, 240_000)
+
+  it("apply reads the outputs typed: a stack without service_url fails naming the output and where to declare it", async () => {
+    const { service_url: _dropped, ...withoutUrl } = awsOutputs
+    double.setScript(
+      terraform({
+        state: awsStack(settings).manifest.map((e) => e.address),
+        planJson: { format_version: "1.2", resource_changes: [] },
+        outputs: withoutUrl,
+      }),
+    )
+    const failed = await call("apply", awsArgs())
+    expect(failed.error?.message).toMatch(/terraform\/aws outputs lack or mistype: service_url\. .*declare them in terraform\/aws\/outputs\.tf/)
+    expect(tfExecs(double, "apply")).toHaveLength(1)
+  }, 240_000)
+
+  it("refuses an --initial-image that is not digest-pinned before any container or cloud call, saying how to fix it", async () => {
+    for (const [fn, bad] of [["plan", "nginx:latest"], ["apply", "garbage value"]] as const) {
+      double.reset()
+      const failed = await call(fn, { ...awsArgs(), initialImage: bad })
+      const message = failed.error?.message ?? ""
+      expect(message, `${fn} --initial-image=${bad}`).toContain("--initial-image")
+      expect(message).toContain(`'${bad}'`)
+      expect(message).toMatch(/pass the digest-pinned reference `publish` printed \(it ends in @sha256:\.\.\.\)/)
+      expect(double.execs()).toEqual([])
+    }
+    // The state bucket bootstrap (the first cloud call of a plan) never ran.
+    const head = new S3Client({ ...cfg(), forcePathStyle: true }).send(new HeadBucketCommand({ Bucket: settings.staging.terraform.stateBucket }))
+    await expect(head).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } })
+  }, 240_000)
+
   it("a failing init is reported with its exit code, Terraform's words and the fix; nothing is planned", async () => {
     double.setScript(
       terraform({
@@ -396,6 +456,22 @@ describe("plan of the GCP stack through the module entrypoint (Google APIs faked
     expect(Object.keys(init.secretEnv)).toEqual(["GOOGLE_OAUTH_ACCESS_TOKEN"])
     expect(init.secretEnv.GOOGLE_OAUTH_ACCESS_TOKEN?.[0]?.args).toEqual({ uri: "env://GCP_ACCESS_TOKEN" })
     expect(double.secretLeaks()).toEqual([])
+  }, 240_000)
+
+  it("refuses a tag-only --initial-image before any Google API call or container", async () => {
+    double.reset()
+    google.reset()
+    const tagged = `us-west1-docker.pkg.dev/${settings.production.gcp.project}/portfolio-prod/portfolio:1.4.2`
+    const failed = await callFunction(double, {
+      fn: "apply",
+      constructorArgs: { source: double.hostDirectory(repo) },
+      args: { stack: "GCP", gcpAccessToken: double.secret("GCP_ACCESS_TOKEN", TOKEN), initialImage: tagged },
+      timeoutMs: 180_000,
+    })
+    expect(failed.error?.message).toContain(`--initial-image '${tagged}' is not pinned by digest`)
+    expect(failed.error?.message).toMatch(/`publish`/)
+    expect(google.requests).toEqual([])
+    expect(double.execs()).toEqual([])
   }, 240_000)
 })
 

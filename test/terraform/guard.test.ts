@@ -1,13 +1,18 @@
 // Reading a saved plan's JSON: change counts, imports, and the guard against destroying stateful
-// resources. Plans are written in Terraform's documented JSON plan format (format_version 1.2).
+// resources or the running service. Plans are written in Terraform's documented JSON plan format
+// (format_version 1.2); the guard's golden cases are in test/fixtures/terraform-plans/<case>/.
+import { readdirSync, readFileSync } from "node:fs"
+import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import {
   DestroyRefusedError,
+  SERVING_RESOURCE_TYPES,
   STATEFUL_RESOURCE_TYPES,
   changeKind,
   guardDestroy,
   reviewPlan,
 } from "../../dagger/src/terraform/guard.js"
+import { repoRoot } from "../tools/paths.js"
 
 function rc(address: string, type: string, actions: string[], extra: Record<string, unknown> = {}) {
   return { address, type, mode: "managed", name: "x", change: { actions, ...extra } }
@@ -53,7 +58,7 @@ describe("guardDestroy", () => {
       rc("module.state_backend.aws_s3_bucket.state", "aws_s3_bucket", ["delete"]),
       rc("module.registry.google_artifact_registry_repository.this", "google_artifact_registry_repository", ["delete", "create"]),
       { ...rc("module.state_backend.aws_dynamodb_table.lock", "aws_dynamodb_table", ["create", "delete"]), action_reason: "replace_because_cannot_update" },
-      rc("module.service.aws_lb.this", "aws_lb", ["delete"]),
+      rc("module.network.aws_route_table.public", "aws_route_table", ["delete"]),
     ],
   }
 
@@ -76,8 +81,8 @@ describe("guardDestroy", () => {
     expect(message).toContain("module.state_backend.aws_s3_bucket.state (destroyed): the S3 bucket holds Terraform state")
     expect(message).toContain("(replaced, i.e. destroyed and re-created, replace_because_cannot_update)")
     expect(message).toContain("re-run with --allow-destroy")
-    // The stateless load balancer is not in the refusal.
-    expect(message).not.toContain("aws_lb.this")
+    // A route table holds no data and runs nothing: it is not in the refusal.
+    expect(message).not.toContain("aws_route_table")
   })
 
   it("lets the plan through with an explicit allowDestroy, and always when nothing stateful goes", () => {
@@ -85,7 +90,7 @@ describe("guardDestroy", () => {
     expect(() => guardDestroy("aws", reviewPlan(quietPlan), false)).not.toThrow()
   })
 
-  it("protects the state buckets, the lock table and both image registries", () => {
+  it("protects the state buckets, the lock table, both image registries and the running services", () => {
     expect(Object.keys(STATEFUL_RESOURCE_TYPES).sort()).toEqual([
       "aws_dynamodb_table",
       "aws_ecr_repository",
@@ -93,5 +98,65 @@ describe("guardDestroy", () => {
       "google_artifact_registry_repository",
       "google_storage_bucket",
     ])
+    expect(Object.keys(SERVING_RESOURCE_TYPES).sort()).toEqual([
+      "aws_ecs_cluster",
+      "aws_ecs_service",
+      "aws_lb",
+      "aws_lb_listener",
+      "aws_lb_target_group",
+      "google_cloud_run_v2_service",
+    ])
+  })
+})
+
+interface GuardCase {
+  description: string
+  stack: "AWS" | "GCP"
+  line: string
+  refused: { address: string; kind: "delete" | "replace"; protects: "data" | "service" }[]
+  /** Parts of the refusal's message, beyond each refused address and its reason. */
+  message: string[]
+}
+
+describe("guardDestroy (golden plans in test/fixtures/terraform-plans)", () => {
+  const fixtures = join(repoRoot, "test/fixtures/terraform-plans")
+  const cases = readdirSync(fixtures).sort()
+  const read = (name: string, file: string): unknown => JSON.parse(readFileSync(join(fixtures, name, file), "utf8"))
+
+  it("has cases that refuse and cases that pass", () => {
+    const refusing = cases.filter((name) => (read(name, "expected.json") as GuardCase).refused.length > 0)
+    expect(refusing.length).toBeGreaterThan(0)
+    expect(refusing.length).toBeLessThan(cases.length)
+  })
+
+  it.each(cases)("%s", (name) => {
+    const expected = read(name, "expected.json") as GuardCase
+    const review = reviewPlan(read(name, "plan.json"))
+    expect(review.line).toBe(expected.line)
+    const refused = review.destroys.filter((d) => d.protects !== undefined)
+    expect(refused.map(({ address, kind, protects }) => ({ address, kind, protects }))).toEqual(expected.refused)
+    expect([...review.statefulDestroys, ...review.serviceDestroys].map((d) => d.address).sort()).toEqual(
+      expected.refused.map((r) => r.address).sort(),
+    )
+
+    if (expected.refused.length === 0) {
+      expect(() => guardDestroy(expected.stack, review, false)).not.toThrow()
+      return
+    }
+    let error: unknown
+    try {
+      guardDestroy(expected.stack, review, false)
+    } catch (err) {
+      error = err
+    }
+    expect(error, "the guard refuses").toBeInstanceOf(DestroyRefusedError)
+    const message = (error as Error).message
+    expect(message).toContain(`refusing to apply the ${expected.stack} plan`)
+    for (const r of refused) expect(message).toContain(`${r.address} (`)
+    for (const r of refused) expect(message).toContain(r.why!)
+    for (const part of expected.message) expect(message).toContain(part)
+    expect(message).toContain("Nothing was applied")
+    expect(message).toContain("--allow-destroy")
+    expect(() => guardDestroy(expected.stack, review, true)).not.toThrow()
   })
 })

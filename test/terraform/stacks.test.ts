@@ -1,19 +1,9 @@
 // The stacks as data: variables and backend settings come from ci/pipeline.yaml (names defined once),
-// emulator endpoints pass through, and outputs are read back typed.
+// emulator endpoints pass through, and the initial image is checked before anything runs.
 import { readFileSync } from "node:fs"
 import { describe, expect, it } from "vitest"
 import { parseSettings, type Settings } from "../../dagger/src/config/settings.js"
-import {
-  AWS_OUTPUTS,
-  awsNames,
-  awsStack,
-  backendConfigArgs,
-  gcpNames,
-  gcpStack,
-  outputValues,
-  parseAwsOutputs,
-  parseGcpOutputs,
-} from "../../dagger/src/terraform/stacks.js"
+import { awsNames, awsStack, backendConfigArgs, gcpNames, gcpStack } from "../../dagger/src/terraform/stacks.js"
 import { repoRoot } from "../tools/paths.js"
 
 const committed = readFileSync(`${repoRoot}/ci/pipeline.yaml`, "utf8")
@@ -67,7 +57,26 @@ describe("awsStack", () => {
   })
 
   it("takes an initial image only when given", () => {
-    expect(awsStack(settings, { initialImage: "x.dkr.ecr/r@sha256:" + "a".repeat(64) }).variables.initial_image).toMatch(/@sha256:/)
+    const pinned = `123456789012.dkr.ecr.us-west-1.amazonaws.com/portfolio@sha256:${"a".repeat(64)}`
+    expect(awsStack(settings, { initialImage: pinned }).variables.initial_image).toBe(pinned)
+    expect(gcpStack(settings, { initialImage: pinned }).variables.initial_image).toBe(pinned)
+  })
+
+  it("refuses an initial image that is not digest-pinned, naming the flag, the value and the fix", () => {
+    for (const bad of ["nginx:latest", "garbage value", "", `123456789012.dkr.ecr.us-west-1.amazonaws.com/portfolio:1.4.2`]) {
+      for (const stack of [awsStack, gcpStack]) {
+        let message = ""
+        try {
+          stack(settings, { initialImage: bad })
+        } catch (err) {
+          message = (err as Error).message
+        }
+        expect(message, `${stack.name} with '${bad}'`).toContain("--initial-image")
+        expect(message).toContain(`'${bad}'`)
+        expect(message).toMatch(/@sha256:/)
+        expect(message).toMatch(/`publish`/)
+      }
+    }
   })
 
   it("derives names within AWS limits from a 20-character prefix", () => {
@@ -102,23 +111,5 @@ describe("gcpStack", () => {
 describe("backendConfigArgs", () => {
   it("renders -backend-config flags in a stable order", () => {
     expect(backendConfigArgs({ key: "k", bucket: "b" })).toEqual(["-backend-config=bucket=b", "-backend-config=key=k"])
-  })
-})
-
-describe("outputs", () => {
-  const json = (values: Record<string, unknown>, sensitive: string[] = []) =>
-    JSON.stringify(
-      Object.fromEntries(Object.entries(values).map(([k, v]) => [k, { value: v, type: "string", sensitive: sensitive.includes(k) }])),
-    )
-
-  it("reads the staging outputs typed", () => {
-    const values = Object.fromEntries(AWS_OUTPUTS.map((k) => [k, `${k}-value`]))
-    expect(parseAwsOutputs(json(values)).service_url).toBe("service_url-value")
-  })
-
-  it("drops sensitive outputs and names the missing ones", () => {
-    expect(outputValues(json({ a: "1", b: "2" }, ["b"]))).toEqual({ a: "1" })
-    expect(() => parseGcpOutputs(json({ project: "p" }))).toThrow(/terraform\/gcp outputs lack or mistype: .*service_url/)
-    expect(() => outputValues("not json")).toThrow(/did not print JSON/)
   })
 })

@@ -1,11 +1,12 @@
 // Terraform plan and apply, the imperative shell. One run of `plan`:
-//   1. bootstrap the stack's state backend if missing (SDK/REST calls in this process),
+//   0. define the stack from the settings (this checks --initial-image before any cloud call),
+//   1. bootstrap the stack's state backend if missing (SDK/REST calls in this process, backend.ts),
 //   2. `terraform init` in the pinned image (plugin cache volume, credentials as secret variables),
 //   3. `terraform state list`, probe the cloud for manifest entries not in state, write imports.tf,
 //   4. `terraform plan -out`, then show it as text and as JSON.
-// `apply` applies exactly that saved plan file, after the destroy guard has read the plan's JSON.
-// Every decision (names, imports, the guard) is a pure function in terraform-stacks.ts,
-// terraform-import.ts and terraform-guard.ts.
+// `apply` applies exactly that saved plan file, after the destroy guard has read the plan's JSON, and
+// reads the stack's outputs typed. Every decision (names, imports, the guard) is a pure function in
+// stacks.ts, outputs.ts, import.ts and guard.ts.
 import { CacheSharingMode, Container, Directory, File, ReturnType, dag, func, object } from "@dagger.io/dagger"
 import { awsCredentials, requireAwsSecrets, requireGcpSecrets, withAwsSecrets, withGcpSecrets } from "../config/credentials.js"
 import type { AwsSecrets, GcpSecrets } from "../config/credentials.js"
@@ -22,9 +23,12 @@ import {
   type ImportEntry,
   type ProbeResult,
 } from "./import.js"
-import { awsNames, awsStack, backendConfigArgs, gcpNames, gcpStack, outputValues } from "./stacks.js"
+import { bootstrapAwsBackend, bootstrapGcsBackend } from "./backend.js"
+import { probeAws } from "./probes/aws.js"
+import { gcpAccessToken, probeGcp, type GcpEndpoints } from "./probes/gcp.js"
+import { outputValues, parseAwsOutputs, parseGcpOutputs } from "./outputs.js"
+import { awsNames, awsStack, backendConfigArgs, gcpNames, gcpStack } from "./stacks.js"
 import type { StackDefinition, StackOptions } from "./stacks.js"
-import type { GcpEndpoints } from "./probes/gcp.js"
 
 /** The two Terraform root modules. */
 export enum Stack {
@@ -64,7 +68,7 @@ export function stackCredentials(
   },
 ): StackCredentials {
   if (stack === Stack.AWS) {
-    return { stack, aws: requireAwsSecrets(given.awsAccessKeyId, given.awsSecretAccessKey, given.awsSessionToken) }
+    return { stack, aws: requireAwsSecrets(given) }
   }
   return { stack, gcp: requireGcpSecrets(given.gcpCredentials, given.gcpAccessToken) }
 }
@@ -95,11 +99,9 @@ export function cloudAdapter(
     })
     return {
       async bootstrap() {
-        const { bootstrapAwsBackend } = await import("./probes/aws.js")
         return (await bootstrapAwsBackend(await target(), { bucket: n.stateBucket, lockTable: n.lockTable })).created
       },
       async probe(entries) {
-        const { probeAws } = await import("./probes/aws.js")
         return probeAws(entries, await target())
       },
     }
@@ -111,18 +113,15 @@ export function cloudAdapter(
     overrides.gcpEndpoints ?? (local ? { storage: local, run: local, artifactRegistry: local, iam: local } : undefined)
   let token: Promise<string> | undefined
   const target = async () => {
-    const { gcpAccessToken } = await import("./probes/gcp.js")
     token ??= gcpAccessToken(credentials.gcp)
     return { accessToken: await token, endpoints }
   }
   return {
     async bootstrap() {
-      const { bootstrapGcsBackend } = await import("./probes/gcp.js")
       const r = await bootstrapGcsBackend(await target(), { project: n.project, bucket: n.stateBucket, location: n.region })
       return r.created ? [`GCS bucket ${n.stateBucket}`] : []
     },
     async probe(entries) {
-      const { probeGcp } = await import("./probes/gcp.js")
       return probeGcp(entries, await target())
     },
   }
@@ -214,6 +213,10 @@ export class TerraformPlan {
   @func()
   statefulDestroys: string[] = []
 
+  /** The running service and what it stands on among them, with why they matter; apply refuses these without --allow-destroy. */
+  @func()
+  serviceDestroys: string[] = []
+
   /** The plan in Terraform's JSON format (`terraform show -json`). */
   @func()
   json!: File
@@ -231,9 +234,10 @@ export class TerraformPlan {
   /**
    * Applies exactly this saved plan (Terraform refuses it if state changed since). Refuses first, and
    * says why, when the plan destroys or replaces a stateful resource (a state bucket, the lock table,
-   * an image registry) unless --allow-destroy is given.
+   * an image registry) or the running service and what it stands on (ECS service and cluster, load
+   * balancer, listener, target group, Cloud Run service) unless --allow-destroy is given.
    *
-   * @param allowDestroy Apply even if the plan destroys stateful resources. Default: false.
+   * @param allowDestroy Apply even if the plan destroys stateful resources or the running service. Default: false.
    */
   @func({ cache: "never" })
   async apply(allowDestroy = false): Promise<TerraformApply> {
@@ -336,6 +340,7 @@ export async function planStack(input: PlanInput): Promise<TerraformPlan> {
     bootstrapped,
     destroys: review.destroys.map((d) => `${d.address} (${d.kind})`),
     statefulDestroys: review.statefulDestroys.map((d) => `${d.address} (${d.kind}): ${d.why}`),
+    serviceDestroys: review.serviceDestroys.map((d) => `${d.address} (${d.kind}): ${d.why}`),
     json,
     planFile: planned.file(PLAN_FILE),
     workdir: planned,
@@ -343,7 +348,7 @@ export async function planStack(input: PlanInput): Promise<TerraformPlan> {
   })
 }
 
-/** Applies a saved plan after the destroy guard; returns the outputs. */
+/** Applies a saved plan after the destroy guard; returns the outputs, every one the pipeline reads checked. */
 export async function applyPlan(
   plan: TerraformPlan,
   options: { allowDestroy: boolean; now: Date },
@@ -368,11 +373,12 @@ export async function applyPlan(
     )
   }
   const outputs = outputValues(outputJson)
+  const read = plan.stack === Stack.AWS ? parseAwsOutputs(outputs) : parseGcpOutputs(outputs)
   return Object.assign(new TerraformApply(), {
     stack: plan.stack,
     changes: review.line,
     log,
     outputs: JSON.stringify(outputs),
-    serviceUrl: typeof outputs.service_url === "string" ? outputs.service_url : "",
+    serviceUrl: read.service_url,
   })
 }

@@ -1,5 +1,6 @@
 // Reading a saved plan (`terraform show -json tfplan`) before it is applied: what it changes, and
-// whether it destroys a resource that holds data nobody can re-create (state, images). Pure.
+// whether it destroys what must not go without an explicit --allow-destroy: resources that hold data
+// nobody can re-create (state, images), and the running service with what it stands on. Pure.
 import { z } from "zod"
 
 /** Resource types that hold state or history; destroying one loses data, not just infrastructure. */
@@ -10,6 +11,26 @@ export const STATEFUL_RESOURCE_TYPES: Readonly<Record<string, string>> = {
   google_storage_bucket: "the GCS bucket holds Terraform state; destroying it forgets every resource the stack manages",
   google_artifact_registry_repository:
     "the Artifact Registry repository holds every production image; rollbacks need the previous ones",
+}
+
+// Terraform re-creates an ECS service from its template task definition (APP_VERSION 0.0.0-unreleased),
+// not from the release it ran: the pipeline would then read that revision as the one to roll back to.
+const ECS_SERVICE_RECREATED =
+  "the ECS service is re-created on Terraform's template revision (APP_VERSION 0.0.0-unreleased), which then " +
+  "becomes the rollback target, and staging serves nothing until the next deploy"
+
+/** Resource types the running service is or stands on; destroying one takes the release down. */
+export const SERVING_RESOURCE_TYPES: Readonly<Record<string, string>> = {
+  aws_ecs_service: `staging runs in it: ${ECS_SERVICE_RECREATED}`,
+  aws_ecs_cluster: `the staging service runs in it: ${ECS_SERVICE_RECREATED}`,
+  aws_lb: "it is staging's public address: its DNS name (service_url) changes and staging is unreachable until it is back",
+  aws_lb_listener: "it forwards staging's traffic: staging is unreachable between its deletion and re-creation",
+  aws_lb_target_group:
+    "it holds the staging service's running tasks: a re-created one starts empty, so the load balancer answers 503 " +
+    "until ECS registers tasks in it again",
+  google_cloud_run_v2_service:
+    "it runs production: its deletion_protection makes Terraform fail half-way through the apply, and without " +
+    "protection production would be down and lose every revision the rollback needs",
 }
 
 const ResourceChangeSchema = z.object({
@@ -58,7 +79,9 @@ export interface DestroyedResource {
   kind: "delete" | "replace"
   /** Terraform's reason for a replacement, e.g. replace_because_cannot_update. */
   actionReason?: string
-  /** Why losing it matters (only for stateful types). */
+  /** What destroying it costs: data (a stateful type) or the running service; absent when it costs neither. */
+  protects?: "data" | "service"
+  /** Why losing it matters (only for protected types). */
   why?: string
 }
 
@@ -70,6 +93,8 @@ export interface PlanReview {
   destroys: DestroyedResource[]
   /** The stateful ones among them: applying needs an explicit allowDestroy. */
   statefulDestroys: DestroyedResource[]
+  /** The running service and what it stands on, among them: applying needs an explicit allowDestroy. */
+  serviceDestroys: DestroyedResource[]
   /** One line for logs and reports: "2 to import, 3 to add, 1 to change, 0 to replace, 0 to destroy". */
   line: string
 }
@@ -100,13 +125,12 @@ export function reviewPlan(planJson: unknown): PlanReview {
     if (kind === "read" || kind === "no-op") continue
     counts[kind]++
     if (kind === "delete" || kind === "replace") {
-      const why = STATEFUL_RESOURCE_TYPES[rc.type]
       destroys.push({
         address: rc.address,
         type: rc.type,
         kind,
         ...(rc.action_reason ? { actionReason: rc.action_reason } : {}),
-        ...(why ? { why } : {}),
+        ...protection(rc.type),
       })
     }
   }
@@ -114,19 +138,40 @@ export function reviewPlan(planJson: unknown): PlanReview {
     `${counts.import} to import, ${counts.create} to add, ${counts.update} to change, ` +
     `${counts.replace} to replace, ${counts.delete} to destroy` +
     (counts.forget ? `, ${counts.forget} to forget` : "")
-  return { counts, imports, destroys, statefulDestroys: destroys.filter((d) => d.why !== undefined), line }
+  return {
+    counts,
+    imports,
+    destroys,
+    statefulDestroys: destroys.filter((d) => d.protects === "data"),
+    serviceDestroys: destroys.filter((d) => d.protects === "service"),
+    line,
+  }
 }
 
-/** A plan that would destroy stateful resources was not applied. */
+function protection(type: string): Pick<DestroyedResource, "protects" | "why"> {
+  const data = STATEFUL_RESOURCE_TYPES[type]
+  if (data) return { protects: "data", why: data }
+  const service = SERVING_RESOURCE_TYPES[type]
+  return service ? { protects: "service", why: service } : {}
+}
+
+/** A plan that would destroy stateful resources or the running service was not applied. */
 export class DestroyRefusedError extends Error {
   override name = "DestroyRefusedError"
   constructor(
     readonly stackName: string,
     readonly resources: DestroyedResource[],
   ) {
+    const count = (protects: DestroyedResource["protects"], one: string, many: string) => {
+      const n = resources.filter((r) => r.protects === protects).length
+      return n === 0 ? [] : [`${n} ${n === 1 ? one : many}`]
+    }
+    const what = [
+      ...count("data", "stateful resource", "stateful resources"),
+      ...count("service", "resource of the running service", "resources of the running service"),
+    ].join(" and ")
     super(
-      `refusing to apply the ${stackName} plan: it would destroy ${resources.length} stateful resource` +
-        `${resources.length === 1 ? "" : "s"}:\n` +
+      `refusing to apply the ${stackName} plan: it would destroy ${what}:\n` +
         resources
           .map(
             (r) =>
@@ -134,13 +179,14 @@ export class DestroyRefusedError extends Error {
               `${r.actionReason ? `, ${r.actionReason}` : ""}): ${r.why}`,
           )
           .join("\n") +
-        "\nNothing was applied. If losing this data is intended, re-run with --allow-destroy; otherwise change " +
-        "the Terraform code (or the settings) so the plan keeps these resources.",
+        "\nNothing was applied. If this is intended (the data lost, the service taken down and re-created), re-run " +
+        "with --allow-destroy; otherwise change the Terraform code (or the settings) so the plan keeps these resources.",
     )
   }
 }
 
-/** Throws DestroyRefusedError unless the plan keeps every stateful resource or `allowDestroy` is set. */
+/** Throws DestroyRefusedError unless the plan keeps every protected resource or `allowDestroy` is set. */
 export function guardDestroy(stack: string, review: PlanReview, allowDestroy: boolean): void {
-  if (!allowDestroy && review.statefulDestroys.length > 0) throw new DestroyRefusedError(stack, review.statefulDestroys)
+  const refused = review.destroys.filter((d) => d.protects !== undefined)
+  if (!allowDestroy && refused.length > 0) throw new DestroyRefusedError(stack, refused)
 }

@@ -11,8 +11,8 @@
 // Settings-style resources that AWS creates with an idempotent "put" (bucket versioning, encryption,
 // lifecycle and role policies, ECR lifecycle policy) adopt themselves on apply and need no import.
 
-/** How to find out whether a cloud resource exists (and its import ID when that is not its name). */
-export type Probe =
+/** How to find out whether an AWS resource exists (and its import ID when that is not its name). */
+export type AwsProbe =
   | { kind: "s3-bucket"; bucket: string }
   | { kind: "dynamodb-table"; table: string }
   | { kind: "ecr-repository"; name: string }
@@ -29,12 +29,15 @@ export type Probe =
   | { kind: "iam-role"; name: string }
   | { kind: "ecs-cluster"; name: string }
   | { kind: "ecs-service"; cluster: string; service: string }
+
+/** How to find out whether a GCP resource exists; its import ID is its full resource name. */
+export type GcpProbe =
   | { kind: "gcs-bucket"; bucket: string }
   | { kind: "artifact-registry-repository"; project: string; location: string; repository: string }
   | { kind: "cloud-run-service"; project: string; location: string; service: string }
   | { kind: "service-account"; project: string; email: string }
 
-export type ProbeKind = Probe["kind"]
+export type Probe = AwsProbe | GcpProbe
 
 /** One resource Terraform may have to adopt. */
 export interface ImportEntry {

@@ -1,10 +1,11 @@
 // The two Terraform stacks as data, computed from ci/pipeline.yaml: where the root module lives, the
 // variables and backend settings it gets (so every name is defined once, in the settings), which
-// resources it may adopt (the import manifest), and the outputs the pipeline reads after apply.
-// Pure: settings in, plain objects out.
-import { z } from "zod"
+// resources it may adopt (the import manifest), and which outputs the pipeline reads after apply
+// (outputs.ts). Pure: settings in, plain objects out.
 import type { Settings } from "../config/settings.js"
+import { ImageRefError, parseImageRef, requireDigestRef } from "../supply-chain/image-ref.js"
 import type { ImportEntry } from "./import.js"
+import { AWS_OUTPUTS, GCP_OUTPUTS } from "./outputs.js"
 
 export type StackName = "aws" | "gcp"
 
@@ -30,9 +31,26 @@ export interface StackDefinition {
 export interface StackOptions {
   /**
    * Image of the first ECS task definition revision / Cloud Run revision, used only when the
-   * service is created. Default: the stack's own default (see the root variables.tf).
+   * service is created; digest-pinned (`registry/repository@sha256:...`), like every image the
+   * pipeline runs. Default: the stack's own default (see the root variables.tf).
    */
   initialImage?: string
+}
+
+/**
+ * The --initial-image value as the stack's `initial_image` variable: a digest-pinned reference, or
+ * an error naming the flag, the value and the fix. Checked while the stack is defined, i.e. before
+ * any state bucket is probed or created.
+ */
+export function initialImageVariable(image: string): string {
+  const fix = "pass the digest-pinned reference `publish` printed (it ends in @sha256:...), or leave --initial-image out for the stack's default"
+  try {
+    parseImageRef(image)
+  } catch (err) {
+    if (err instanceof ImageRefError) throw new ImageRefError(`--initial-image: ${err.message}; ${fix}`)
+    throw err
+  }
+  return requireDigestRef(image, "--initial-image")
 }
 
 /** Every AWS name the staging stack uses, from staging.names.* and staging.terraform.*. */
@@ -60,7 +78,7 @@ export interface AwsNames {
 
 /**
  * Names of the staging resources. The derived ones mirror terraform/aws/names.tf and the Name tags in
- * terraform/modules/aws-network; test/terraform-hcl.test.ts evaluates the HCL and compares.
+ * terraform/modules/aws-network; test/terraform/hcl.test.ts evaluates the HCL and compares.
  */
 export function awsNames(settings: Settings): AwsNames {
   const n = settings.staging.names
@@ -124,95 +142,6 @@ export function gcpNames(settings: Settings): GcpNames {
   }
 }
 
-/** Outputs of terraform/aws the pipeline reads (the ECS deploy, the staging stop, reports). */
-export const AWS_OUTPUTS = [
-  "region",
-  "cluster_name",
-  "service_name",
-  "task_family",
-  "task_definition_arn",
-  "container_name",
-  "ecr_repository_url",
-  "service_url",
-  "target_group_arn",
-  "log_group_name",
-  "execution_role_arn",
-  "task_role_arn",
-  "state_bucket",
-  "lock_table",
-] as const
-
-/** Outputs of terraform/gcp the pipeline reads (the Cloud Run deploy, publishing, reports). */
-export const GCP_OUTPUTS = [
-  "project",
-  "region",
-  "service_name",
-  "service_url",
-  "image_repository",
-  "artifact_repository_id",
-  "runtime_service_account_email",
-  "state_bucket",
-] as const
-
-export const AwsOutputsSchema = z.object(
-  Object.fromEntries(AWS_OUTPUTS.map((k) => [k, z.string().min(1)])) as Record<
-    (typeof AWS_OUTPUTS)[number],
-    z.ZodString
-  >,
-)
-export type AwsOutputs = z.infer<typeof AwsOutputsSchema>
-
-export const GcpOutputsSchema = z.object(
-  Object.fromEntries(GCP_OUTPUTS.map((k) => [k, z.string().min(1)])) as Record<
-    (typeof GCP_OUTPUTS)[number],
-    z.ZodString
-  >,
-)
-export type GcpOutputs = z.infer<typeof GcpOutputsSchema>
-
-/**
- * Flattens `terraform output -json` ({ name: { value, type, sensitive } }) to { name: value }.
- * Sensitive outputs are dropped: they must never reach logs or reports.
- */
-export function outputValues(outputJson: string): Record<string, unknown> {
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(outputJson)
-  } catch (err) {
-    throw new Error(`\`terraform output -json\` did not print JSON (${(err as Error).message}); was the stack applied?`)
-  }
-  const schema = z.record(z.string(), z.object({ value: z.unknown(), sensitive: z.boolean().optional() }))
-  const result = schema.safeParse(parsed)
-  if (!result.success) {
-    throw new Error(`\`terraform output -json\` has an unexpected shape: ${result.error.issues[0]?.message ?? "unknown"}`)
-  }
-  return Object.fromEntries(
-    Object.entries(result.data)
-      .filter(([, o]) => !o.sensitive)
-      .map(([k, o]) => [k, o.value]),
-  )
-}
-
-function parseOutputs<T>(stack: StackName, schema: z.ZodType<T>, values: Record<string, unknown>): T {
-  const result = schema.safeParse(values)
-  if (result.success) return result.data
-  const missing = result.error.issues.map((i) => i.path.join(".")).join(", ")
-  throw new Error(
-    `terraform/${stack} outputs lack or mistype: ${missing}. The pipeline reads these after apply; ` +
-      `declare them in terraform/${stack}/outputs.tf (the names are listed in dagger/src/terraform/stacks.ts).`,
-  )
-}
-
-/** Typed staging outputs from `terraform output -json`. */
-export function parseAwsOutputs(outputJson: string): AwsOutputs {
-  return parseOutputs("aws", AwsOutputsSchema, outputValues(outputJson))
-}
-
-/** Typed production outputs from `terraform output -json`. */
-export function parseGcpOutputs(outputJson: string): GcpOutputs {
-  return parseOutputs("gcp", GcpOutputsSchema, outputValues(outputJson))
-}
-
 /** The staging stack (terraform/aws): adopts every name-unique resource it manages. */
 export function awsStack(settings: Settings, options: StackOptions = {}): StackDefinition {
   const n = awsNames(settings)
@@ -233,7 +162,7 @@ export function awsStack(settings: Settings, options: StackOptions = {}): StackD
     health_check_path: settings.app.healthPath,
     s3_use_path_style: endpoint !== undefined,
   }
-  if (options.initialImage) variables.initial_image = options.initialImage
+  if (options.initialImage !== undefined) variables.initial_image = initialImageVariable(options.initialImage)
 
   const backendConfig: Record<string, string> = {
     bucket: n.stateBucket,
@@ -358,7 +287,7 @@ export function gcpStack(settings: Settings, options: StackOptions = {}): StackD
     container_port: settings.app.port,
     health_check_path: settings.app.healthPath,
   }
-  if (options.initialImage) variables.initial_image = options.initialImage
+  if (options.initialImage !== undefined) variables.initial_image = initialImageVariable(options.initialImage)
 
   const manifest: ImportEntry[] = [
     {

@@ -1,6 +1,6 @@
-// AWS probes and the state-backend bootstrap against a real moto server: every probe kind finds what
-// the staging stack would create (with the import ID Terraform expects), reports absence as absence,
-// and refuses to guess when names are ambiguous. A second run probes nothing.
+// AWS probes against a real moto server: every probe kind finds what the staging stack would create
+// (with the import ID Terraform expects), reports absence as absence, and refuses to guess when names
+// are ambiguous. A second run probes nothing.
 import { CloudWatchLogsClient, CreateLogGroupCommand } from "@aws-sdk/client-cloudwatch-logs"
 import { CreateRepositoryCommand, ECRClient } from "@aws-sdk/client-ecr"
 import {
@@ -21,13 +21,12 @@ import {
   ElasticLoadBalancingV2Client,
 } from "@aws-sdk/client-elastic-load-balancing-v2"
 import { CreateRoleCommand, IAMClient } from "@aws-sdk/client-iam"
-import { DescribeTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb"
-import { GetBucketVersioningCommand, GetPublicAccessBlockCommand, S3Client } from "@aws-sdk/client-s3"
 import { readFileSync } from "node:fs"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import { parseSettings } from "../../../dagger/src/config/settings.js"
 import { entriesToProbe, planImports } from "../../../dagger/src/terraform/import.js"
-import { bootstrapAwsBackend, probeAws, type AwsTarget } from "../../../dagger/src/terraform/probes/aws.js"
+import { bootstrapAwsBackend } from "../../../dagger/src/terraform/backend.js"
+import { probeAws, type AwsTarget } from "../../../dagger/src/terraform/probes/aws.js"
 import { awsNames, awsStack } from "../../../dagger/src/terraform/stacks.js"
 import { startMoto, type Moto } from "../../support/moto.js"
 import { repoRoot } from "../../tools/paths.js"
@@ -158,37 +157,6 @@ async function createStagingByHand(): Promise<Record<string, string>> {
   }
 }
 
-describe("state backend bootstrap (moto)", () => {
-  it("creates a private, versioned bucket and an active lock table once, then finds them", async () => {
-    const first = await bootstrapAwsBackend(target, { bucket: names.stateBucket, lockTable: names.lockTable })
-    expect(first).toEqual({
-      created: [`S3 bucket ${names.stateBucket}`, `DynamoDB table ${names.lockTable}`],
-      existing: [],
-    })
-    const s3 = new S3Client({ ...cfg(), forcePathStyle: true })
-    expect((await s3.send(new GetBucketVersioningCommand({ Bucket: names.stateBucket }))).Status).toBe("Enabled")
-    expect(
-      (await s3.send(new GetPublicAccessBlockCommand({ Bucket: names.stateBucket }))).PublicAccessBlockConfiguration,
-    ).toMatchObject({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true })
-    const table = await new DynamoDBClient(cfg()).send(new DescribeTableCommand({ TableName: names.lockTable }))
-    expect(table.Table?.TableStatus).toBe("ACTIVE")
-    expect(table.Table?.KeySchema).toEqual([{ AttributeName: "LockID", KeyType: "HASH" }])
-
-    const second = await bootstrapAwsBackend(target, { bucket: names.stateBucket, lockTable: names.lockTable })
-    expect(second).toEqual({ created: [], existing: [`S3 bucket ${names.stateBucket}`, `DynamoDB table ${names.lockTable}`] })
-  })
-
-  it("tolerates two runs bootstrapping at the same time", async () => {
-    const both = await Promise.all([
-      bootstrapAwsBackend(target, { bucket: names.stateBucket, lockTable: names.lockTable }),
-      bootstrapAwsBackend(target, { bucket: names.stateBucket, lockTable: names.lockTable }),
-    ])
-    expect(both.flatMap((r) => [...r.created, ...r.existing]).sort()).toEqual(
-      [`DynamoDB table ${names.lockTable}`, `DynamoDB table ${names.lockTable}`, `S3 bucket ${names.stateBucket}`, `S3 bucket ${names.stateBucket}`],
-    )
-  })
-})
-
 describe("AWS probes (moto)", () => {
   it("in an empty account finds nothing: apply creates every resource", async () => {
     const probes = await probeAws(stack.manifest, target)
@@ -248,6 +216,14 @@ describe("AWS probes (moto)", () => {
     expect(probes.get("module.service.aws_lb.this")?.status).toBe("found")
     expect(probes.get("module.service.aws_lb_listener.http")).toEqual({ status: "absent" })
     expect(probes.get("module.service.aws_lb_target_group.this")).toEqual({ status: "absent" })
+  })
+
+  it("answers a probe of another cloud's kind with a failure, never a guess", async () => {
+    const entry = { address: "module.x.google_storage_bucket.y", cloudId: "GCS bucket y", probe: { kind: "gcs-bucket", bucket: "y" } } as const
+    expect((await probeAws([entry], target)).get(entry.address)).toEqual({
+      status: "failed",
+      reason: "probe kind 'gcs-bucket' is not an AWS probe",
+    })
   })
 
   it("turns an unreachable endpoint into a failed probe that says what it looked for", async () => {

@@ -1,11 +1,11 @@
-// GCP probes and the state-bucket bootstrap over HTTP against a local fake of the four Google REST
-// APIs they call (test/support/google-apis-fake.ts).
+// GCP probes over HTTP against a local fake of the four Google REST APIs they call
+// (test/support/google-apis-fake.ts), and the access token they send.
 import { readFileSync } from "node:fs"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import type { Secret } from "@dagger.io/dagger"
 import { parseSettings } from "../../../dagger/src/config/settings.js"
 import { entriesToProbe, planImports } from "../../../dagger/src/terraform/import.js"
-import { bootstrapGcsBackend, gcpAccessToken, probeGcp, type GcpTarget } from "../../../dagger/src/terraform/probes/gcp.js"
+import { gcpAccessToken, probeGcp, type GcpTarget } from "../../../dagger/src/terraform/probes/gcp.js"
 import { gcpNames, gcpStack } from "../../../dagger/src/terraform/stacks.js"
 import { startGoogleApisFake, type GoogleApisFake } from "../../support/google-apis-fake.js"
 import { repoRoot } from "../../tools/paths.js"
@@ -75,35 +75,6 @@ describe("GCP probes (local fake of the Google REST APIs)", () => {
   it("reports a rejected token as a failed probe, never as 'absent'", async () => {
     const probes = await probeGcp(stack.manifest, target("wrong"))
     expect([...probes.values()].every((r) => r.status === "failed" && r.reason.includes("HTTP 401 UNAUTHENTICATED"))).toBe(true)
-  })
-})
-
-describe("GCS state bucket bootstrap", () => {
-  const backend = { project: p, bucket: names.stateBucket, location: l }
-
-  it("creates a versioned, uniform-access, public-access-prevented bucket once, then leaves it", async () => {
-    expect(await bootstrapGcsBackend(target(), backend)).toEqual({ created: true })
-    expect(fake.created).toEqual([
-      {
-        project: p,
-        body: {
-          name: names.stateBucket,
-          location: l.toUpperCase(),
-          versioning: { enabled: true },
-          iamConfiguration: { uniformBucketLevelAccess: { enabled: true }, publicAccessPrevention: "enforced" },
-        },
-      },
-    ])
-    expect(await bootstrapGcsBackend(target(), backend)).toEqual({ created: false })
-    expect(fake.created).toHaveLength(1)
-  })
-
-  it("says to pick another name when another project owns the bucket name", async () => {
-    fake.takenElsewhere.add(names.stateBucket)
-    await expect(bootstrapGcsBackend(target(), backend)).rejects.toThrow(
-      /HTTP 403.*if another project owns this one, choose another production\.terraform\.stateBucket/s,
-    )
-    expect(fake.created).toEqual([])
   })
 })
 

@@ -1,6 +1,6 @@
 // GCP side of adopt-or-create: existence probes over the public REST APIs with an OAuth access
-// token, and the bootstrap of the state bucket (it must exist before `terraform init`). Plain
-// `fetch` keeps this file light; only the key-to-token exchange loads google-auth-library, lazily.
+// token. Plain `fetch` keeps this file light; only the key-to-token exchange loads
+// google-auth-library, lazily.
 import type { GcpSecrets } from "../../config/credentials.js"
 import type { ImportEntry, Probe, ProbeResult } from "../import.js"
 
@@ -51,7 +51,8 @@ export async function gcpAccessToken(secrets: GcpSecrets): Promise<string> {
   return token
 }
 
-function endpoints(t: GcpTarget): GcpEndpoints {
+/** The API base URLs of a target: Google's, with the target's overrides. */
+export function googleEndpoints(t: GcpTarget): GcpEndpoints {
   return { ...GOOGLE_ENDPOINTS, ...t.endpoints }
 }
 
@@ -60,7 +61,8 @@ interface ApiAnswer {
   body: string
 }
 
-async function call(t: GcpTarget, method: "GET" | "POST", url: string, body?: unknown): Promise<ApiAnswer> {
+/** One authorised JSON request to a Google API; the answer's status and body, whatever the status. */
+export async function callGoogleApi(t: GcpTarget, method: "GET" | "POST", url: string, body?: unknown): Promise<ApiAnswer> {
   const res = await fetch(url, {
     method,
     headers: {
@@ -74,7 +76,7 @@ async function call(t: GcpTarget, method: "GET" | "POST", url: string, body?: un
 }
 
 /** The message of a Google API error body ({ error: { message } }), or the start of the body. */
-function apiMessage(body: string): string {
+export function googleApiMessage(body: string): string {
   try {
     const parsed = JSON.parse(body) as { error?: { message?: string; status?: string } }
     if (parsed.error?.message) return `${parsed.error.status ?? "error"}: ${parsed.error.message}`
@@ -88,7 +90,7 @@ function byStatus(what: string, answer: ApiAnswer, importId: string, role: strin
   if (answer.status === 200) return { status: "found", importId }
   if (answer.status === 404) return { status: "absent" }
   const hint = answer.status === 403 || answer.status === 401 ? ` — the pipeline's identity needs ${role}` : ""
-  return { status: "failed", reason: `could not look up ${what}: HTTP ${answer.status} ${apiMessage(answer.body)}${hint}` }
+  return { status: "failed", reason: `could not look up ${what}: HTTP ${answer.status} ${googleApiMessage(answer.body)}${hint}` }
 }
 
 function target(probe: Probe, e: GcpEndpoints): { what: string; url: string; importId: string; role: string } {
@@ -133,15 +135,16 @@ function target(probe: Probe, e: GcpEndpoints): { what: string; url: string; imp
   }
 }
 
-async function probeOne(t: GcpTarget, probe: Probe): Promise<ProbeResult> {
+/** Probes one resource; a kind that is not a GCP one is a failed probe (never a guess). */
+export async function probeGcpResource(t: GcpTarget, probe: Probe): Promise<ProbeResult> {
   let spec: ReturnType<typeof target>
   try {
-    spec = target(probe, endpoints(t))
+    spec = target(probe, googleEndpoints(t))
   } catch (err) {
     return { status: "failed", reason: (err as Error).message }
   }
   try {
-    return byStatus(spec.what, await call(t, "GET", spec.url), spec.importId, spec.role)
+    return byStatus(spec.what, await callGoogleApi(t, "GET", spec.url), spec.importId, spec.role)
   } catch (err) {
     return { status: "failed", reason: `could not reach the API for ${spec.what}: ${(err as Error).message}` }
   }
@@ -149,49 +152,6 @@ async function probeOne(t: GcpTarget, probe: Probe): Promise<ProbeResult> {
 
 /** Probes each entry (in parallel) and returns results keyed by Terraform address. */
 export async function probeGcp(entries: readonly ImportEntry[], t: GcpTarget): Promise<Map<string, ProbeResult>> {
-  const results = await Promise.all(entries.map(async (e) => [e.address, await probeOne(t, e.probe)] as const))
+  const results = await Promise.all(entries.map(async (e) => [e.address, await probeGcpResource(t, e.probe)] as const))
   return new Map(results)
-}
-
-/**
- * Makes sure the production state bucket exists, creating it when missing with versioning,
- * uniform access and public access prevention from the start. Safe to repeat and to race (a 409
- * from a concurrent creation counts as existing). Terraform adopts the bucket afterwards.
- */
-export async function bootstrapGcsBackend(
-  t: GcpTarget,
-  backend: { project: string; bucket: string; location: string },
-): Promise<{ created: boolean }> {
-  const probe = await probeOne(t, { kind: "gcs-bucket", bucket: backend.bucket })
-  if (probe.status === "failed") {
-    const taken = probe.reason.includes("HTTP 403")
-      ? ". Bucket names are global: if another project owns this one, choose another production.terraform.stateBucket " +
-        "in ci/pipeline.yaml; if it is yours, grant the pipeline's identity roles/storage.admin"
-      : ""
-    throw new Error(`state bucket bootstrap: ${probe.reason}${taken}`)
-  }
-  if (probe.status === "found") return { created: false }
-  const e = endpoints(t)
-  const answer = await call(t, "POST", `${e.storage}/storage/v1/b?project=${encodeURIComponent(backend.project)}`, {
-    name: backend.bucket,
-    location: backend.location.toUpperCase(),
-    versioning: { enabled: true },
-    iamConfiguration: {
-      uniformBucketLevelAccess: { enabled: true },
-      publicAccessPrevention: "enforced",
-    },
-  })
-  if (answer.status === 200) return { created: true }
-  if (answer.status === 409) {
-    // Either a concurrent run created it (fine) or another project owns the global name (not fine).
-    const again = await probeOne(t, { kind: "gcs-bucket", bucket: backend.bucket })
-    if (again.status === "found") return { created: false }
-    throw new Error(
-      `the state bucket name ${backend.bucket} is taken by another project; choose another production.terraform.stateBucket in ci/pipeline.yaml`,
-    )
-  }
-  throw new Error(
-    `could not create the state bucket ${backend.bucket} in project ${backend.project}: HTTP ${answer.status} ` +
-      `${apiMessage(answer.body)}. The pipeline's identity needs roles/storage.admin on the project.`,
-  )
 }
