@@ -6,17 +6,9 @@ import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import type { CandidateDeployment, TrafficChange } from "../../dagger/src/gcp/operations.js"
 import { parsePricing } from "../../dagger/src/report/cost.js"
-import {
-  checkAndPublish,
-  failureLine,
-  recordRollback,
-  softStep,
-  startSteps,
-  toScanSummary,
-  type CheckedImage,
-  type HealthPort,
-} from "../../dagger/src/deploy/steps.js"
+import { checkAndPublish, recordRollback, toScanSummary } from "../../dagger/src/deploy/steps.js"
 import type { RolloutOutcome } from "../../dagger/src/aws/ecs.js"
+import { ToolError } from "../../dagger/src/shared/tool-errors.js"
 import { checkHealth } from "../../dagger/src/health/poll.js"
 import { deployProduction, planProduction, productionCostInput, type ProductionPorts } from "../../dagger/src/deploy/production.js"
 import { decideVerdict, startRun, type RunRecord } from "../../dagger/src/report/run-record.js"
@@ -26,6 +18,8 @@ import { deployStaging, planStaging, stagingCostInput, stagingRollbackAction, ty
 import type { TrafficReading } from "../../dagger/src/gcp/traffic.js"
 import { NEW_RELEASE, OLD_RELEASE, pipelineYaml, trivyReport } from "../support/deploy-world.js"
 import { repoRoot } from "../tools/paths.js"
+import { type CheckedImage, type HealthPort } from "../../dagger/src/deploy/ports.js"
+import { stepDetail, softStep, startSteps } from "../../dagger/src/deploy/step-runner.js"
 
 const settings = parseSettings(pipelineYaml({}))
 const pricing = parsePricing(readFileSync(join(repoRoot, "ci/pricing.yaml"), "utf8"))
@@ -223,11 +217,15 @@ describe("a cancelled run leaves nothing half-switched", () => {
       terraform: { apply: async () => ({ serviceUrl: "http://alb.test", summary: "no changes" }) },
       ecs: {
         registerRevision: async () => ({ taskDefinitionArn: "td:2", previousTaskDefinitionArn: "td:1" }),
-        async rollout(td) {
+        async rollout(td, _count, signal) {
           serving = td
           deployed.push(td)
           cancel.abort(new Error("the run exceeded timeouts.runMinutes"))
-          return new Promise<RolloutOutcome>(() => undefined) // the wait that never ends
+          // A wait that would never end by itself; like every port call it ends when its signal aborts.
+          return new Promise<RolloutOutcome>((_, reject) => {
+            if (signal.aborted) reject(signal.reason)
+            signal.addEventListener("abort", () => reject(signal.reason))
+          })
         },
         async rollBack(action) {
           serving = action.to
@@ -279,7 +277,9 @@ describe("softStep: steps that must never fail a deploy", () => {
       const thrown = await softStep(steps, "stop AWS staging", 1_000, "stop-aws", async () => {
         throw new Error("ServiceNotFoundException: service 'x' does not exist")
       })
-      const hung = await softStep(steps, "cost estimate", 50, "cost", () => new Promise<never>(() => undefined))
+      const hung = await softStep(steps, "cost estimate", 50, "cost", (ctx) =>
+        new Promise<never>((_, reject) => ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason))),
+      )
       expect(thrown).toBeUndefined()
       expect(hung).toBeUndefined()
       expect(run.steps.map((s) => [s.name, s.outcome])).toEqual([
@@ -360,27 +360,35 @@ describe("recordRollback: the rollback step and its record", () => {
   })
 })
 
-describe("failureLine: a multi-line error as one line that keeps the cause", () => {
-  it("a tool failure keeps the tool's error line and the fix, not the command line", () => {
-    const err = new Error(
-      "terraform plan (terraform/aws) failed: `terraform plan -input=false -out=tfplan` exited with code 1.\n" +
+describe("stepDetail: a failure as one line that keeps the cause", () => {
+  it("a tool failure keeps the tool's error line and the fix, from the error's fields", () => {
+    const err = new ToolError({
+      step: "terraform plan (terraform/aws)",
+      command: "terraform plan -input=false -out=tfplan",
+      exitCode: 1,
+      output:
         "\nPlanning failed. Terraform encountered an error while generating this plan.\n\n" +
-        "Error: reading ECS Cluster (portfolio-prod-cluster): AccessDeniedException\n  with module.service\n" +
-        "Check the AWS credentials and ci/pipeline.yaml, fix what Terraform names above, and run again.",
-    )
-    expect(failureLine(err)).toBe(
+        "Error: reading ECS Cluster (portfolio-prod-cluster): AccessDeniedException\n  with module.service",
+      fix: "Check the AWS credentials and ci/pipeline.yaml, fix what Terraform names above, and run again.",
+    })
+    expect(stepDetail(err)).toBe(
       "terraform plan (terraform/aws) failed (exit code 1): Error: reading ECS Cluster (portfolio-prod-cluster): AccessDeniedException" +
         " — Check the AWS credentials and ci/pipeline.yaml, fix what Terraform names above, and run again.",
     )
   })
 
   it("without an error line the tool's last output line is the cause", () => {
-    const err = new Error("Build of image portfolio:1.1.0 failed: `npm run build` exited with code 2.\nsrc/a.ts(1,1): TS2304\nRun it locally.")
-    expect(failureLine(err)).toBe("Build of image portfolio:1.1.0 failed (exit code 2): src/a.ts(1,1): TS2304 — Run it locally.")
+    const err = new ToolError({ step: "Build of image portfolio:1.1.0", command: "npm run build", exitCode: 2, output: "src/a.ts(1,1): TS2304", fix: "Run it locally." })
+    expect(stepDetail(err)).toBe("Build of image portfolio:1.1.0 failed (exit code 2): src/a.ts(1,1): TS2304 — Run it locally.")
+  })
+
+  it("a message that merely looks like a tool failure is not parsed as one", () => {
+    const err = new Error("X failed: `cmd` exited with code 1.\nError: spoofed")
+    expect(stepDetail(err)).toBe("X failed: `cmd` exited with code 1. Error: spoofed")
   })
 
   it("other errors keep their first two lines", () => {
-    expect(failureLine(new Error("cannot decide what to import (1 problem):\n  - module.x: HTTP 403\nNothing was planned."))).toBe(
+    expect(stepDetail(new Error("cannot decide what to import (1 problem):\n  - module.x: HTTP 403\nNothing was planned."))).toBe(
       "cannot decide what to import (1 problem): - module.x: HTTP 403",
     )
   })

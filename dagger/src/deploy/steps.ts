@@ -1,113 +1,17 @@
-// What staging.ts and production.ts share: the ports both pipelines call (release, health, notify), the
-// release steps they begin with (checkAndPublish) and the rollback record (recordRollback), the step runner with per-step timeouts and the whole-run
-// deadline, and the scan summary for the report. No Dagger and no SDK here: adapters live in
-// deploy-adapters.ts.
+// The steps staging and production share: the release steps they begin with (checkAndPublish), the health
+// check inside a step, the rollback record (recordRollback), the cost estimate and the finish (verdict,
+// notify). Pure sequencing over ports (./ports.ts) and the step runner (./step-runner.ts).
 import { estimateMonthlyCost, type CostEstimate, type CostInput, type Pricing } from "../report/cost.js"
 import type { HealthCheckResult } from "../health/poll.js"
 import type { ExpectedRelease } from "../health/verdict.js"
 import type { ScanVerdict } from "../supply-chain/scan/gate.js"
 import { severityRank } from "../supply-chain/scan/severity.js"
-import { addWarning, type Clock, finishRun, raceDeadline, recordStep, type RunRecord, type ScanFinding, type ScanSummary, type StepContext, StepTimeoutError } from "../report/run-record.js"
-import { stepTimeoutMs, type Settings, type StepKey } from "../config/settings.js"
+import { addWarning, finishRun, type RunRecord, type ScanFinding, type ScanSummary } from "../report/run-record.js"
+import { raceDeadline, StepTimeoutError } from "../shared/deadline.js"
+import { stepTimeoutMs, type Settings } from "../config/settings.js"
 import { firstLine } from "../shared/text.js"
-
-/** An image built and checked (tests, scan, SBOM) but not yet published. */
-export interface CheckedImage {
-  /** The scan as the report shows it; absent when the scan could not run. */
-  scan?: ScanSummary
-  /** The first failed gate (tests, then scan, then SBOM); undefined when the image may ship. */
-  blocker?: Error
-  /** Pushes exactly the checked image and answers its digest reference (registry/repo@sha256:...). */
-  publish(): Promise<string>
-}
-
-/** Build → tests ∥ scan ∥ SBOM. Never publishes by itself. */
-export interface ReleasePort {
-  check(): Promise<CheckedImage>
-}
-
-export interface HealthPort {
-  /** Polls `<url><healthPath>` until the release answers healthy or the budget is spent. Never throws for "unhealthy". */
-  check(url: string, expected: Partial<ExpectedRelease>): Promise<HealthCheckResult>
-}
-
-export interface NotifyPort {
-  /** Announces the finished run; undeliverable targets become warnings on the run. Never throws. */
-  notify(run: RunRecord): Promise<void>
-}
-
-/** Runs steps of one deploy: each under its timeout and the run's deadline, recorded in `run`. */
-export interface Steps {
-  run: RunRecord
-  clock: Clock
-  /** Aborted when the whole-run timeout (timeouts.runMinutes) expires. */
-  signal: AbortSignal
-  /** A step that stops when the run's deadline passes. */
-  step<T>(name: string, key: StepKey | number, fn: (ctx: StepContext) => Promise<T>): Promise<T>
-  /**
-   * A step that is NOT cut short by the run's deadline, only by its own timeout: rollback and
-   * notification must still happen after a run ran out of time, or the next run inherits a
-   * half-switched service and nobody hears about it.
-   */
-  finalStep<T>(name: string, key: StepKey | number, fn: (ctx: StepContext) => Promise<T>): Promise<T>
-  /** Clears the run timer. */
-  close(): void
-}
-
-/** Starts the step runner and the whole-run deadline. */
-export function startSteps(run: RunRecord, settings: Settings, clock: Clock, signal?: AbortSignal): Steps {
-  const deadline = new AbortController()
-  const runMs = Math.round(settings.timeouts.runMinutes * 60_000)
-  const timer = setTimeout(
-    () => deadline.abort(new Error(`the run exceeded timeouts.runMinutes (${settings.timeouts.runMinutes} min) in ci/pipeline.yaml`)),
-    runMs,
-  )
-  // The timer alone must not keep the module's process alive after the run returned.
-  timer.unref?.()
-  const runSignal = signal ? AbortSignal.any([signal, deadline.signal]) : deadline.signal
-  const timeout = (key: StepKey | number) => (typeof key === "number" ? key : stepTimeoutMs(settings, key))
-  return {
-    run,
-    clock,
-    signal: runSignal,
-    step: (name, key, fn) => recordStep(run, name, summarised(fn), { timeoutMs: timeout(key), clock, signal: runSignal }),
-    finalStep: (name, key, fn) => recordStep(run, name, summarised(fn), { timeoutMs: timeout(key), clock }),
-    close: () => clearTimeout(timer),
-  }
-}
-
-/** Runs `fn`; a multi-line error comes out as one line that keeps the cause (see failureLine). */
-function summarised<T>(fn: (ctx: StepContext) => Promise<T>): (ctx: StepContext) => Promise<T> {
-  return async (ctx) => {
-    try {
-      return await fn(ctx)
-    } catch (err) {
-      if (!(err instanceof Error) || !err.message.includes("\n")) throw err
-      throw Object.assign(new Error(failureLine(err), { cause: err }), { name: err.name })
-    }
-  }
-}
-
-/**
- * One line for a step's detail from a multi-line error. The run record keeps only a step's first
- * line, and for a tool failure ("X failed: `cmd` exited with code 1." + stderr + the fix) that line
- * says nothing about why; so the line becomes "X failed (exit code 1): <the tool's first line starting
- * with "Error", else one mentioning an error, else its last line> — <the fix>". Other errors keep their first line and add the next one.
- */
-export function failureLine(err: Error): string {
-  const lines = err.message.split("\n").map((l) => l.trim()).filter((l) => l !== "")
-  const [first = err.message, ...rest] = lines
-  const tool = /^(.*?) failed: `[^`]*` exited with code (\d+)\.$/.exec(first)
-  if (tool && rest.length > 0) {
-    const fix = rest.length > 1 ? rest[rest.length - 1] : undefined
-    const output = fix ? rest.slice(0, -1) : rest
-    // Tools (Terraform, npm, trivy) start their real complaint with "Error"; a mere mention comes second.
-    const cause =
-      output.find((l) => /^error\b/i.test(l)) ?? output.find((l) => /\berror\b/i.test(l)) ?? output[output.length - 1] ?? ""
-    return `${tool[1]} failed (exit code ${tool[2]}): ${cause}${fix ? ` — ${fix}` : ""}`
-  }
-  return rest.length > 0 ? `${first} ${rest[0]}` : first
-}
+import type { HealthPort, NotifyPort, ReleasePort } from "./ports.js"
+import { softStep, type StepContext, type Steps } from "./step-runner.js"
 
 /** Time budget of the combined build-and-check step: the build, then the longer of tests and scan. */
 export function checkTimeoutMs(settings: Settings): number {
@@ -122,14 +26,14 @@ export function checkTimeoutMs(settings: Settings): number {
 export async function checkAndPublish(steps: Steps, release: ReleasePort, settings: Settings, registry: string): Promise<string> {
   const { run } = steps
   const checked = await steps.step("build, test, scan, SBOM", checkTimeoutMs(settings), async (ctx) => {
-    const image = await release.check()
+    const image = await release.check(ctx.signal)
     if (image.scan) run.scan = image.scan
     if (image.blocker) throw image.blocker
     ctx.note(`tests passed, scan gate ${image.scan?.gate ?? "passed"}, SBOM generated`)
     return image
   })
   const ref = await steps.step(`publish to ${registry}`, "publish", async (ctx) => {
-    const published = await checked.publish()
+    const published = await checked.publish(ctx.signal)
     ctx.note(published)
     return published
   })
@@ -206,7 +110,7 @@ export async function requireHealthy(
   expected: Partial<ExpectedRelease>,
   ctx: StepContext,
 ): Promise<HealthCheckResult> {
-  const result = await health.check(url, expected)
+  const result = await health.check(url, expected, ctx.signal)
   if (!result.healthy) throw new UnhealthyError(result)
   ctx.note(healthDetail(result))
   return result
@@ -221,59 +125,10 @@ export function runUrlOf(runUrl: string | undefined): { runUrl?: string } {
   return { runUrl: runUrl.trim() }
 }
 
-/** What Terraform told us after apply. */
-export interface AppliedStack {
-  /** The environment's public URL (the ALB's, for staging). */
-  serviceUrl: string
-  /** One line for the report, e.g. "2 to import, 0 to add, 1 to change, 0 to replace, 0 to destroy". */
-  summary: string
-}
-
-export interface TerraformPort {
-  /**
-   * Adopt-or-create imports, plan, destroy guard, apply of exactly that plan; answers the outputs.
-   * `image` is only used if the service has to be created (its first revision).
-   */
-  apply(input: { image: string }): Promise<AppliedStack>
-}
-
 /** Terraform defaults of the production service (terraform/modules/gcp-cloud-run-service), used when it is not read. */
 export const PRODUCTION_DEFAULTS = { minInstances: 0, cpu: 1, memoryGiB: 0.5 } as const
 /** Terraform defaults of the staging task (terraform/modules/aws-ecs-service), used when it is not read. */
 export const STAGING_TASK_DEFAULTS = { cpuUnits: 256, memoryMiB: 512 } as const
-
-/**
- * Runs a step whose failure must never fail the deploy (the staging stop, the cost estimate): an error
- * inside it, its own timeout or the run's deadline all end as a `warning` step plus a run warning from
- * `source`, and the result is undefined.
- */
-export async function softStep<T>(
-  steps: Steps,
-  name: string,
-  key: StepKey | number,
-  source: string,
-  fn: (ctx: StepContext) => Promise<T>,
-  options: { final?: boolean } = {},
-): Promise<T | undefined> {
-  const record = options.final ? steps.finalStep : steps.step
-  try {
-    return await record(name, key, async (ctx) => {
-      try {
-        return await fn(ctx)
-      } catch (err) {
-        ctx.warn(firstLine(err))
-        addWarning(steps.run, source, firstLine(err))
-        return undefined
-      }
-    })
-  } catch (err) {
-    // Only a timeout or cancellation gets here; recordStep has recorded it as failed.
-    const step = [...steps.run.steps].reverse().find((s) => s.name === name)
-    if (step) step.outcome = "warning"
-    addWarning(steps.run, source, firstLine(err))
-    return undefined
-  }
-}
 
 /** Time allowed for reading the environments' sizes for the cost estimate. */
 export const COST_TIMEOUT_MS = 60_000
@@ -281,7 +136,7 @@ export const COST_TIMEOUT_MS = 60_000
 /** Adds the cost estimate; a failure here is a warning, never a change of verdict. */
 export async function estimateCost(
   steps: Steps,
-  input: () => Promise<CostInput>,
+  input: (signal: AbortSignal) => Promise<CostInput>,
   pricing: Pricing,
   notes: readonly string[] = [],
 ): Promise<void> {
@@ -290,9 +145,9 @@ export async function estimateCost(
     "cost estimate",
     COST_TIMEOUT_MS,
     "cost",
-    async () => {
+    async (ctx) => {
       try {
-        const estimate: CostEstimate = estimateMonthlyCost(await input(), pricing)
+        const estimate: CostEstimate = estimateMonthlyCost(await input(ctx.signal), pricing)
         estimate.notes.push(...notes)
         steps.run.cost = estimate
       } catch (err) {
@@ -316,8 +171,14 @@ export async function finish(
 ): Promise<RunRecord> {
   finishRun(run, steps.clock)
   const limitMs = stepTimeoutMs(settings, "notify")
+  // Cut off at its limit: a notification still retrying after the report was returned would be a lie.
+  const cutOff = new AbortController()
   try {
-    await raceDeadline(notify.notify(run), limitMs, () => new StepTimeoutError("notify", limitMs))
+    await raceDeadline(notify.notify(run, cutOff.signal), limitMs, () => {
+      const err = new StepTimeoutError("notify", limitMs)
+      cutOff.abort(err)
+      return err
+    })
   } catch (err) {
     addWarning(
       run,
@@ -331,3 +192,4 @@ export async function finish(
   }
   return run
 }
+

@@ -7,23 +7,19 @@ import { connectProductionService } from "../gcp/production-service.js"
 import { loadPricing } from "../report/cost.js"
 import {
   awsCredentials,
+  optionalAwsSecrets,
+  presentSecrets,
   requireAwsSecrets,
   requireGcpSecrets,
   type AwsCredentials,
   type AwsSecrets,
   type GcpSecrets,
+  type SecretArgs,
 } from "../config/credentials.js"
 import { DeployReport, toDeployReport } from "../report/deploy-report.js"
-import {
-  toScanSummary,
-  type AppliedStack,
-  type CheckedImage,
-  type HealthPort,
-  type NotifyPort,
-  type ReleasePort,
-  type TerraformPort,
-} from "./steps.js"
-import type { RegisteredTaskDefinition, RolloutOutcome } from "../aws/ecs.js"
+import { toScanSummary } from "./steps.js"
+import { stopStaging } from "../aws/stop-aws.js"
+import { openStagingService, stagingTarget } from "../aws/staging-service.js"
 import { checkHealth } from "../health/poll.js"
 import { sleep } from "../shared/wait.js"
 import { notifyRun, type NotifyTargets } from "../notify/delivery.js"
@@ -36,63 +32,9 @@ import { loadSettings, type Settings } from "../config/settings.js"
 import {
   deployStaging,
   planStaging,
-  type EcsFacts,
-  type RollbackAction,
-  type StagingEcsPort,
 } from "./staging.js"
 import { Stack, type StackCredentials } from "../terraform/apply.js"
-
-/** Every Secret a deploy may receive, as the CLI passes them. */
-export interface DeploySecretArgs {
-  awsAccessKeyId?: Secret
-  awsSecretAccessKey?: Secret
-  awsSessionToken?: Secret
-  gcpCredentials?: Secret
-  gcpAccessToken?: Secret
-  slackWebhook?: Secret
-  discordWebhook?: Secret
-  webhook?: Secret
-}
-
-/** The Secrets that hold a value, and every value (only ever used to scrub output). */
-export interface PresentSecrets {
-  given: DeploySecretArgs
-  values: string[]
-}
-
-/**
- * Drops Secrets whose value is empty or blank: GitHub Actions passes "" for a secret that is not set,
- * and `--slack-webhook=env://SLACK_WEBHOOK_URL` then arrives as an empty Secret, which must mean "not
- * given", not "a webhook with an empty URL".
- */
-export async function presentSecrets(args: DeploySecretArgs): Promise<PresentSecrets> {
-  const entries = await Promise.all(
-    (Object.entries(args) as [keyof DeploySecretArgs, Secret | undefined][]).map(async ([name, secret]) => {
-      if (secret === undefined) return [name, undefined, undefined] as const
-      const value = await secret.plaintext()
-      return value.trim() === "" ? ([name, undefined, undefined] as const) : ([name, secret, value] as const)
-    }),
-  )
-  const given: DeploySecretArgs = {}
-  const values: string[] = []
-  for (const [name, secret, value] of entries) {
-    if (secret === undefined || value === undefined) continue
-    given[name] = secret
-    values.push(value, value.trim())
-  }
-  return { given, values }
-}
-
-/** The AWS Secrets, when both halves of a key were given. */
-export function awsSecretsOf(given: DeploySecretArgs): AwsSecrets | undefined {
-  if (!given.awsAccessKeyId || !given.awsSecretAccessKey) return undefined
-  return { accessKeyId: given.awsAccessKeyId, secretAccessKey: given.awsSecretAccessKey, sessionToken: given.awsSessionToken }
-}
-
-/** The GCP Secrets (exactly one form; requireGcpSecrets has checked it). */
-export function gcpSecretsOf(given: DeploySecretArgs): GcpSecrets {
-  return { credentials: given.gcpCredentials, accessToken: given.gcpAccessToken }
-}
+import { type AppliedStack, type CheckedImage, type HealthPort, type NotifyPort, type ReleasePort, type TerraformPort } from "./ports.js"
 
 // --- Release ------------------------------------------------------------------------------------
 
@@ -170,55 +112,11 @@ export function terraformPort(input: {
   }
 }
 
-// --- ECS (staging) ------------------------------------------------------------------------------
+// --- Staging stop (production) -----------------------------------------------------------------
 
-/** The staging service through ecs.ts; close() releases the SDK client. */
-export async function stagingEcsPort(settings: Settings, credentials: AwsCredentials): Promise<StagingEcsPort & { close(): void }> {
-  const ecsLib = await import("../aws/ecs.js")
-  const s = settings.staging
-  const ecs = await ecsLib.createEcsClient({ region: s.aws.region, credentials, endpointUrl: s.aws.endpointUrl })
-  const ref = { cluster: s.names.cluster, service: s.names.service }
-  const wait = { budgetMs: s.rollout.timeoutSeconds * 1000, intervalMs: Math.round(s.rollout.pollIntervalSeconds * 1000) }
-  const deployAndWait = async (taskDefinition: string): Promise<RolloutOutcome> => {
-    const started = await ecsLib.deployTaskDefinition(ecs, ref, taskDefinition)
-    return ecsLib.waitForRollout(ecs, ref, started.deploymentId, wait)
-  }
-  return {
-    registerRevision: (change): Promise<RegisteredTaskDefinition> =>
-      ecsLib.registerTaskDefinitionRevision(ecs, ref, { containerName: s.names.containerName, ...change }),
-    async rollout(taskDefinition, desiredCount) {
-      const service = await ecsLib.describeService(ecs, ref)
-      if ((service.desiredCount ?? 0) === 0 && desiredCount > 0) {
-        // Stopped by a production deploy: start it first (restoring the remembered count and clearing
-        // the tag), so the rollout verdict is about running tasks, not a service at 0.
-        await ecsLib.startService(ecs, ref, { fallbackDesiredCount: desiredCount, wait })
-      }
-      return deployAndWait(taskDefinition)
-    },
-    async rollBack(action: Exclude<RollbackAction, { kind: "none" }>) {
-      if (action.kind === "verify-breaker") return ecsLib.waitForRollout(ecs, ref, action.deploymentId, wait)
-      return deployAndWait(action.to)
-    },
-    async facts(): Promise<EcsFacts> {
-      const service = await ecsLib.describeService(ecs, ref, { requireActive: false })
-      const { DescribeTaskDefinitionCommand } = await ecsLib.loadEcsSdk()
-      const td = service.taskDefinition
-        ? (await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: service.taskDefinition }))).taskDefinition
-        : undefined
-      return { desiredCount: service.desiredCount ?? 0, cpu: td?.cpu, memory: td?.memory }
-    },
-    close: () => ecs.destroy(),
-  }
-}
-
-/** The staging stop for production, through stop-aws.ts. */
+/** The staging stop for production: aws/stop-aws.ts stopStaging on the one staging target. */
 export function stopStagingPort(settings: Settings, secrets: AwsSecrets): StopStagingPort {
-  return {
-    async stop() {
-      const { stagingScaleTarget, stopStaging } = await import("../aws/stop-aws.js")
-      return stopStaging(stagingScaleTarget(settings), await awsCredentials(secrets))
-    },
-  }
+  return { stop: async (signal) => stopStaging(stagingTarget(settings), await awsCredentials(secrets), signal) }
 }
 
 // --- Health, notify, time -----------------------------------------------------------------------
@@ -233,7 +131,7 @@ export function healthPort(settings: Settings, environment: "staging" | "product
 }
 
 /** Slack / Discord / JSON webhook notifications through notify.ts. */
-export function notifyPort(input: { given: DeploySecretArgs; mode: NotifyMode; secretValues: readonly string[] }): NotifyPort {
+export function notifyPort(input: { given: SecretArgs; mode: NotifyMode; secretValues: readonly string[] }): NotifyPort {
   const targets: NotifyTargets = {
     ...(input.given.slackWebhook ? { slack: input.given.slackWebhook } : {}),
     ...(input.given.discordWebhook ? { discord: input.given.discordWebhook } : {}),
@@ -253,7 +151,7 @@ export interface DeployCommandInput {
   source: Directory
   commit: string
   version?: string
-  secrets: DeploySecretArgs
+  secrets: SecretArgs
   /** --notify; undefined = notifications.mode from ci/pipeline.yaml. */
   notify?: NotifyMode
   runUrl?: string
@@ -268,10 +166,10 @@ export async function runDeployStaging(input: DeployCommandInput): Promise<Deplo
   const pricing = await loadPricing(input.source)
   const plan = planStaging({ settings, pricing, commit: input.commit, version: input.version, runUrl: input.runUrl })
   const { given, values } = await presentSecrets(input.secrets)
-  const aws = requireAwsSecrets(given.awsAccessKeyId, given.awsSecretAccessKey, given.awsSessionToken)
+  const aws = requireAwsSecrets(given)
   const mode = effectiveMode(settings.notifications.mode, input.notify)
   // Creating the client makes no request; the first one is ECR's login inside the run.
-  const ecs = await stagingEcsPort(settings, await awsCredentials(aws))
+  const ecs = await openStagingService(stagingTarget(settings), await awsCredentials(aws))
   try {
     const run = await deployStaging(plan, {
       clock: systemClock,
@@ -314,10 +212,8 @@ export async function runDeployProduction(
   })
   const { given, values } = await presentSecrets(input.secrets)
   const gcp = requireGcpSecrets(given.gcpCredentials, given.gcpAccessToken)
-  // Half an AWS key is a mistake worth stopping for; no AWS key at all only skips the staging stop.
-  const aws = given.awsAccessKeyId || given.awsSecretAccessKey
-    ? requireAwsSecrets(given.awsAccessKeyId, given.awsSecretAccessKey, given.awsSessionToken)
-    : undefined
+  // No AWS key at all only skips the staging stop.
+  const aws = optionalAwsSecrets(given)
   const mode = effectiveMode(settings.notifications.mode, input.notify)
   // Connecting checks the GCP credential's form (a key must be a service-account key) without a request.
   const cloudRun = await connectProductionService(settings, gcp)
