@@ -8,7 +8,7 @@ import { Container, Directory, File, Secret, argument, func, object } from "@dag
 import { appImage } from "./supply-chain/build.js"
 import { CheckReport, runCheck } from "./supply-chain/check.js"
 import { requireAwsSecrets, requireGcpSecrets } from "./config/credentials.js"
-import { buildIdentity } from "./supply-chain/image-ref.js"
+import { buildIdentity, localImageName } from "./supply-chain/image-ref.js"
 import { artifactRegistryTarget, ecrTarget } from "./supply-chain/publish.js"
 import { Release, ignoreFilePath, releaseImage, runAppTests } from "./supply-chain/release.js"
 import { Scan, scanImage } from "./supply-chain/scan/scan.js"
@@ -92,7 +92,7 @@ export class PortfolioPipeline {
       policy,
       trivyImage: settings.images.trivy,
       now: new Date(),
-      label: `image ${settings.app.name}:${id.version}`,
+      image: localImageName(settings.app.name, id.version),
     })
   }
 
@@ -108,7 +108,7 @@ export class PortfolioPipeline {
     const settings = await loadSettings(this.source)
     const id = buildIdentity(commit, version)
     const image = appImage({ app: this.source.directory("app"), ...id })
-    const sbom = await imageSbom({ tarball: image.asTarball(), trivyImage: settings.images.trivy, label: `image ${settings.app.name}:${id.version}` })
+    const sbom = await imageSbom({ tarball: image.asTarball(), trivyImage: settings.images.trivy, image: localImageName(settings.app.name, id.version) })
     return sbom.file
   }
 

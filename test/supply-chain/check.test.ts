@@ -52,11 +52,23 @@ describe("check (engine double, real entrypoint)", () => {
     for (const step of ["Build", "Tests", "Image scan", "SBOM", "checkov (terraform/)", "trivy config (terraform/)"]) {
       expect(summary).toContain(`| ${step} | ✅ PASS |`)
     }
+    // Artifacts by the names a reader knows, never by where the containers mounted them.
+    expect(summary).toContain("| Image scan | ✅ PASS | Scan PASSED: image portfolio:0.0.0-dev (ID sha256:135c07a8e9df) has no blocking findings")
+    expect(summary).toContain("| SBOM | ✅ PASS | CycloneDX 1.6, 10 components, image portfolio:0.0.0-dev (ID sha256:135c07a8e9df) |")
+    expect(summary).toContain(
+      "| trivy config (terraform/) | ✅ PASS | Scan PASSED: Terraform in terraform/ (stacks terraform/aws, terraform/gcp and their modules) has no blocking findings",
+    )
+    expect(summary).not.toMatch(/\/scan\/|\/src\//)
 
     // The report's files, as `check artifacts export` writes them.
     const artifacts = double.resolve(String(report["artifacts"]))
     const names = artifacts.filter((l) => l.field === "withNewFile" || l.field === "withFile").map((l) => l.args["path"])
     expect(names).toEqual(["summary.md", "verdict.txt", "tests.txt", "trivy.json", "trivy.sarif", "sbom.cdx.json", "checkov.json", "trivy-config.json"])
+    const sbomFile = artifacts.find((l) => l.field === "withFile" && l.args["path"] === "sbom.cdx.json")!
+    const sbomText = double.resolve(String(sbomFile.args["source"])).find((l) => l.field === "withNewFile")?.args["contents"]
+    const sbom = JSON.parse(String(sbomText)) as { metadata: { component: { name: string; properties: { name: string; value: string }[] } } }
+    expect(sbom.metadata.component.name).toBe("portfolio:0.0.0-dev")
+    expect(sbom.metadata.component.properties).toContainEqual({ name: "aquasecurity:trivy:ImageID", value: expect.stringMatching(/^sha256:135c07a8e9df/) })
 
     // No cloud credentials anywhere; pinned tool images; Terraform checks read terraform/ only.
     const execs = double.execs()
@@ -83,7 +95,7 @@ describe("check (engine double, real entrypoint)", () => {
     const report = r.result as Record<string, unknown>
     expect(report["verdict"]).toBe("FAIL")
     const summary = String(report["summary"])
-    expect(summary).toContain("| Image scan | ❌ FAIL | Scan FAILED: /scan/image.tar has 3 blocking findings")
+    expect(summary).toContain("| Image scan | ❌ FAIL | Scan FAILED: image portfolio:0.0.0-dev (ID sha256:135c07a8e9df) has 3 blocking findings")
     expect(summary).toContain("| checkov (terraform/) | ✅ PASS |")
     expect(summary).toContain("CVE-2099-2001  cross-spawn@7.0.3 → fixed in 7.0.5 [2 places]")
     const artifacts = double.resolve(String(report["artifacts"]))

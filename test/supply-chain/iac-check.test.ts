@@ -5,7 +5,16 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
-import { checkovArgs, checkovVerdict, parseCheckovReport, renderCheckovSummary, trivyConfigArgs } from "../../dagger/src/supply-chain/iac-check.js"
+import {
+  TERRAFORM_SUBJECT,
+  checkovArgs,
+  checkovVerdict,
+  parseCheckovReport,
+  renderCheckovSummary,
+  terraformConfigVerdict,
+  trivyConfigArgs,
+} from "../../dagger/src/supply-chain/iac-check.js"
+import { renderScanSummary } from "../../dagger/src/supply-chain/scan/gate.js"
 import { repoRoot, toolPath } from "../tools/paths.js"
 
 const fixture = (name: string) => readFileSync(join(repoRoot, "test/fixtures/checkov", name), "utf8")
@@ -49,6 +58,21 @@ describe("checkov verdict on genuine reports", () => {
   it("fails closed on output it cannot read", () => {
     expect(() => parseCheckovReport("Traceback (most recent call last):", "checkov report")).toThrow(/not valid JSON.*fails closed/)
     expect(() => parseCheckovReport('{"results": {}}')).toThrow(/not a checkov JSON report/)
+  })
+})
+
+describe("trivy config verdict", () => {
+  it("names the Terraform stacks and repository paths, not the directory the container mounted", () => {
+    const v = terraformConfigVerdict(readFileSync(join(repoRoot, "test/fixtures/trivy/config-terraform.json"), "utf8"), {
+      severities: ["HIGH", "CRITICAL"],
+      ignoreUnfixed: true,
+    })
+    expect(v.artifact).toBe(TERRAFORM_SUBJECT)
+    expect(TERRAFORM_SUBJECT).toContain("terraform/aws, terraform/gcp")
+    const text = renderScanSummary(v)
+    expect(text).toMatch(/^Scan FAILED: Terraform in terraform\/ \(stacks terraform\/aws, terraform\/gcp and their modules\) has \d+ blocking/)
+    expect(v.blocking.flatMap((f) => f.targets).every((t) => t.startsWith("terraform/modules/") || t.startsWith("terraform/aws") || t.startsWith("terraform/gcp"))).toBe(true)
+    expect(text).not.toContain("/src/")
   })
 })
 

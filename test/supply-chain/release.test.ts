@@ -198,7 +198,7 @@ describe("publish (ECR via moto)", () => {
     double.setScript(script({ scanReport: trivyFixture("image-findings.json") }))
     const r = await publish(awsArgs())
     expect(r.result).toBeUndefined()
-    expect(r.error?.message).toContain("Scan FAILED: /scan/image.tar has 3 blocking findings")
+    expect(r.error?.message).toContain("Scan FAILED: image portfolio:0123456 (ID sha256:135c07a8e9df) has 3 blocking findings")
     expect(r.error?.message).toContain("CVE-2099-1001  libcrypto3@3.5.1-r0 → fixed in 3.5.2-r0")
     expect(r.error?.message).toContain("Nothing was published")
     expect(double.calls.filter((c) => c.leaf === "publish")).toEqual([])

@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
-import { sbomFileName, sbomSubject, trivySbomArgs } from "../../dagger/src/supply-chain/sbom.js"
+import { nameSbomSubject, sbomFileName, sbomSubject, trivySbomArgs } from "../../dagger/src/supply-chain/sbom.js"
 import { repoRoot } from "../tools/paths.js"
 
 const fixture = (name: string) => readFileSync(join(repoRoot, "test/fixtures/trivy", name), "utf8")
@@ -22,6 +22,20 @@ describe("sbomSubject", () => {
     const fs = sbomSubject(fixture("fs-app-sbom.cdx.json"))
     expect(fs.imageId).toBe("")
     expect(() => sbomFileName(fs.imageId)).toThrow(/does not name an image ID.*generated from an image/)
+  })
+
+  it("names its subject after the image instead of the tarball's container path, leaving the rest as Trivy wrote it", () => {
+    const raw = fixture("image-sbom.cdx.json")
+    const named = nameSbomSubject(raw, "portfolio:1.2.3")
+    expect(sbomSubject(named)).toEqual({ ...sbomSubject(raw), name: "portfolio:1.2.3" })
+    expect(named).not.toContain("/scan/image.tar")
+    const strip = (t: string) => {
+      const bom = JSON.parse(t) as { metadata: { component: Record<string, unknown> } }
+      delete bom.metadata.component["name"]
+      return bom
+    }
+    expect(strip(named)).toEqual(strip(raw))
+    expect(() => nameSbomSubject(fixture("image-findings.json"), "x")).toThrow(/not a CycloneDX document/)
   })
 
   it("rejects what is not CycloneDX", () => {

@@ -6,6 +6,7 @@ import { checkTerraform, renderCheckovSummary, type IacResult } from "./iac-chec
 import { buildAndCheckImage, ignoreFilePath, type ImageChecks, type Outcome } from "./release.js"
 import { renderScanSummary, scanPolicy } from "./scan/gate.js"
 import type { Settings } from "../config/settings.js"
+import { shortImageId } from "./image-ref.js"
 import { stripTerminalCodes } from "../shared/terminal.js"
 
 export type StepStatus = "PASS" | "FAIL" | "NOT RUN"
@@ -73,7 +74,7 @@ export function imageSteps(build: Outcome<Pick<ImageChecks, "tests" | "scan" | "
       ? {
           name: "SBOM",
           status: "PASS",
-          headline: `CycloneDX ${sbom.value.subject.specVersion}, ${sbom.value.subject.componentCount} components, image ${sbom.value.subject.imageId.slice(0, 19)}`,
+          headline: `CycloneDX ${sbom.value.subject.specVersion}, ${sbom.value.subject.componentCount} components, image ${sbom.value.subject.name} (ID ${shortImageId(sbom.value.subject.imageId)})`,
           detail: "",
         }
       : { name: "SBOM", status: "FAIL", headline: firstLine(sbom.error.message), detail: sbom.error.message },

@@ -4,7 +4,7 @@
 import { ReturnType, type Directory, type File } from "@dagger.io/dagger"
 import { dag } from "@dagger.io/dagger"
 import { z } from "zod"
-import { gateReportText, renderScanSummary, type ScanPolicy, type ScanVerdict } from "./scan/gate.js"
+import { gateScan, parseTrivyReport, renameArtifact, renderScanSummary, type ScanPolicy, type ScanVerdict } from "./scan/gate.js"
 import { IGNORE_FILE_PATH, REPORT_DIR, TRIVY_CACHE_DIR, runTrivyScan } from "./scan/scan.js"
 import { EVERY_SEVERITY_ARG } from "./scan/severity.js"
 import { explainExecError, tail } from "../shared/tool-errors.js"
@@ -162,6 +162,17 @@ export function trivyConfigArgs(dir: string, output: string): string[] {
 }
 
 const TF_DIR = "/src/terraform"
+/** What the Terraform checks cover, as their summaries name it. */
+export const TERRAFORM_SUBJECT = "Terraform in terraform/ (stacks terraform/aws, terraform/gcp and their modules)"
+
+/**
+ * A `trivy config` report on TF_DIR in repository terms: named TERRAFORM_SUBJECT, each target (relative
+ * to the scanned directory, e.g. `modules/aws-network/main.tf`) as its path in the repository.
+ */
+export function terraformConfigVerdict(text: string, policy: ScanPolicy): ScanVerdict {
+  const report = parseTrivyReport(text, "trivy config report for terraform/")
+  return gateScan(renameArtifact(report, TERRAFORM_SUBJECT, (target) => `terraform/${target}`), policy)
+}
 
 export interface IacResult {
   checkov: CheckovVerdict
@@ -212,7 +223,7 @@ export async function checkTerraform(input: {
     throw new Error(`checkov on terraform/ exited with code ${checkovExit}:\n${tail(checkovErr)}\nCheck the checkov output above.`)
   }
   const checkov = checkovVerdict(parseCheckovReport(checkovText, "checkov report for terraform/"))
-  const trivy = gateReportText(trivyText, input.policy, "trivy config report for terraform/")
+  const trivy = terraformConfigVerdict(trivyText, input.policy)
   return {
     checkov,
     checkovReport: checkovRun.file(checkovOut),

@@ -131,6 +131,16 @@ function requireVersion(v: string): string {
   return v
 }
 
+/** How reports name the app's image before it has a registry: `<app.name>:<version>`, e.g. `portfolio:1.2.3`. */
+export function localImageName(appName: string, version: string): string {
+  return `${appName}:${version}`
+}
+
+/** An image ID shortened for a headline: `sha256:` and the first 12 hex digits, as `docker images` shows it. */
+export function shortImageId(imageId: string): string {
+  return imageId.replace(/^(sha256:[a-f0-9]{12})[a-f0-9]{52}$/, "$1")
+}
+
 /** Version and commit of a build that is not a release (check, local builds): no SHA needed. */
 export const LOCAL_VERSION = "0.0.0-dev"
 /** The app's marker for "not built from a known commit" (a deploy check never mistakes it for a release). */

@@ -1,7 +1,8 @@
 // CycloneDX SBOM of the image, from the same tarball that is scanned and published. It names the image
-// it describes by image ID (the config digest, which the pushed manifest refers to), and the file name
-// carries that ID so an SBOM cannot be mistaken for another image's.
-import type { File } from "@dagger.io/dagger"
+// it describes by name and version (Trivy would call it by the tarball's container path) and by image ID
+// (the config digest, which the pushed manifest refers to), and the file name carries that ID so an SBOM
+// cannot be mistaken for another image's.
+import { dag, type File } from "@dagger.io/dagger"
 import { z } from "zod"
 import { IMAGE_TARBALL_PATH, REPORT_DIR, TRIVY_CACHE_DIR, trivyContainer } from "./scan/scan.js"
 import { explainExecError } from "../shared/tool-errors.js"
@@ -43,7 +44,7 @@ const cdx = z.object({
 export interface SbomSubject {
   /** sha256:... image ID, "" when the SBOM is not of an image. */
   imageId: string
-  /** The subject's name (for an image tarball: the path Trivy read it from). */
+  /** The subject's name (as Trivy writes it, for an image tarball: the path it read it from; see nameSbomSubject). */
   name: string
   specVersion: string
   componentCount: number
@@ -72,6 +73,17 @@ export function sbomSubject(text: string): SbomSubject {
   }
 }
 
+/**
+ * The SBOM text with its subject (metadata.component.name) set to `name`; everything else as Trivy wrote it.
+ * Trivy has no option for this: it names an `--input` image after the file path.
+ */
+export function nameSbomSubject(text: string, name: string): string {
+  sbomSubject(text)
+  const bom = JSON.parse(text) as { metadata: { component: { name: string } } }
+  bom.metadata.component.name = name
+  return JSON.stringify(bom, null, 2) + "\n"
+}
+
 /** File name for an image's SBOM: `sbom-<first 12 hex of the image ID>.cdx.json`. */
 export function sbomFileName(imageId: string): string {
   const m = /^sha256:([a-f0-9]{12})[a-f0-9]{52}$/.exec(imageId)
@@ -79,8 +91,11 @@ export function sbomFileName(imageId: string): string {
   return `sbom-${m[1]}.cdx.json`
 }
 
-/** Generates the CycloneDX SBOM of an image tarball; the returned File is named after the image ID. */
-export async function imageSbom(input: { tarball: File; trivyImage: string; label: string }): Promise<{ file: File; subject: SbomSubject }> {
+/**
+ * Generates the CycloneDX SBOM of an image tarball. Its subject is called `image` (e.g. portfolio:1.2.3,
+ * see localImageName); the returned File is named after the image ID.
+ */
+export async function imageSbom(input: { tarball: File; trivyImage: string; image: string }): Promise<{ file: File; subject: SbomSubject }> {
   const out = `${REPORT_DIR}/sbom.cdx.json`
   const generated = trivyContainer(input.trivyImage)
     .withMountedFile(IMAGE_TARBALL_PATH, input.tarball)
@@ -90,8 +105,10 @@ export async function imageSbom(input: { tarball: File; trivyImage: string; labe
   try {
     text = await generated.contents()
   } catch (err) {
-    explainExecError(err, `SBOM of ${input.label}`, "Check the trivy output above; the SBOM needs no network access.")
+    explainExecError(err, `SBOM of image ${input.image}`, "Check the trivy output above; the SBOM needs no network access.")
   }
-  const subject = sbomSubject(text)
-  return { file: generated.withName(sbomFileName(subject.imageId)), subject }
+  const named = nameSbomSubject(text, input.image)
+  const subject = sbomSubject(named)
+  const fileName = sbomFileName(subject.imageId)
+  return { file: dag.directory().withNewFile(fileName, named).file(fileName), subject }
 }

@@ -7,7 +7,9 @@ import {
   TrivyReportError,
   collectFindings,
   gateReportText,
+  gateScan,
   parseTrivyReport,
+  renameArtifact,
   renderScanSummary,
   scanPolicy,
   type ScanPolicy,
@@ -129,6 +131,19 @@ describe("gateScan on genuine Trivy reports", () => {
     ])
     expect(v.imageId).toBe("sha256:135c07a8e9df85bd15bb471ede72cbd0a27c87acd58a3f5f3818c8fc7d7cf1b4")
     expect(v.artifact).toBe("/scan/image.tar")
+  })
+
+  it("names what was scanned and where findings are as a reader knows them, not by container paths", () => {
+    const rep = renameArtifact(parseTrivyReport(fixture("image-findings.json")), "image portfolio:1.2.3", (t) => t.replace("/scan/image.tar", "portfolio:1.2.3"))
+    const v = gateScan(rep, DEFAULT)
+    expect(v.artifact).toBe("image portfolio:1.2.3")
+    expect(v.suppressed[0]?.target).toBe("portfolio:1.2.3 (alpine 3.22.1)")
+    expect(v.blocking.flatMap((f) => f.targets)).toContain("portfolio:1.2.3 (alpine 3.22.1)")
+    const text = renderScanSummary(v)
+    expect(text).toMatch(/^Scan FAILED: image portfolio:1\.2\.3 has 3 blocking findings/)
+    expect(text).not.toContain("/scan/")
+    // The other findings and the counts are the report's own.
+    expect(v.counts).toEqual(gateReportText(fixture("image-findings.json"), DEFAULT).counts)
   })
 
   it("ignores misconfiguration checks that passed", () => {

@@ -48,6 +48,6 @@ describe("scan (engine double, real entrypoint)", () => {
     expect(json.resultChain?.at(-1)).toEqual({ field: "file", args: { path: "/scan/out/trivy.json" } })
 
     const enforced = await callFunction(double, { fn: "enforce", object: "Scan", parentState: scan, timeoutMs: 120_000 })
-    expect(enforced.error?.message).toMatch(/^Scan FAILED: \/scan\/image.tar has 3 blocking findings/)
+    expect(enforced.error?.message).toMatch(/^Scan FAILED: image portfolio:abcdef1 \(ID sha256:135c07a8e9df\) has 3 blocking findings/)
   }, 240_000)
 })

@@ -138,7 +138,7 @@ export type SeverityCounts = Record<SeverityName, number>
 
 export interface ScanVerdict {
   passed: boolean
-  /** What was scanned (ArtifactName), and the image ID when it was an image. */
+  /** What was scanned (ArtifactName: see renameArtifact), and the image ID when it was an image. */
   artifact: string
   imageId: string
   /** Findings that fail the gate, most severe first. */
@@ -270,6 +270,15 @@ export function gateScan(rep: TrivyReport, policy: ScanPolicy): ScanVerdict {
     counts,
     policy,
   }
+}
+
+/**
+ * The report with the container paths Trivy saw replaced by names a reader knows: ArtifactName becomes
+ * `artifact` and every result's Target goes through `target` (e.g. `/scan/image.tar (alpine 3.22.1)` →
+ * `portfolio:1.2.3 (alpine 3.22.1)`). A summary names what was scanned, never where the pipeline mounted it.
+ */
+export function renameArtifact(rep: TrivyReport, artifact: string, target: (t: string) => string): TrivyReport {
+  return { ...rep, ArtifactName: artifact, ...(rep.Results ? { Results: rep.Results.map((r) => ({ ...r, Target: target(r.Target) })) } : {}) }
 }
 
 /** Parses and gates in one step (text in, verdict out). */

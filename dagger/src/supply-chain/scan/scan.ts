@@ -1,10 +1,11 @@
 // Trivy against the image TARBALL, before anything is pushed: the bytes scanned are the bytes published,
 // and no mutable tag in a registry is ever scanned. The gate (scan-gate.ts) reads the JSON report.
 import { dag, func, object, type Container, type File } from "@dagger.io/dagger"
-import { gateReportText, renderScanSummary, type ScanPolicy, type ScanVerdict } from "./gate.js"
+import { gateScan, parseTrivyReport, renameArtifact, renderScanSummary, type ScanPolicy, type ScanVerdict } from "./gate.js"
 import { checkIgnoreFile } from "./ignore-file.js"
 import { EVERY_SEVERITY_ARG } from "./severity.js"
 import { explainExecError } from "../../shared/tool-errors.js"
+import { shortImageId } from "../image-ref.js"
 
 /** Cache volume holding Trivy's vulnerability DB and checks bundle, shared by every scan. */
 export const TRIVY_CACHE_VOLUME = "portfolio-trivy-cache"
@@ -172,8 +173,8 @@ export interface ScanInput {
   trivyImage: string
   /** The run's clock: the cache-buster value and "today" for ignore-entry expiry. */
   now: Date
-  /** What is being scanned, for messages (e.g. "image portfolio:abc1234"). */
-  label: string
+  /** The image's name for messages and the summary, e.g. "portfolio:abc1234" (see localImageName). */
+  image: string
 }
 
 /**
@@ -182,6 +183,7 @@ export interface ScanInput {
  * check `passed` first.
  */
 export async function scanImage(input: ScanInput): Promise<Scan> {
+  const label = `image ${input.image}`
   checkIgnoreFile(input.ignoreFile.text, input.ignoreFile.source, input.now.toISOString().slice(0, 10))
   const json = `${REPORT_DIR}/trivy.json`
   const sarif = `${REPORT_DIR}/trivy.sarif`
@@ -200,11 +202,15 @@ export async function scanImage(input: ScanInput): Promise<Scan> {
   } catch (err) {
     explainExecError(
       err,
-      `Trivy scan of ${input.label}`,
+      `Trivy scan of ${label}`,
       "If the vulnerability DB could not be downloaded, retry; the DB is cached in the " +
         `'${TRIVY_CACHE_VOLUME}' volume once a download succeeds.`,
     )
   }
-  const verdict = gateReportText(text, input.policy, `Trivy JSON report for ${input.label}`)
-  return toScan(verdict, scanned.file(json), scanned.file(sarif))
+  const report = parseTrivyReport(text, `Trivy JSON report for ${label}`)
+  const imageId = report.Metadata?.ImageID
+  const named = renameArtifact(report, imageId ? `${label} (ID ${shortImageId(imageId)})` : label, (target) =>
+    target.startsWith(IMAGE_TARBALL_PATH) ? input.image + target.slice(IMAGE_TARBALL_PATH.length) : target,
+  )
+  return toScan(gateScan(named, input.policy), scanned.file(json), scanned.file(sarif))
 }
