@@ -7,7 +7,7 @@
 import { Container, Directory, File, Secret, argument, func, object } from "@dagger.io/dagger"
 import { appImage } from "./supply-chain/build.js"
 import { CheckReport, runCheck } from "./supply-chain/check.js"
-import { requireAwsSecrets, requireGcpSecrets } from "./config/credentials.js"
+import { optionalAwsSecrets, presentSecrets, requireAwsSecrets, requireGcpSecrets } from "./config/credentials.js"
 import { buildIdentity, localImageName } from "./supply-chain/image-ref.js"
 import { artifactRegistryTarget, ecrTarget } from "./supply-chain/publish.js"
 import { Release, ignoreFilePath, releaseImage, runAppTests } from "./supply-chain/release.js"
@@ -137,10 +137,9 @@ export class PortfolioPipeline {
     gcpAccessToken?: Secret,
   ): Promise<Release> {
     const settings = await loadSettings(this.source)
-    const wantAws = awsAccessKeyId !== undefined || awsSecretAccessKey !== undefined
-    const wantGcp = gcpCredentials !== undefined || gcpAccessToken !== undefined
-    const aws = wantAws ? requireAwsSecrets(awsAccessKeyId, awsSecretAccessKey, awsSessionToken) : undefined
-    const gcp = wantGcp ? requireGcpSecrets(gcpCredentials, gcpAccessToken) : undefined
+    const { given } = await presentSecrets({ awsAccessKeyId, awsSecretAccessKey, awsSessionToken, gcpCredentials, gcpAccessToken })
+    const aws = optionalAwsSecrets(given)
+    const gcp = given.gcpCredentials || given.gcpAccessToken ? requireGcpSecrets(given.gcpCredentials, given.gcpAccessToken) : undefined
     return releaseImage({
       source: this.source,
       settings,
@@ -328,7 +327,7 @@ export class PortfolioPipeline {
     awsSessionToken?: Secret,
     timeoutSeconds?: number,
   ): Promise<AwsStagingScale> {
-    const secrets = { accessKeyId: awsAccessKeyId, secretAccessKey: awsSecretAccessKey, sessionToken: awsSessionToken }
+    const secrets = requireAwsSecrets((await presentSecrets({ awsAccessKeyId, awsSecretAccessKey, awsSessionToken })).given)
     return scaleAwsStaging("stop", { settings: await loadSettings(this.source), secrets, timeoutSeconds })
   }
 
@@ -348,7 +347,7 @@ export class PortfolioPipeline {
     awsSessionToken?: Secret,
     timeoutSeconds?: number,
   ): Promise<AwsStagingScale> {
-    const secrets = { accessKeyId: awsAccessKeyId, secretAccessKey: awsSecretAccessKey, sessionToken: awsSessionToken }
+    const secrets = requireAwsSecrets((await presentSecrets({ awsAccessKeyId, awsSecretAccessKey, awsSessionToken })).given)
     return scaleAwsStaging("start", { settings: await loadSettings(this.source), secrets, timeoutSeconds })
   }
 
@@ -378,7 +377,8 @@ export class PortfolioPipeline {
     initialImage?: string,
   ): Promise<TerraformPlan> {
     const settings = await loadSettings(this.source)
-    const credentials = stackCredentials(stack, { awsAccessKeyId, awsSecretAccessKey, awsSessionToken, gcpCredentials, gcpAccessToken })
+    const { given } = await presentSecrets({ awsAccessKeyId, awsSecretAccessKey, awsSessionToken, gcpCredentials, gcpAccessToken })
+    const credentials = stackCredentials(stack, given)
     return planStack({
       source: this.source,
       settings,

@@ -24,24 +24,68 @@ export interface GcpSecrets {
   accessToken?: Secret
 }
 
-/** Builds AwsSecrets from optional CLI arguments, failing before any cloud call when one is missing. */
-export function requireAwsSecrets(
-  accessKeyId: Secret | undefined,
-  secretAccessKey: Secret | undefined,
-  sessionToken?: Secret,
-): AwsSecrets {
-  const missing = [
-    accessKeyId ? null : "--aws-access-key-id",
-    secretAccessKey ? null : "--aws-secret-access-key",
-  ].filter((x): x is string => x !== null)
-  if (missing.length > 0) {
-    throw new Error(
-      `AWS credentials are incomplete: ${missing.join(" and ")} not given. ` +
-        "Pass them as secrets, e.g. --aws-access-key-id=env://AWS_ACCESS_KEY_ID " +
-        "--aws-secret-access-key=env://AWS_SECRET_ACCESS_KEY (plus --aws-session-token for OIDC).",
-    )
+/** Every Secret a function of the module may receive, by its argument name (the CLI flag in camelCase). */
+export interface SecretArgs {
+  awsAccessKeyId?: Secret
+  awsSecretAccessKey?: Secret
+  awsSessionToken?: Secret
+  gcpCredentials?: Secret
+  gcpAccessToken?: Secret
+  slackWebhook?: Secret
+  discordWebhook?: Secret
+  webhook?: Secret
+}
+
+/** What presentSecrets needs of a Secret. */
+type SecretValue = Pick<Secret, "plaintext">
+
+/** The Secrets that hold a value, and every value (only ever used to scrub output). */
+export interface PresentSecrets<T> {
+  given: Partial<T>
+  values: string[]
+}
+
+/**
+ * Drops Secrets whose value is empty or blank: GitHub Actions passes "" for a secret that is not set,
+ * so `--slack-webhook=env://SLACK_WEBHOOK_URL` then arrives as an empty Secret, which must mean "not
+ * given", not "a webhook with an empty URL" (or half an AWS key). Every function that takes Secrets
+ * applies it before looking at them.
+ */
+export async function presentSecrets<T extends { [K in keyof T]?: SecretValue }>(args: T): Promise<PresentSecrets<T>> {
+  const names = Object.keys(args) as (keyof T)[]
+  const read = await Promise.all(names.map(async (name) => ({ name, secret: args[name], value: await args[name]?.plaintext() })))
+  const given: Partial<T> = {}
+  const values: string[] = []
+  for (const { name, secret, value } of read) {
+    if (secret === undefined || value === undefined || value.trim() === "") continue
+    given[name] = secret
+    values.push(value, value.trim())
   }
-  return { accessKeyId: accessKeyId!, secretAccessKey: secretAccessKey!, sessionToken }
+  return { given, values }
+}
+
+/** The AWS Secret arguments: --aws-access-key-id, --aws-secret-access-key, --aws-session-token. */
+export type AwsSecretArgs = Pick<SecretArgs, "awsAccessKeyId" | "awsSecretAccessKey" | "awsSessionToken">
+
+/** AwsSecrets from the arguments, failing before any cloud call unless both halves of the key are given. */
+export function requireAwsSecrets(args: AwsSecretArgs): AwsSecrets {
+  const { awsAccessKeyId: accessKeyId, awsSecretAccessKey: secretAccessKey, awsSessionToken: sessionToken } = args
+  if (accessKeyId && secretAccessKey) return { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) }
+  const missing = [accessKeyId ? null : "--aws-access-key-id", secretAccessKey ? null : "--aws-secret-access-key"]
+  throw new Error(
+    `AWS credentials are incomplete: ${missing.filter((x) => x !== null).join(" and ")} not given. ` +
+      "Pass them as secrets, e.g. --aws-access-key-id=env://AWS_ACCESS_KEY_ID " +
+      "--aws-secret-access-key=env://AWS_SECRET_ACCESS_KEY (plus --aws-session-token for OIDC).",
+  )
+}
+
+/**
+ * AwsSecrets where AWS is optional: undefined when no AWS argument is given; otherwise both halves of
+ * the key are required, since half a key (or a session token alone) is a mistake worth stopping for.
+ */
+export function optionalAwsSecrets(args: AwsSecretArgs): AwsSecrets | undefined {
+  if (!args.awsAccessKeyId && !args.awsSecretAccessKey && !args.awsSessionToken) return undefined
+  return requireAwsSecrets(args)
 }
 
 /** Checks that exactly one GCP credential form is given, before any cloud call. */
