@@ -19,6 +19,8 @@
 //   client whose DescribeServices turns "stable" (one deployment, running = desired) at T. Minutes of
 //   backoff take milliseconds; the jitter is the waiter's own Math.random, so many trials give its spread.
 //   Generous to AWS: in a real ECS rollout "stable" comes later than healthy (the old deployment must drain).
+// - Memory of one attempt against a /health that streams 300 MB (test/health/huge-body.ts): peak growth of
+//   this process while the check runs, and what the server sent before the check hung up.
 import { readFileSync } from "node:fs"
 import { dirname, join, resolve } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
@@ -26,6 +28,7 @@ import type { HealthCheckSettings } from "../dagger/src/health/inputs.js"
 import { checkHealth } from "../dagger/src/health/poll.js"
 import { parseSettings } from "../dagger/src/config/settings.js"
 import { healthy, startFaultyServer, switchAt } from "../test/support/faulty-server.js"
+import { checkAgainstHugeBody } from "../test/health/huge-body.js"
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..")
 const quick = process.argv.includes("--quick")
@@ -185,7 +188,12 @@ async function awsLatencies(mod: EcsWaiterModule, instantMs: number): Promise<{ 
 
 // ---------------------------------------------------------------------------------------------
 
+/** Before health/poll.ts streamed the body, it read it whole and then cut it; measured on 300 MB (issue 13). */
+const UNCAPPED_300_MB = "+1.5 GB per attempt (the check read the whole body, then cut it to 64 KiB)"
+
 async function main(): Promise<void> {
+  // First, before the latency runs: a 300 MB body must not count against their timing, nor they against its memory.
+  const huge = await checkAgainstHugeBody(300 * 1024 * 1024)
   const settings = parseSettings(readFileSync(join(repoRoot, "ci/pipeline.yaml"), "utf8"))
   const ci = settings.staging.health
   const ecs = loadEcs()
@@ -254,6 +262,12 @@ async function main(): Promise<void> {
       ` instant the new task is healthy (in a real rollout it is later: the old deployment must drain first).`,
   )
   console.log(`Seed: modelled at full scale (verdict at 30 s regardless; curl -f does not read the version); the scaled run executes that procedure with a ${SEED_SLEEP_MS / SCALE} ms sleep and T/${SCALE}, times ×${SCALE} (so the request's own few ms count ×${SCALE} too).`)
+  const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`
+  console.log(
+    `\nMemory of one attempt against a /health streaming 300 MB: peak +${huge.grewMb.rss.toFixed(1)} MB rss, +${huge.grewMb.arrayBuffers.toFixed(1)} MB array buffers;` +
+      ` the server sent ${mb(huge.bytesSent)} before the check ${huge.closedEarly ? "hung up" : "had read it all"}` +
+      ` (verdict: ${huge.result.attempts[0]?.classification}). Before the body limit was streamed: ${UNCAPPED_300_MB}.`,
+  )
 }
 
 await main()
