@@ -51,6 +51,9 @@ describe("ci/pipeline.yaml", () => {
     ["staging.aws.region", "us west", "AWS region"],
     ["images.trivy", "aquasec/trivy:latest", "pinned"],
     ["images.node", "node", "pinned"],
+    ["images.trivy", "registry.internal:5000/aquasec/trivy", "must be pinned to a version tag or digest"],
+    ["images.checkov", "registry.internal:5000/Bridgecrew/checkov:3.3.26", "is not a valid image reference: it has repository path component 'Bridgecrew'"],
+    ["images.terraform", "hashicorp/terraform:1.13.4@sha256:abc", "is not a valid image reference: it has digest 'sha256:abc'"],
     ["notifications.mode", "SOMETIMES", "notifications.mode"],
     ["staging.aws.endpointUrl", "ftp://x", "staging.aws.endpointUrl"],
     ["production.names.service", "Portfolio_Prod", "lower-case"],
@@ -58,6 +61,13 @@ describe("ci/pipeline.yaml", () => {
     const problems = problemsOf(variant(path, value))
     expect(problems.join("\n")).toContain(expected)
     expect(problems.join("\n")).toContain(path.split(".").at(-1)!)
+  })
+
+  it("accepts every valid pinned image reference, a private mirror with a port included", () => {
+    const digest = "sha256:" + "ab".repeat(32)
+    for (const ref of [`registry.internal:5000/aquasec/trivy:0.69.3@${digest}`, "localhost:5000/node:24.20.0", `[::1]:5000/checkov@${digest}`]) {
+      expect(parseSettings(variant("images.trivy", ref)).images.trivy).toBe(ref)
+    }
   })
 
   it("names a missing key and an unknown (misspelt) key", () => {

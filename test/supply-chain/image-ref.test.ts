@@ -7,6 +7,8 @@ import {
   formatImageRef,
   isDigestRef,
   parseImageRef,
+  parseReference,
+  toolImageProblem,
   publishedRef,
   registryHostFromEndpoint,
   requireCommit,
@@ -32,7 +34,7 @@ describe("parseImageRef", () => {
 
   it.each([
     ["node:20", /no registry host/],
-    ["library/node:20", /where the registry host should be/],
+    ["library/node:20", /no registry host \('library' is a path component: a host has a '\.' or a ':port', or is localhost\)/],
     [`${ECR}/App:1`, /path component 'App'/],
     [`${ECR}/app:-bad`, /tag '-bad'/],
     [`${ECR}/app@sha256:abc`, /digest 'sha256:abc'/],
@@ -41,6 +43,87 @@ describe("parseImageRef", () => {
   ])("rejects %j naming the problem", (text, why) => {
     expect(() => parseImageRef(text)).toThrow(ImageRefError)
     expect(() => parseImageRef(text)).toThrow(why)
+  })
+})
+
+// The distribution reference grammar, as registries and clients implement it (see image-ref.ts).
+describe("parseReference: the whole reference grammar", () => {
+  const T = "0.69.3"
+  it.each([
+    // No registry: Docker Hub names, official images, a first component that is only a path.
+    ["node", { registry: "", repository: "node" }],
+    ["node:24.20.0-alpine3.24", { registry: "", repository: "node", tag: "24.20.0-alpine3.24" }],
+    [`aquasec/trivy:${T}@${D}`, { registry: "", repository: "aquasec/trivy", tag: T, digest: D }],
+    ["library/node@" + D, { registry: "", repository: "library/node", digest: D }],
+    ["a__b/c-d/e---f.g_h", { registry: "", repository: "a__b/c-d/e---f.g_h" }],
+    // A registry: a dotted host, a port, localhost, an IPv4 or IPv6 address, an upper-case host.
+    [`registry.internal:5000/aquasec/trivy:${T}@${D}`, { registry: "registry.internal:5000", repository: "aquasec/trivy", tag: T, digest: D }],
+    ["registry.internal:5000/aquasec/trivy", { registry: "registry.internal:5000", repository: "aquasec/trivy" }],
+    ["mirror.gcr.io/aquasec/trivy-db:2", { registry: "mirror.gcr.io", repository: "aquasec/trivy-db", tag: "2" }],
+    ["localhost/app", { registry: "localhost", repository: "app" }],
+    ["mirror:5000/app:1", { registry: "mirror:5000", repository: "app", tag: "1" }],
+    ["10.0.0.7:443/team/app:v1", { registry: "10.0.0.7:443", repository: "team/app", tag: "v1" }],
+    ["[::1]:5000/app:v1", { registry: "[::1]:5000", repository: "app", tag: "v1" }],
+    ["Registry.Example.COM/app", { registry: "Registry.Example.COM", repository: "app" }],
+    ["public.ecr.aws/aquasecurity/trivy-db:2", { registry: "public.ecr.aws", repository: "aquasecurity/trivy-db", tag: "2" }],
+    // Tags up to 128 characters, sha512 digests.
+    [`app:${"_".repeat(128)}`, { registry: "", repository: "app", tag: "_".repeat(128) }],
+    [`app@sha512:${"0f".repeat(64)}`, { registry: "", repository: "app", digest: `sha512:${"0f".repeat(64)}` }],
+  ])("accepts %s", (text, expected) => {
+    expect(parseReference(text)).toEqual(expected)
+    expect(formatImageRef(parseReference(text))).toBe(text)
+  })
+
+  it.each([
+    ["", /is empty/],
+    [" node:20", /surrounding whitespace/],
+    ["Node:20", /path component 'Node'/],
+    ["registry.internal:5000/Aquasec/trivy", /path component 'Aquasec'/],
+    ["app/", /path component ''/],
+    ["app//x", /path component ''/],
+    ["-app", /path component '-app'/],
+    ["app_", /path component 'app_'/],
+    ["app:", /tag ''/],
+    [`app:${"a".repeat(129)}`, /tag 'a{129}'/],
+    ["app:-1", /tag '-1'/],
+    ["app:1:2", /path component 'app:1'|tag/],
+    ["registry.internal:port/app", /'registry.internal:port' where the registry host\[:port\] should be/],
+    ["-bad.example/app", /'-bad.example' where the registry host/],
+    ["bad..example/app", /'bad..example' where the registry host/],
+    ["[::1/app", /where the registry host/],
+    ["app@sha256:abc", /digest 'sha256:abc'/],
+    [`app@sha256:${"AB".repeat(32)}`, /digest/],
+    [`app@md5:${"ab".repeat(16)}`, /digest 'md5:/],
+    [`app@${D}@${D}`, /digest/],
+    [`r.example/${"a".repeat(250)}`, /name of 260 characters \(at most 255\)/],
+  ])("refuses %j, naming the part and the expected form", (text, why) => {
+    expect(() => parseReference(text)).toThrow(ImageRefError)
+    expect(() => parseReference(text)).toThrow(why)
+    expect(() => parseReference(text)).toThrow("expected '[host[:port]/]path[:tag][@sha256:<digest>]'")
+  })
+})
+
+describe("toolImageProblem: ci/pipeline.yaml images", () => {
+  it.each([
+    "node:24.20.0-alpine3.24@" + D,
+    "registry.internal:5000/aquasec/trivy:0.69.3@" + D,
+    "registry.internal:5000/aquasec/trivy:0.69.3",
+    "hashicorp/terraform:1.13.4",
+    "localhost:5000/checkov@" + D,
+  ])("accepts %s (valid and pinned)", (ref) => {
+    expect(toolImageProblem(ref)).toBeUndefined()
+  })
+
+  it.each([
+    ["aquasec/trivy:latest", "must be pinned to a version tag or digest: ':latest' moves"],
+    ["node:alpine", "must be pinned to a version tag or digest: ':alpine' moves"],
+    ["node", "must be pinned to a version tag or digest: it has neither"],
+    // A port is not a tag: an untagged mirror reference is not pinned.
+    ["registry.internal:5000/aquasec/trivy", "must be pinned to a version tag or digest: it has neither"],
+    ["Registry:5000/Trivy:1", "is not a valid image reference: it has repository path component 'Trivy'"],
+    ["trivy@sha256:123", "is not a valid image reference: it has digest 'sha256:123'"],
+  ])("refuses %s", (ref, problem) => {
+    expect(toolImageProblem(ref)).toContain(problem)
   })
 })
 

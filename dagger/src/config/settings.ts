@@ -8,6 +8,7 @@ import { budgetContradictions } from "./budgets.js"
 import { CANARY_STEPS_RULE, canaryStepProblems } from "../deploy/canary.js"
 import { NotifyMode } from "../notify/mode.js"
 import { ScanSeverity } from "../supply-chain/scan/severity.js"
+import { toolImageProblem } from "../supply-chain/image-ref.js"
 
 /** Where the settings file lives, relative to the repository root. */
 export const SETTINGS_PATH = "ci/pipeline.yaml"
@@ -19,16 +20,11 @@ const name = (what: string, max = 63) =>
     .max(max)
     .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/, `${what} must be lower-case letters, digits and '-'`)
 
-// Tool images must be pinned: an exact version tag (not latest) or a digest.
-const image = z
-  .string()
-  .regex(
-    /^[a-z0-9./_-]+(:[A-Za-z0-9._-]+)?(@sha256:[a-f0-9]{64})?$/,
-    "must be an image reference like 'repo/name:1.2.3' or 'repo/name@sha256:<digest>'",
-  )
-  .refine((ref) => /@sha256:|:[^/]*\d/.test(ref) && !/:latest(@|$)/.test(ref), {
-    message: "must be pinned to a version tag or digest (not ':latest' or untagged)",
-  })
+// Tool images: any valid reference (a private mirror's host:port too), pinned to a version tag or a digest.
+const image = z.string().superRefine((ref, ctx) => {
+  const problem = toolImageProblem(ref)
+  if (problem) ctx.addIssue({ code: "custom", message: problem })
+})
 
 const httpUrl = z.url({ protocol: /^https?$/ })
 
