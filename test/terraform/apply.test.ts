@@ -16,16 +16,8 @@ import { parseSettings, type Settings } from "../../dagger/src/config/settings.j
 import { IMPORTS_FILE } from "../../dagger/src/terraform/import.js"
 import { AWS_OUTPUTS } from "../../dagger/src/terraform/outputs.js"
 import { awsStack, gcpNames } from "../../dagger/src/terraform/stacks.js"
-import {
-  CACHE_BUSTER_ENV,
-  PLAN_FILE,
-  PLUGIN_CACHE_DIR,
-  Stack,
-  TFVARS_FILE,
-  cloudAdapter,
-  planStack,
-  stackCredentials,
-} from "../../dagger/src/terraform/apply.js"
+import { PLAN_FILE, Stack, cloudAdapter, planStack, stackCredentials } from "../../dagger/src/terraform/apply.js"
+import { CACHE_BUSTER_ENV, PLUGIN_CACHE_DIR, TFVARS_FILE } from "../../dagger/src/terraform/container.js"
 import {
   callFunction,
   execError,

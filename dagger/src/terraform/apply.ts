@@ -7,8 +7,8 @@
 // `apply` applies exactly that saved plan file, after the destroy guard has read the plan's JSON, and
 // reads the stack's outputs typed. Every decision (names, imports, the guard) is a pure function in
 // stacks.ts, outputs.ts, import.ts and guard.ts.
-import { CacheSharingMode, Container, Directory, File, ReturnType, dag, func, object } from "@dagger.io/dagger"
-import { awsCredentials, requireAwsSecrets, requireGcpSecrets, withAwsSecrets, withGcpSecrets } from "../config/credentials.js"
+import { Container, Directory, File, ReturnType, func, object } from "@dagger.io/dagger"
+import { awsCredentials, requireAwsSecrets, requireGcpSecrets } from "../config/credentials.js"
 import type { AwsSecrets, GcpSecrets } from "../config/credentials.js"
 import type { Secret } from "@dagger.io/dagger"
 import type { Settings } from "../config/settings.js"
@@ -24,6 +24,7 @@ import {
   type ProbeResult,
 } from "./import.js"
 import { bootstrapAwsBackend, bootstrapGcsBackend } from "./backend.js"
+import { CACHE_BUSTER_ENV, TFVARS_FILE, terraformContainer } from "./container.js"
 import { probeAws } from "./probes/aws.js"
 import { gcpAccessToken, probeGcp, type GcpEndpoints } from "./probes/gcp.js"
 import { outputValues, parseAwsOutputs, parseGcpOutputs } from "./outputs.js"
@@ -38,18 +39,9 @@ export enum Stack {
   GCP = "GCP",
 }
 
-/** Where the repository's terraform/ directory is mounted in the Terraform container. */
-export const TERRAFORM_MOUNT = "/src/terraform"
-/** Plugin cache inside the container, backed by a cache volume shared by every run. */
-export const PLUGIN_CACHE_DIR = "/root/.terraform.d/plugin-cache"
-export const PLUGIN_CACHE_VOLUME = "terraform-plugin-cache"
-/** The variables file the pipeline writes (settings → Terraform variables). */
-export const TFVARS_FILE = "pipeline.tfvars.json"
 /** The saved plan that apply applies. */
 export const PLAN_FILE = "tfplan"
 export const PLAN_JSON_FILE = "tfplan.json"
-/** Changes on every run so no Terraform step is served from Dagger's cache (they read live state). */
-export const CACHE_BUSTER_ENV = "PORTFOLIO_TERRAFORM_RUN"
 /** How long Terraform waits for another run's state lock before failing. */
 export const DEFAULT_LOCK_TIMEOUT = "5m"
 
@@ -144,34 +136,6 @@ export interface PlanInput {
 
 export function stackDefinition(stack: Stack, settings: Settings, options: StackOptions = {}): StackDefinition {
   return stack === Stack.AWS ? awsStack(settings, options) : gcpStack(settings, options)
-}
-
-/** The Terraform container for a stack, before any command: image, cache, files, env, credentials. */
-export function terraformContainer(input: {
-  source: Directory
-  image: string
-  def: StackDefinition
-  credentials: StackCredentials
-  now: Date
-}): Container {
-  let c = dag
-    .container()
-    .from(input.image)
-    .withMountedCache(PLUGIN_CACHE_DIR, dag.cacheVolume(PLUGIN_CACHE_VOLUME), { sharing: CacheSharingMode.Locked })
-    .withEnvVariable("TF_PLUGIN_CACHE_DIR", PLUGIN_CACHE_DIR)
-    .withEnvVariable("TF_IN_AUTOMATION", "1")
-    .withEnvVariable("TF_INPUT", "0")
-    .withEnvVariable("CHECKPOINT_DISABLE", "1")
-  for (const [k, v] of Object.entries(input.def.env)) c = c.withEnvVariable(k, v)
-  c =
-    input.credentials.stack === Stack.AWS
-      ? withAwsSecrets(c, input.credentials.aws)
-      : withGcpSecrets(c, input.credentials.gcp)
-  return c
-    .withDirectory(TERRAFORM_MOUNT, input.source.directory("terraform"))
-    .withWorkdir(`${TERRAFORM_MOUNT}/${input.def.dir}`)
-    .withNewFile(TFVARS_FILE, JSON.stringify(input.def.variables, null, 2) + "\n")
-    .withEnvVariable(CACHE_BUSTER_ENV, input.now.toISOString())
 }
 
 function fixFor(stack: Stack): string {

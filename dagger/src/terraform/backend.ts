@@ -43,30 +43,42 @@ async function createIfAbsent(clients: AwsClients, role: string, probe: AwsProbe
   return found.status === "absent" && (await create())
 }
 
+/**
+ * Sends a create call. False when AWS answers `exists` (a concurrent run created it a moment ago);
+ * any other error is thrown, explained by `explain`.
+ */
+async function createUnlessRaced(send: () => Promise<unknown>, exists: string, explain: (err: unknown) => string): Promise<boolean> {
+  try {
+    await send()
+    return true
+  } catch (err) {
+    if (awsErrorName(err) === exists) return false
+    throw new Error(explain(err))
+  }
+}
+
+const errorText = (err: unknown) => `${awsErrorName(err)} ${err instanceof Error ? err.message : String(err)}`
+
 /** True when this run created the bucket (false when a concurrent run did). */
 async function createStateBucket(clients: AwsClients, bucket: string): Promise<boolean> {
   const region = clients.target.region
   const sdk = await import("#aws-sdk/client-s3")
   const s3 = await clients.s3()
-  let created = true
-  try {
-    await s3.send(
-      new sdk.CreateBucketCommand({
-        Bucket: bucket,
-        // us-east-1 is the one region that rejects an explicit location constraint.
-        ...(region === "us-east-1" ? {} : { CreateBucketConfiguration: { LocationConstraint: region as never } }),
-      }),
-    )
-  } catch (err) {
-    if (awsErrorName(err) !== "BucketAlreadyOwnedByYou") {
-      throw new Error(
-        `could not create the state bucket ${bucket} in ${region}: ${awsErrorName(err)} ${(err as Error).message}. ` +
-          "Bucket names are global; if another account owns it, choose another staging.terraform.stateBucket.",
-      )
-    }
-    // A concurrent run created it a moment ago; its settings below are idempotent puts.
-    created = false
-  }
+  const created = await createUnlessRaced(
+    () =>
+      s3.send(
+        new sdk.CreateBucketCommand({
+          Bucket: bucket,
+          // us-east-1 is the one region that rejects an explicit location constraint.
+          ...(region === "us-east-1" ? {} : { CreateBucketConfiguration: { LocationConstraint: region as never } }),
+        }),
+      ),
+    "BucketAlreadyOwnedByYou",
+    (err) =>
+      `could not create the state bucket ${bucket} in ${region}: ${errorText(err)}. ` +
+      "Bucket names are global; if another account owns it, choose another staging.terraform.stateBucket.",
+  )
+  // Idempotent puts: a racing run applying them too is harmless.
   await s3.send(
     new sdk.PutPublicAccessBlockCommand({
       Bucket: bucket,
@@ -94,22 +106,19 @@ async function createStateBucket(clients: AwsClients, bucket: string): Promise<b
 async function createLockTable(clients: AwsClients, table: string): Promise<boolean> {
   const sdk = await import("#aws-sdk/client-dynamodb")
   const client = await clients.dynamodb()
-  let created = true
-  try {
-    await client.send(
-      new sdk.CreateTableCommand({
-        TableName: table,
-        BillingMode: "PAY_PER_REQUEST",
-        AttributeDefinitions: [{ AttributeName: "LockID", AttributeType: "S" }],
-        KeySchema: [{ AttributeName: "LockID", KeyType: "HASH" }],
-      }),
-    )
-  } catch (err) {
-    if (awsErrorName(err) !== "ResourceInUseException") {
-      throw new Error(`could not create the lock table ${table}: ${awsErrorName(err)} ${(err as Error).message}`)
-    }
-    created = false
-  }
+  const created = await createUnlessRaced(
+    () =>
+      client.send(
+        new sdk.CreateTableCommand({
+          TableName: table,
+          BillingMode: "PAY_PER_REQUEST",
+          AttributeDefinitions: [{ AttributeName: "LockID", AttributeType: "S" }],
+          KeySchema: [{ AttributeName: "LockID", KeyType: "HASH" }],
+        }),
+      ),
+    "ResourceInUseException",
+    (err) => `could not create the lock table ${table}: ${errorText(err)}`,
+  )
   // init locks state right after this; the table must be ACTIVE, not CREATING.
   await sdk.waitUntilTableExists({ client, maxWaitTime: 120, minDelay: 1, maxDelay: 5 }, { TableName: table })
   return created
