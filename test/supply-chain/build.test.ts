@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
-import { RUNTIME_STAGE } from "../../dagger/src/supply-chain/build.js"
+import { NODE_CA_VARIABLE, RUNTIME_STAGE, SYSTEM_CA_BUNDLE } from "../../dagger/src/supply-chain/build.js"
 import { parseSettings } from "../../dagger/src/config/settings.js"
 import { repoRoot } from "../tools/paths.js"
 
@@ -55,6 +55,16 @@ describe("app/Dockerfile as the build definition", () => {
       const install = ops.findIndex((i) => i.op === "RUN" && /\bnpm ci\b/.test(i.args))
       const copies = ops.slice(0, install).filter((i) => i.op === "COPY" || i.op === "ADD")
       expect(copies.map((c) => c.args), `stage ${s.name}: only the manifests before npm ci`).toEqual(["package.json package-lock.json ./"])
+    }
+  })
+
+  it("points every npm download at the system CA store (where the engine puts a TLS-intercepting proxy's CA)", () => {
+    const downloads = dockerfile.filter((s) => s.instructions.some((i) => i.op === "RUN" && /\bnpm (ci|install|i)\b|\bnpx\b/.test(i.args)))
+    expect(downloads.map((s) => s.name)).toEqual(["deps"])
+    for (const s of downloads) {
+      const run = s.instructions.findIndex((i) => i.op === "RUN" && /\bnpm (ci|install|i)\b|\bnpx\b/.test(i.args))
+      const declared = s.instructions.slice(0, run).filter((i) => (i.op === "ARG" || i.op === "ENV") && i.args.startsWith(`${NODE_CA_VARIABLE}=`))
+      expect(declared.map((i) => i.args), `stage ${s.name}: ${NODE_CA_VARIABLE} before npm runs`).toEqual([`${NODE_CA_VARIABLE}=${SYSTEM_CA_BUNDLE}`])
     }
   })
 

@@ -166,6 +166,8 @@ describe("publish (ECR via moto)", () => {
       buildArgs: [
         { name: "APP_VERSION", value: "0123456" },
         { name: "APP_COMMIT", value: SHA },
+        // The Dockerfile's npm ci trusts the system CA store (the engine's custom CAs land there).
+        { name: "NODE_EXTRA_CA_CERTS", value: "/etc/ssl/certs/ca-certificates.crt" },
       ],
     })
   }, 180_000)
@@ -183,6 +185,8 @@ describe("publish (ECR via moto)", () => {
       expect(before).not.toContain("withMountedDirectory")
       const copied = npmCi.mounts.filter((m) => m.op === "withFile").map((m) => m.source?.at(-1)?.args["path"])
       expect(copied.slice(-2)).toEqual(["package.json", "package-lock.json"])
+      // npm downloads trusting the system CA store too: behind a TLS-intercepting proxy the engine adds its CA there.
+      expect(npmCi.env).toMatchObject({ NODE_EXTRA_CA_CERTS: "/etc/ssl/certs/ca-certificates.crt" })
       const cache = npmCi.mounts.find((m) => m.op === "withMountedCache")
       expect(cache?.path).toBe(NPM_CACHE_DIR)
       expect(cache?.source).toEqual([{ field: "cacheVolume", args: { key: NPM_CACHE_VOLUME } }])

@@ -12,6 +12,16 @@ export const NPM_CACHE_DIR = "/root/.npm"
 /** Where the repository is mounted for the test run (the app's tests use the repo's test harness). */
 export const REPO_DIR = "/repo"
 
+/**
+ * The system CA bundle of the node (alpine) images. Behind a proxy that intercepts TLS, the engine adds
+ * the proxy's CA to this system store, which node ignores: every node process that downloads (npm ci
+ * here and in app/Dockerfile) gets it as NODE_EXTRA_CA_CERTS, on top of node's own roots. Without the
+ * file node only warns and keeps its own roots.
+ */
+export const SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+/** The variable that hands node SYSTEM_CA_BUNDLE (an ENV of the test containers, a build argument of app/Dockerfile). */
+export const NODE_CA_VARIABLE = "NODE_EXTRA_CA_CERTS"
+
 // --ignore-scripts: no dependency's install script runs (as in app/Dockerfile).
 const NPM_CI = ["npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"]
 /** What never goes into a build context: local installs and build output. */
@@ -30,7 +40,11 @@ export interface AppImageInput {
 export const RUNTIME_STAGE = "runtime"
 
 function node(nodeImage: string): Container {
-  return dag.container().from(nodeImage).withMountedCache(NPM_CACHE_DIR, dag.cacheVolume(NPM_CACHE_VOLUME))
+  return dag
+    .container()
+    .from(nodeImage)
+    .withEnvVariable(NODE_CA_VARIABLE, SYSTEM_CA_BUNDLE)
+    .withMountedCache(NPM_CACHE_DIR, dag.cacheVolume(NPM_CACHE_VOLUME))
 }
 
 /** `npm ci` in `dir` with only the manifest and lockfile present (no sources yet). */
@@ -43,7 +57,8 @@ export function installDependencies(base: Container, manifests: Directory, dir: 
 }
 
 /**
- * The runtime image: app/Dockerfile's runtime stage with APP_VERSION / APP_COMMIT build arguments.
+ * The runtime image: app/Dockerfile's runtime stage with APP_VERSION / APP_COMMIT build arguments (and
+ * the system CA bundle for its npm ci).
  * Returns a Container so callers can publish, export or scan it.
  */
 export function appImage(input: AppImageInput): Container {
@@ -52,6 +67,8 @@ export function appImage(input: AppImageInput): Container {
     buildArgs: [
       { name: "APP_VERSION", value: input.version },
       { name: "APP_COMMIT", value: input.commit },
+      // The Dockerfile's default is the same; passed so the build's trust is visible here.
+      { name: NODE_CA_VARIABLE, value: SYSTEM_CA_BUNDLE },
     ],
   })
 }
