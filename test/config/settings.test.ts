@@ -100,6 +100,15 @@ describe("timeouts.stepMinutes: a closed set of steps", () => {
     expect(Object.keys(parseSettings(committed).timeouts.stepMinutes).sort()).toEqual([...STEP_KEYS].sort())
   })
 
+  it("the README lists exactly these steps", () => {
+    const row = readFileSync(join(repoRoot, "README.md"), "utf8")
+      .split("\n")
+      .find((line) => line.includes("`timeouts.stepMinutes.<step>`"))
+    const listed = /each step's \(([^;)]*)/.exec(row ?? "")?.[1]
+    expect(listed, "README.md's settings table has a timeouts.stepMinutes row listing the steps").toBeDefined()
+    expect([...listed!.matchAll(/`([a-z]+)`/g)].map((m) => m[1])).toEqual([...STEP_KEYS])
+  })
+
   it("a misspelt step is an error naming the valid steps", () => {
     const typo = committed.replace("    rollout: 15\n", "    rolout: 15\n")
     expect(typo).not.toBe(committed)
