@@ -99,12 +99,12 @@ async function seedStaging(): Promise<string> {
   return td.taskDefinition!.taskDefinitionArn!
 }
 
-function deploy(opts: { albUrl: string; scan?: "clean" | "critical"; args?: Record<string, unknown>; webhook?: string; applyFails?: string }) {
+function deploy(opts: { albUrl: string; scan?: "clean" | "critical"; args?: Record<string, unknown>; webhook?: string; applyFails?: string; checkoutDir?: string }) {
   double.reset()
   double.setScript(worldScript({ scan: opts.scan ?? "clean", outputs: awsOutputs(opts.albUrl, settings), applyFails: opts.applyFails }))
   return callFunction(double, {
     fn: "deploy-staging",
-    constructorArgs: { source: double.hostDirectory(checkout.dir) },
+    constructorArgs: { source: double.hostDirectory(opts.checkoutDir ?? checkout.dir) },
     args: {
       commit: NEW_RELEASE.commit,
       version: NEW_RELEASE.version,
@@ -267,6 +267,57 @@ describe("deploy-staging through the SDK entrypoint", () => {
     expect(r.markdown).toContain("rolled back")
     expect(receiver.requests[0]!.json).toMatchObject({ verdict: "rolled-back" })
   })
+
+  it("the old release does not come back after the rollback (a third one answers) → not proven → failed, not rolled-back", async () => {
+    const stranger = await startApp({ version: "0.9.0", commit: "9".repeat(40) })
+    try {
+      const { report: r, run } = report(await deploy({ albUrl: stranger.url }))
+      expect(r).toMatchObject({ verdict: "failed", succeeded: false })
+      expect(run.failingStep).toBe("health check")
+      expect(run.rollback).toMatchObject({ attempted: true, outcome: "failed" })
+      expect(run.rollback!.detail).toMatch(new RegExp(`release ${OLD_RELEASE.version.replace(/\./g, "\\.")} does not answer healthy`))
+      // ECS was pointed back all the same: the verdict says it could not be proven, not that nothing was done.
+      expect((await currentTaskDefinition()).arn).toBe(previousArn)
+    } finally {
+      await stranger.stop()
+    }
+  })
+
+  it("a rollout step that times out is cancelled for real: no ECS write reaches AWS after the verdict", async () => {
+    // The issue's reproduction: staging stopped at 0, tasks slow to start (here: ECS slow to answer the first
+    // poll after the scale-up, 12 s) and a 10 s rollout step. Without cancellation the abandoned start went
+    // on after the rollback and sent UpdateService(taskDefinition=<new>) after the verdict.
+    const n = settings.staging.names
+    await stopService(ecs, { cluster: n.cluster, service: n.service }, { budgetMs: 5_000, intervalMs: 50 })
+    const slow = makeCheckout(pipelineYaml({ awsEndpoint: awsProxy.url, region: moto.region, rolloutStepSeconds: 10 }))
+    let scaledUp = false
+    let held = false
+    awsProxy.hold = ({ action }) => {
+      if (action === "UpdateService") scaledUp = true
+      if (!scaledUp || held || action !== "DescribeServices") return 0
+      held = true
+      return 12_000
+    }
+    try {
+      const result = await deploy({ albUrl: oldApp.url, checkoutDir: slow.dir })
+      const returnedAt = Date.now()
+      const { report: r, run } = report(result)
+      expect(run.failingStep).toBe("rollout")
+      expect(run.steps.find((s) => s.name === "rollout")!.detail).toMatch(/did not finish within 10\.0 s/)
+      expect(r.verdict).toBe("rolled-back")
+      // The held answer arrives 12 s after it was asked; anything the abandoned work would send follows it.
+      await new Promise((resolve) => setTimeout(resolve, 5_000))
+      const writes = awsProxy.requests.filter((q) => ["UpdateService", "RegisterTaskDefinition", "TagResource", "UntagResource"].includes(q.action))
+      expect(writes.filter((w) => w.at > returnedAt)).toEqual([])
+      // The last write is the rollback's, back to the previous revision; ECS runs it.
+      const lastUpdate = writes.filter((w) => w.action === "UpdateService").pop()!
+      expect(JSON.parse(lastUpdate.body)).toMatchObject({ taskDefinition: previousArn })
+      expect((await currentTaskDefinition()).arn).toBe(previousArn)
+    } finally {
+      awsProxy.hold = undefined
+      slow.remove()
+    }
+  }, 60_000)
 
   it("a failed scan gate stops before anything is pushed or applied", async () => {
     const { report: r, run } = report(await deploy({ albUrl: newApp.url, scan: "critical" }))

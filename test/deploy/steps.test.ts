@@ -153,7 +153,7 @@ function memoryCloudRun() {
     port: {
       async deployCandidate(): Promise<CandidateDeployment> {
         traffic.set("rev-new", 0)
-        return { revision: "rev-new", url: "http://canary.test", serviceUrl: "http://service.test", previous: "rev-old", image: IMAGE, traffic: reading(), notices: [] }
+        return { revision: "rev-new", url: "http://canary.test", serviceUrl: "http://service.test", previous: "rev-old", previousRelease: OLD_RELEASE, image: IMAGE, traffic: reading(), notices: [] }
       },
       async shift(input: { percent: number }) {
         traffic.set("rev-new", input.percent)
@@ -216,7 +216,7 @@ describe("a cancelled run leaves nothing half-switched", () => {
       release: { check: async () => released() },
       terraform: { apply: async () => ({ serviceUrl: "http://alb.test", summary: "no changes" }) },
       ecs: {
-        registerRevision: async () => ({ taskDefinitionArn: "td:2", previousTaskDefinitionArn: "td:1" }),
+        registerRevision: async () => ({ taskDefinitionArn: "td:2", previousTaskDefinitionArn: "td:1", previousRelease: OLD_RELEASE }),
         async rollout(td, _count, signal) {
           serving = td
           deployed.push(td)
@@ -244,7 +244,7 @@ describe("a cancelled run leaves nothing half-switched", () => {
     expect(run.failingStep).toBe("rollout")
     expect(deployed).toEqual(["td:2", "td:1"])
     expect(serving).toBe("td:1")
-    expect(run.rollback).toMatchObject({ attempted: true, outcome: "succeeded", detail: expect.stringMatching(/td:1.*answers healthy/) })
+    expect(run.rollback).toMatchObject({ attempted: true, outcome: "succeeded", detail: expect.stringMatching(new RegExp(`td:1.*release ${OLD_RELEASE.version} .*answers healthy`)) })
   })
 
   it("a notification that hangs past its timeout is a warning; the verdict stands", async () => {
@@ -254,7 +254,7 @@ describe("a cancelled run leaves nothing half-switched", () => {
       release: { check: async () => ({ ...released(), blocker: new Error("Tests failed; nothing was published.") }) },
       terraform: { apply: async () => ({ serviceUrl: "http://alb.test", summary: "" }) },
       ecs: {
-        registerRevision: async () => ({ taskDefinitionArn: "td:2", previousTaskDefinitionArn: "td:1" }),
+        registerRevision: async () => ({ taskDefinitionArn: "td:2", previousTaskDefinitionArn: "td:1", previousRelease: OLD_RELEASE }),
         rollout: async () => ({ deploymentId: "d", verdict: { state: "success", detail: "" }, polls: 1, elapsedMs: 1, taskDefinition: "td:2" }),
         rollBack: async () => ({ deploymentId: "d", verdict: { state: "success", detail: "" }, polls: 1, elapsedMs: 1, taskDefinition: "td:1" }),
         facts: async () => ({ desiredCount: 1 }),

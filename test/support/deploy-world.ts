@@ -34,6 +34,8 @@ export interface WorldSettings {
   /** Steps of the canary. Default: the repository's (10, 50, 100). */
   canarySteps?: number[]
   healthBudgetSeconds?: number
+  /** timeouts.stepMinutes.rollout in seconds (the rollout's wait budget is cut to fit). Default 2 min. */
+  rolloutStepSeconds?: number
 }
 
 /** The repository's ci/pipeline.yaml with the test's endpoints and short time budgets. */
@@ -49,6 +51,10 @@ export function pipelineYaml(o: WorldSettings): string {
   data.production.health = health
   // A 5-minute run, with step budgets that fit inside it (the committed ones do not: settings refuse that).
   data.timeouts = { runMinutes: 5, stepMinutes: { build: 2, test: 1, scan: 1, publish: 1, terraform: 2, rollout: 2, health: 1, rollback: 2, notify: 1 } }
+  if (o.rolloutStepSeconds) {
+    data.timeouts.stepMinutes.rollout = o.rolloutStepSeconds / 60
+    data.staging.rollout.timeoutSeconds = Math.min(data.staging.rollout.timeoutSeconds, o.rolloutStepSeconds)
+  }
   const text = stringify(data)
   parseSettings(text)
   return text
@@ -189,40 +195,56 @@ export function awsOutputs(serviceUrl: string, s: Settings): Record<string, stri
   }
 }
 
-/** A forwarding HTTP proxy that counts what passes: proves whether a run reached a peer at all. */
+/**
+ * A forwarding HTTP proxy that records what passes, with the instant each request arrived: proves whether a
+ * run reached a peer at all, and that no write reached it after a given moment (the verdict). `hold` delays
+ * the answer to chosen requests, like a slow cloud API.
+ */
 export interface CountingProxy {
   url: string
-  /** Requests forwarded so far (method and path). */
-  requests: { method: string; path: string }[]
+  /** Requests forwarded so far: method, path, the AWS action (X-Amz-Target's operation), body, arrival (ms). */
+  requests: { method: string; path: string; action: string; body: string; at: number }[]
+  /** Delays the answer to each request by what it returns (ms); undefined or 0 = at once. */
+  hold: ((request: { action: string; body: string }) => number) | undefined
   close(): Promise<void>
 }
 
 export async function startCountingProxy(target: string): Promise<CountingProxy> {
-  const requests: CountingProxy["requests"] = []
+  const proxy: CountingProxy = { url: "", requests: [], hold: undefined, close: async () => undefined }
   const server = createServer((req, res) => {
-    requests.push({ method: req.method ?? "", path: req.url ?? "" })
-    const url = new URL(req.url ?? "/", target)
-    const upstream = request(url, { method: req.method, headers: { ...req.headers, host: url.host } }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers)
-      up.pipe(res)
+    const at = Date.now()
+    const chunks: Buffer[] = []
+    req.on("data", (c: Buffer) => chunks.push(c))
+    req.on("end", () => {
+      const body = Buffer.concat(chunks)
+      const action = String(req.headers["x-amz-target"] ?? "").split(".").pop() ?? ""
+      proxy.requests.push({ method: req.method ?? "", path: req.url ?? "", action, body: body.toString("utf8"), at })
+      const forward = (): void => {
+        const url = new URL(req.url ?? "/", target)
+        const upstream = request(url, { method: req.method, headers: { ...req.headers, host: url.host } }, (up) => {
+          res.writeHead(up.statusCode ?? 502, up.headers)
+          up.pipe(res)
+        })
+        upstream.on("error", (err) => {
+          if (!res.headersSent) res.writeHead(502, { "content-type": "text/plain" })
+          res.end(`counting proxy: ${err.message}`)
+        })
+        upstream.end(body)
+      }
+      const delay = proxy.hold?.({ action, body: body.toString("utf8") }) ?? 0
+      if (delay > 0) setTimeout(forward, delay)
+      else forward()
     })
-    upstream.on("error", (err) => {
-      if (!res.headersSent) res.writeHead(502, { "content-type": "text/plain" })
-      res.end(`counting proxy: ${err.message}`)
-    })
-    req.pipe(upstream)
   })
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
   const { port } = server.address() as AddressInfo
-  return {
-    url: `http://127.0.0.1:${port}`,
-    requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections()
-        server.close(() => resolve())
-      }),
-  }
+  proxy.url = `http://127.0.0.1:${port}`
+  proxy.close = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections()
+      server.close(() => resolve())
+    })
+  return proxy
 }
 
 /**
@@ -235,7 +257,7 @@ export async function startGoogleApis(cloudRunFake: () => string): Promise<Count
   const requests: CountingProxy["requests"] = []
   const server = createServer((req, res) => {
     const path = req.url ?? "/"
-    requests.push({ method: req.method ?? "", path })
+    requests.push({ method: req.method ?? "", path, action: "", body: "", at: Date.now() })
     if (path.startsWith("/v2/")) {
       const url = new URL(path, cloudRunFake())
       const upstream = request(url, { method: req.method, headers: { ...req.headers, host: url.host } }, (up) => {
@@ -263,6 +285,7 @@ export async function startGoogleApis(cloudRunFake: () => string): Promise<Count
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    hold: undefined,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections()

@@ -7,7 +7,7 @@
 import type { AwsCredentials } from "../config/credentials.js"
 import type { Settings } from "../config/settings.js"
 import type { EcsFacts, RollbackAction, StagingEcsPort } from "../deploy/staging.js"
-import type { WaitOptions } from "../shared/wait.js"
+import { timeBudget, type WaitOptions } from "../shared/wait.js"
 import {
   createEcsClient,
   deployTaskDefinition,
@@ -84,22 +84,36 @@ export async function openStagingService(
     ...(target.endpointUrl ? { endpointUrl: target.endpointUrl } : {}),
   })
   const ref: EcsServiceRef = { cluster: target.cluster, service: target.service }
-  const wait = (signal: AbortSignal): WaitOptions => ({ budgetMs: target.budgetMs, intervalMs: target.intervalMs, ...overrides, signal })
-  const deployAndWait = async (taskDefinition: string, signal: AbortSignal): Promise<RolloutOutcome> => {
+  const wait = (signal: AbortSignal, budgetMs = target.budgetMs): WaitOptions => ({
+    budgetMs,
+    intervalMs: target.intervalMs,
+    ...overrides,
+    signal,
+  })
+  const deployAndWait = async (taskDefinition: string, signal: AbortSignal, budgetMs?: number): Promise<RolloutOutcome> => {
     const started = await deployTaskDefinition(ecs, ref, taskDefinition, signal)
-    return waitForRollout(ecs, ref, started.deploymentId, wait(signal))
+    return waitForRollout(ecs, ref, started.deploymentId, wait(signal, budgetMs))
   }
   return {
     registerRevision: (change, signal) =>
       registerTaskDefinitionRevision(ecs, ref, { containerName: target.containerName, ...change }, signal),
     async rollout(taskDefinition, desiredCount, signal) {
+      // One budget (staging.rollout.timeoutSeconds) for the whole rollout, a restart included, so the
+      // rollout fits the step budget the settings check it against.
+      const budget = timeBudget(target.budgetMs, overrides.now)
       const service = await describeService(ecs, ref, { signal })
       if ((service.desiredCount ?? 0) === 0 && desiredCount > 0) {
         // Stopped by a production deploy: start it first (restoring the remembered count and clearing
         // the tag), so the rollout verdict is about running tasks, not a service at 0.
-        await startService(ecs, ref, { fallbackDesiredCount: desiredCount, wait: wait(signal) })
+        const started = await startService(ecs, ref, { fallbackDesiredCount: desiredCount, wait: wait(signal, budget.remainingMs()) })
+        if (started.verdict.state !== "success") {
+          throw new Error(
+            `staging was stopped (desired count 0) and did not start again before the rollout (${started.verdict.kind}): ` +
+              `${started.verdict.detail}. Check the service events in the ECS console, or run start-aws.`,
+          )
+        }
       }
-      return deployAndWait(taskDefinition, signal)
+      return deployAndWait(taskDefinition, signal, Math.max(1, budget.remainingMs()))
     },
     async rollBack(action: Exclude<RollbackAction, { kind: "none" }>, signal) {
       if (action.kind === "verify-breaker") return waitForRollout(ecs, ref, action.deploymentId, wait(signal))

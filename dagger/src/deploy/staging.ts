@@ -13,8 +13,9 @@
 // (or rolled back by the circuit breaker) by ECS itself; the next run derives its revision from
 // whatever the service runs then, so nothing half-done needs manual repair.
 import type { CostInput, Pricing } from "../report/cost.js"
-import { checkAndPublish, estimateCost, finish, PRODUCTION_DEFAULTS, recordRollback, requireHealthy, runUrlOf, STAGING_TASK_DEFAULTS } from "./steps.js"
+import { terraformStepOptions, checkAndPublish, estimateCost, finish, PRODUCTION_DEFAULTS, recordRollback, requireHealthy, runUrlOf, STAGING_TASK_DEFAULTS } from "./steps.js"
 import type { RegisteredTaskDefinition, RolloutOutcome } from "../aws/ecs.js"
+import type { ExpectedRelease } from "../health/verdict.js"
 import { requireCommit, resolveVersion } from "../supply-chain/image-ref.js"
 import { shortTaskDefinition } from "../aws/rollout-verdict.js"
 import { startRun, type Clock, type RunRecord } from "../report/run-record.js"
@@ -123,6 +124,7 @@ export async function deployStaging(plan: StagingPlan, ports: StagingPorts, opti
   let applied = false
   let touched = false
   let previous: string | undefined
+  let previousRelease: ExpectedRelease | undefined
   let rollout: RolloutOutcome["verdict"] | undefined
   let serviceUrl: string | undefined
   try {
@@ -131,7 +133,7 @@ export async function deployStaging(plan: StagingPlan, ports: StagingPorts, opti
       const result = await ports.terraform.apply({ image }, ctx.signal)
       ctx.note(result.summary)
       return result
-    })
+    }, terraformStepOptions(settings))
     applied = true
     serviceUrl = stack.serviceUrl
     run.urls.service = serviceUrl
@@ -141,6 +143,7 @@ export async function deployStaging(plan: StagingPlan, ports: StagingPorts, opti
       return r
     })
     previous = registered.previousTaskDefinitionArn
+    previousRelease = registered.previousRelease
     // From here on the service may be changed, so a failure needs a rollback.
     touched = true
     await steps.step("rollout", "rollout", async (ctx) => {
@@ -158,7 +161,7 @@ export async function deployStaging(plan: StagingPlan, ports: StagingPorts, opti
   } catch {
     // The failed step is already recorded with its reason. Before apply nothing ran in the cloud that
     // needs undoing (a pushed image is inert); after it, the service goes back to what it ran.
-    if (applied) await rollBackStaging(run, steps, ports, { touched, previous, rollout, serviceUrl })
+    if (applied) await rollBackStaging(run, steps, ports, { touched, previous, previousRelease, rollout, serviceUrl })
   }
 
   await estimateCost(steps, async (signal) => stagingCostInput(await ports.ecs.facts(signal), settings), plan.pricing, [
@@ -171,7 +174,7 @@ async function rollBackStaging(
   run: RunRecord,
   steps: Steps,
   ports: StagingPorts,
-  state: { touched: boolean; previous?: string; rollout?: RolloutOutcome["verdict"]; serviceUrl?: string },
+  state: { touched: boolean; previous?: string; previousRelease?: ExpectedRelease; rollout?: RolloutOutcome["verdict"]; serviceUrl?: string },
 ): Promise<void> {
   const action = stagingRollbackAction(state)
   if (action.kind === "none") {
@@ -187,10 +190,17 @@ async function rollBackStaging(
       )
     }
     const detail = `service back on ${shortTaskDefinition(action.to)}, deployment ${outcome.deploymentId} completed`
-    if (!state.serviceUrl) return detail
-    // The old release has to answer too; any version counts (it is whatever ran before).
-    const health = await ports.health.check(state.serviceUrl, {}, ctx.signal)
-    if (!health.healthy) throw new Error(`${detail}, but the service is not healthy: ${health.summary}`)
-    return `${detail} and answers healthy`
+    if (!state.serviceUrl) throw new Error(`${detail}, but there is no service URL to prove the old release serves`)
+    // Proven only when the old release itself answers: "healthy" from whatever runs is not a rollback.
+    const expected = state.previousRelease
+    if (!expected?.version || !expected.commit) {
+      throw new Error(
+        `${detail}, but ${shortTaskDefinition(action.to)} names no release (APP_VERSION/APP_COMMIT), so what serves cannot be ` +
+          "proven to be the previous release; check the service by hand",
+      )
+    }
+    const health = await ports.health.check(state.serviceUrl, expected, ctx.signal)
+    if (!health.healthy) throw new Error(`${detail}, but release ${expected.version} does not answer healthy: ${health.summary}`)
+    return `${detail} and release ${expected.version} (${expected.commit.slice(0, 12)}) answers healthy`
   })
 }

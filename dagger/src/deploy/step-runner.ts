@@ -7,6 +7,12 @@ import { ToolError } from "../shared/tool-errors.js"
 import { stepTimeoutMs, type Settings, type StepKey } from "../config/settings.js"
 import { firstLine } from "../shared/text.js"
 
+/** Per-step options of the runner. */
+export interface StepOptions {
+  /** How long the step's work may take to stop once cancelled; default CANCEL_GRACE_MS. */
+  cancelGraceMs?: number
+}
+
 /** Runs steps of one deploy: each under its timeout and the run's deadline, recorded in `run`. */
 export interface Steps {
   run: RunRecord
@@ -14,13 +20,13 @@ export interface Steps {
   /** Aborted when the whole-run timeout (timeouts.runMinutes) expires. */
   signal: AbortSignal
   /** A step that stops when the run's deadline passes. */
-  step<T>(name: string, key: StepKey | number, fn: (ctx: StepContext) => Promise<T>): Promise<T>
+  step<T>(name: string, key: StepKey | number, fn: (ctx: StepContext) => Promise<T>, options?: StepOptions): Promise<T>
   /**
    * A step that is NOT cut short by the run's deadline, only by its own timeout: rollback and
    * notification must still happen after a run ran out of time, or the next run inherits a
    * half-switched service and nobody hears about it.
    */
-  finalStep<T>(name: string, key: StepKey | number, fn: (ctx: StepContext) => Promise<T>): Promise<T>
+  finalStep<T>(name: string, key: StepKey | number, fn: (ctx: StepContext) => Promise<T>, options?: StepOptions): Promise<T>
   /** Clears the run timer. */
   close(): void
 }
@@ -41,8 +47,8 @@ export function startSteps(run: RunRecord, settings: Settings, clock: Clock, sig
     run,
     clock,
     signal: runSignal,
-    step: (name, key, fn) => recordStep(run, name, fn, { timeoutMs: timeout(key), clock, signal: runSignal }),
-    finalStep: (name, key, fn) => recordStep(run, name, fn, { timeoutMs: timeout(key), clock }),
+    step: (name, key, fn, options) => recordStep(run, name, fn, { ...options, timeoutMs: timeout(key), clock, signal: runSignal }),
+    finalStep: (name, key, fn, options) => recordStep(run, name, fn, { ...options, timeoutMs: timeout(key), clock }),
     close: () => clearTimeout(timer),
   }
 }

@@ -11,7 +11,7 @@ import { raceDeadline, StepTimeoutError } from "../shared/deadline.js"
 import { stepTimeoutMs, type Settings } from "../config/settings.js"
 import { firstLine } from "../shared/text.js"
 import type { HealthPort, NotifyPort, ReleasePort } from "./ports.js"
-import { softStep, type StepContext, type Steps } from "./step-runner.js"
+import { softStep, type StepContext, type StepOptions, type Steps } from "./step-runner.js"
 
 /** Time budget of the combined build-and-check step: the build, then the longer of tests and scan. */
 export function checkTimeoutMs(settings: Settings): number {
@@ -193,3 +193,12 @@ export async function finish(
   return run
 }
 
+
+/**
+ * A Terraform apply runs in the engine and cannot be stopped from the module once it started: a cancelled
+ * terraform step waits for it as long as a whole step budget, so a rollback never races a half-applied stack
+ * and nothing the apply does lands after the verdict.
+ */
+export function terraformStepOptions(settings: Settings): StepOptions {
+  return { cancelGraceMs: stepTimeoutMs(settings, "terraform") }
+}

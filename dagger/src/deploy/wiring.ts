@@ -22,10 +22,11 @@ import { stopStaging } from "../aws/stop-aws.js"
 import { openStagingService, stagingTarget } from "../aws/staging-service.js"
 import { checkHealth } from "../health/poll.js"
 import { sleep } from "../shared/wait.js"
+import { whileInterruptible } from "../shared/interrupt.js"
 import { notifyRun, type NotifyTargets } from "../notify/delivery.js"
 import { effectiveMode, type NotifyMode } from "../notify/mode.js"
 import { deployProduction, planProduction, type StopStagingPort } from "./production.js"
-import { artifactRegistryTarget, ecrTarget, type PublishTarget } from "../supply-chain/publish.js"
+import { artifactRegistryTarget, ecrTarget, pushImage, type PublishTarget } from "../supply-chain/publish.js"
 import { systemClock, type RunRecord, type ScanSummary } from "../report/run-record.js"
 import { gateReportText } from "../supply-chain/scan/gate.js"
 import { loadSettings, type Settings } from "../config/settings.js"
@@ -33,7 +34,8 @@ import {
   deployStaging,
   planStaging,
 } from "./staging.js"
-import { Stack, type StackCredentials } from "../terraform/apply.js"
+import { applyPlan, cloudAdapter, planStack, Stack, type StackCredentials } from "../terraform/apply.js"
+import { buildAndCheckImage, firstBlocker } from "../supply-chain/release.js"
 import { type AppliedStack, type CheckedImage, type HealthPort, type NotifyPort, type ReleasePort, type TerraformPort } from "./ports.js"
 
 // --- Release ------------------------------------------------------------------------------------
@@ -51,12 +53,11 @@ export function releasePort(input: {
   target: () => Promise<PublishTarget>
 }): ReleasePort {
   return {
-    async check(): Promise<CheckedImage> {
+    async check(signal): Promise<CheckedImage> {
+      signal.throwIfAborted()
       const login = input.target()
       // Awaited in publish; until then a rejection must not count as unhandled.
       login.catch(() => undefined)
-      const { buildAndCheckImage, firstBlocker } = await import("../supply-chain/release.js")
-      const { pushImage } = await import("../supply-chain/publish.js")
       const checks = await buildAndCheckImage({
         source: input.source,
         settings: input.settings,
@@ -72,7 +73,12 @@ export function releasePort(input: {
       return {
         scan,
         blocker: firstBlocker(checks),
-        publish: async () => pushImage(checks.image, await login, checks.version),
+        publish: async (publishSignal) => {
+          const target = await login
+          // A push cannot be cancelled once it runs in the engine: do not start one for a cancelled step.
+          publishSignal.throwIfAborted()
+          return pushImage(checks.image, target, checks.version)
+        },
       }
     },
   }
@@ -88,8 +94,8 @@ export function terraformPort(input: {
   now: () => Date
 }): TerraformPort {
   return {
-    async apply({ image }): Promise<AppliedStack> {
-      const { applyPlan, cloudAdapter, planStack } = await import("../terraform/apply.js")
+    async apply({ image }, signal): Promise<AppliedStack> {
+      signal.throwIfAborted()
       const plan = await planStack({
         source: input.source,
         settings: input.settings,
@@ -99,6 +105,9 @@ export function terraformPort(input: {
         options: { initialImage: image },
         now: input.now(),
       })
+      // The apply runs in the engine and cannot be stopped from here once started; never start it for a
+      // step that was cancelled while planning (the step runner waits for a running one, see step-runner.ts).
+      signal.throwIfAborted()
       const applied = await applyPlan(plan, { allowDestroy: false, now: input.now() })
       if (!applied.serviceUrl) {
         throw new Error(
@@ -125,8 +134,8 @@ export function stopStagingPort(settings: Settings, secrets: AwsSecrets): StopSt
 export function healthPort(settings: Settings, environment: "staging" | "production"): HealthPort {
   const h = settings[environment].health
   return {
-    check: (url, expected) =>
-      checkHealth(url, { version: expected.version, commit: expected.commit }, { ...h, path: settings.app.healthPath }),
+    check: (url, expected, signal) =>
+      checkHealth(url, { version: expected.version, commit: expected.commit }, { ...h, path: settings.app.healthPath }, { signal }),
   }
 }
 
@@ -171,7 +180,7 @@ export async function runDeployStaging(input: DeployCommandInput): Promise<Deplo
   // Creating the client makes no request; the first one is ECR's login inside the run.
   const ecs = await openStagingService(stagingTarget(settings), await awsCredentials(aws))
   try {
-    const run = await deployStaging(plan, {
+    const run = await whileInterruptible((signal) => deployStaging(plan, {
       clock: systemClock,
       release: releasePort({
         source: input.source,
@@ -185,7 +194,7 @@ export async function runDeployStaging(input: DeployCommandInput): Promise<Deplo
       ecs,
       health: healthPort(settings, "staging"),
       notify: notifyPort({ given, mode, secretValues: values }),
-    })
+    }, { signal }))
     return toDeployReport(run, values)
   } finally {
     ecs.close()
@@ -218,7 +227,7 @@ export async function runDeployProduction(
   // Connecting checks the GCP credential's form (a key must be a service-account key) without a request.
   const cloudRun = await connectProductionService(settings, gcp)
   try {
-    const run = await deployProduction(plan, {
+    const run = await whileInterruptible((signal) => deployProduction(plan, {
       clock: systemClock,
       release: releasePort({
         source: input.source,
@@ -240,7 +249,7 @@ export async function runDeployProduction(
       health: healthPort(settings, "production"),
       notify: notifyPort({ given, mode, secretValues: values }),
       sleep,
-    })
+    }, { signal }))
     return toDeployReport(run, values)
   } finally {
     await cloudRun.close()
