@@ -12,7 +12,6 @@ import {
   mermaidLabel,
   renderGantt,
   renderReport,
-  renderReportText,
   renderRunJson,
 } from "../../dagger/src/report/render.js"
 import type { RunRecord } from "../../dagger/src/report/run-record.js"
@@ -71,7 +70,6 @@ describe("renderReport golden cases", () => {
   it.each(CASES)("%s (%s)", (name) => {
     const { run, options } = load(name)
     golden(name, "expected.md", renderReport(run, options))
-    golden(name, "expected.txt", renderReportText(run, options))
   })
 
   it.each(CASES)("%s: every Markdown table row has as many cells as its header", (name) => {
@@ -158,7 +156,6 @@ describe("secrets never reach the output", () => {
 
   it.each([
     ["markdown", () => renderReport(planted, { secretValues: [secret] })],
-    ["text", () => renderReportText(planted, { secretValues: [secret] })],
     ["json", () => renderRunJson(planted, { secretValues: [secret] })],
   ])("%s", (_, render) => {
     const out = render()

@@ -1,6 +1,7 @@
 // Step time limits of a release (timeouts.stepMinutes in ci/pipeline.yaml).
 import { describe, expect, it, vi } from "vitest"
-import { StepTimeoutError, withDeadline } from "../../dagger/src/supply-chain/release.js"
+import { withDeadline } from "../../dagger/src/supply-chain/release.js"
+import { StepTimeoutError } from "../../dagger/src/shared/deadline.js"
 
 const never = () => new Promise<string>(() => undefined)
 

@@ -278,52 +278,6 @@ export function renderReport(record: RunRecord, options: RenderOptions = {}): st
 
 // --- Plain text and JSON ------------------------------------------------------------------------
 
-const TEXT_MARK: Record<StepOutcome, string> = { succeeded: "ok  ", failed: "FAIL", skipped: "skip", warning: "warn" }
-
-/** The same facts as plain text, for logs and chat fallbacks; no Markdown. */
-export function renderReportText(record: RunRecord, options: RenderOptions = {}): string {
-  const secrets = options.secretValues ?? []
-  const run = redactDeep(record, secrets)
-  const oneLine = (s: string) => s.replace(/\s*[\r\n]+\s*/g, " ")
-  const out = [
-    `${ENVIRONMENT_TITLE[run.environment]} deploy: ${run.verdict.toUpperCase()}`,
-    `commit ${run.commit.slice(0, 12)}, version ${run.version}, ${formatDuration(runDurationMs(run))}`,
-  ]
-  if (run.image) out.push(`image ${run.image}`)
-  if (run.failingStep) out.push(`failing step: ${oneLine(run.failingStep)}`)
-  if (run.rollback) {
-    const rb = run.rollback
-    out.push(`rollback: ${rb.attempted ? rb.outcome : "not attempted"}${rb.detail ? ` (${oneLine(rb.detail)})` : ""}`)
-  }
-  out.push("steps:")
-  for (const s of run.steps) {
-    const took = s.outcome === "skipped" ? "" : ` ${formatDuration(durationMs(s.startedAt, s.endedAt))}`
-    out.push(`  [${TEXT_MARK[s.outcome]}] ${oneLine(s.name)}${took}${s.detail ? ` — ${oneLine(s.detail)}` : ""}`)
-  }
-  if (run.scan) {
-    const counts = SEVERITIES.map((s) => `${s} ${run.scan!.counts[s] ?? 0}`).join(", ")
-    out.push(`scan: gate ${run.scan.gate}; ${counts}`)
-  }
-  for (const [label, url] of [
-    ["service", run.urls.service],
-    ["canary", run.urls.canary],
-    ["run", run.urls.run],
-  ] as const) {
-    if (url) out.push(`${label}: ${url}`)
-  }
-  if (run.cost) {
-    const c = run.cost
-    out.push(
-      `cost (prices as of ${c.asOf}): staging ${formatUsd(c.staging.monthlyUsd)}/month, ` +
-        `production ${formatUsd(c.production.monthlyUsd)}/month; stopping staging saves ` +
-        `${formatUsd(c.stoppingStaging.savesMonthlyUsd)}/month, its load balancer still costs ` +
-        `${formatUsd(c.stoppingStaging.remainingMonthlyUsd)}/month`,
-    )
-  }
-  const warnings = reportWarnings(run)
-  if (warnings.length > 0) out.push("warnings:", ...warnings.map((w) => `  - ${w.source}: ${oneLine(w.message)}`))
-  return redact(`${out.join("\n")}\n`, secrets)
-}
 
 /** The whole record as indented JSON, secrets removed (the DeployReport `json` field). */
 export function renderRunJson(record: RunRecord, options: RenderOptions = {}): string {

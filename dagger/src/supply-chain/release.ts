@@ -27,9 +27,6 @@ async function settle<T>(p: Promise<T>): Promise<Outcome<T>> {
 /** Steps of a release with a time limit in ci/pipeline.yaml (timeouts.stepMinutes). */
 export type ReleaseStep = "build" | "test" | "scan" | "publish"
 
-// The release's own steps fail with the run's StepTimeoutError, worded for the release step.
-export { StepTimeoutError }
-
 /** Resolves like `work`, or rejects with StepTimeoutError (naming the setting to raise) after `ms`. */
 export function withDeadline<T>(work: Promise<T>, ms: number, step: string, what: string): Promise<T> {
   const limit = ms >= 60_000 ? `${+(ms / 60_000).toFixed(1)} min` : `${ms / 1000} s`
@@ -110,6 +107,7 @@ export async function buildAndCheckImage(input: ImageChecksInput): Promise<Image
           trivyImage: settings.images.trivy,
           now: input.now,
           image: name,
+          dbRepositories: settings.scan.dbRepositories,
         }),
       )),
     ),
