@@ -15,11 +15,11 @@
 //    uniform in [15 s, min(15 s·2^(k-1), 600 s)] — @smithy/core util-waiter as shipped with
 //    @aws-sdk/client-ecs 3.1164.0) and ours (pause uniform in [1 s, 2 s]).
 import { performance } from "node:perf_hooks"
-import { createEcsClient, loadEcsSdk, type ECSClient } from "../dagger/src/aws/ecs.js"
 import { stopStaging } from "../dagger/src/aws/stop-aws.js"
 import type { StagingTarget } from "../dagger/src/aws/staging-service.js"
 import { startScriptedEcs } from "../test/support/ecs-scripted.js"
 import { startMoto } from "../test/support/moto.js"
+import { createEcsClient, loadEcsSdk, type ECSClient } from "../dagger/src/aws/ecs-client.js"
 
 const RUNS = Number(process.env["BENCH_RUNS"] ?? 7)
 const DRAIN_MS = 3_000

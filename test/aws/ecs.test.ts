@@ -9,27 +9,14 @@
 // - UpdateService(taskDefinition) only repoints the service; forceNewDeployment re-IDs the one existing
 //   deployment in place (its taskDefinition unchanged). Real ECS adds a new PRIMARY deployment instead.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest"
-import {
-  createEcsClient,
-  deployTaskDefinition,
-  describeService,
-  EcsError,
-  loadEcsSdk,
-  PREVIOUS_DESIRED_COUNT_TAG,
-  registerTaskDefinitionRevision,
-  scaleService,
-  startService,
-  stopService,
-  waitForRollout,
-  type ECSClient,
-  type EcsServiceRef,
-} from "../../dagger/src/aws/ecs.js"
+import { deployTaskDefinition, describeService, PREVIOUS_DESIRED_COUNT_TAG, registerTaskDefinitionRevision, scaleService, startService, stopService, waitForRollout } from "../../dagger/src/aws/ecs.js"
 import { openStagingService, type StagingService } from "../../dagger/src/aws/staging-service.js"
 import { stagingRollbackAction } from "../../dagger/src/deploy/staging.js"
 import type { RolloutOutcome } from "../../dagger/src/aws/ecs.js"
 import { startScriptedEcs, type ScriptedEcs } from "../support/ecs-scripted.js"
 import { startMoto, type Moto } from "../support/moto.js"
 import { virtualTime } from "../support/virtual-time.js"
+import { createEcsClient, EcsError, loadEcsSdk, type ECSClient, type EcsServiceRef } from "../../dagger/src/aws/ecs-client.js"
 
 const ref: EcsServiceRef = { cluster: "portfolio-prod-cluster", service: "portfolio-prod-service" }
 const FAMILY = "portfolio-prod-task"

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { createEcsClient, describeService } from "../../dagger/src/aws/ecs.js"
+import { describeService } from "../../dagger/src/aws/ecs.js"
 import {
   newDeploymentId,
   rolloutVerdict,
@@ -11,6 +11,7 @@ import {
 } from "../../dagger/src/aws/rollout-verdict.js"
 import { startScriptedEcs, type ScriptedEcs } from "../support/ecs-scripted.js"
 import { repoRoot } from "../tools/paths.js"
+import { createEcsClient } from "../../dagger/src/aws/ecs-client.js"
 
 interface Case {
   name: string

@@ -5,20 +5,14 @@ import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
-import {
-  createEcsClient,
-  describeService,
-  loadEcsSdk,
-  PREVIOUS_DESIRED_COUNT_TAG,
-  type ECSClient,
-  type ScaleOutcome,
-} from "../../dagger/src/aws/ecs.js"
+import { describeService, PREVIOUS_DESIRED_COUNT_TAG, type ScaleOutcome } from "../../dagger/src/aws/ecs.js"
 import { parseSettings, type Settings } from "../../dagger/src/config/settings.js"
 import { toAwsStagingScale } from "../../dagger/src/aws/stop-aws.js"
 import { openStagingService, stagingTarget } from "../../dagger/src/aws/staging-service.js"
 import { callFunction, startEngineDouble, type EngineDouble } from "../support/engine-double.js"
 import { startMoto, type Moto } from "../support/moto.js"
 import { repoRoot } from "../tools/paths.js"
+import { createEcsClient, loadEcsSdk, type ECSClient } from "../../dagger/src/aws/ecs-client.js"
 
 const settingsText = readFileSync(join(repoRoot, "ci/pipeline.yaml"), "utf8")
 

@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
-import type { TaskDefinition } from "../../dagger/src/aws/ecs.js"
 import { nextTaskDefinition } from "../../dagger/src/aws/task-definition.js"
 import { repoRoot } from "../tools/paths.js"
+import { type TaskDefinition } from "../../dagger/src/aws/ecs-client.js"
 
 // A DescribeTaskDefinition answer shaped like the one Terraform's aws-ecs-service module produces.
 const current = (

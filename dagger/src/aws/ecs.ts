@@ -1,143 +1,15 @@
-// ECS operations the pipeline needs: scale (stop/start staging), deploy a task definition, verify its
-// rollout by deployment ID, roll back. A thin imperative shell: every decision is a pure function in
-// rollout-verdict.ts, every wait goes through wait-for-verdict.ts.
-//
-// @aws-sdk/client-ecs (~95 ms, 20 MB) is imported lazily; only types are imported at top level, and
-// TypeScript erases those. Retries of throttling and transient faults are the SDK's own standard retry
-// strategy (exponential backoff with full jitter, capped, with a retry-token budget) — not a hand-written
-// loop; `maxAttempts` bounds it.
+// ECS operations the pipeline needs: scale (stop/start staging), register and deploy a task definition,
+// verify its rollout by deployment ID. A thin imperative shell: every decision is a pure function in
+// rollout-verdict.ts, every wait goes through shared/wait.ts; the client and its errors are ecs-client.ts.
 import type { ECSClient, Service, TaskDefinition } from "#aws-sdk/client-ecs"
-import type { AwsCredentials } from "../config/credentials.js"
+import { EcsError, explain, loadEcsSdk, missingServiceFix, where, type EcsServiceRef } from "./ecs-client.js"
 import { newDeploymentId, rolloutVerdict, scaleVerdict, shortTaskDefinition, type Verdict } from "./rollout-verdict.js"
 import { nextTaskDefinition, type TaskDefinitionChange } from "./task-definition.js"
 import { waitForVerdict, type WaitOptions } from "../shared/wait.js"
-
-export type EcsSdk = typeof import("#aws-sdk/client-ecs")
-// Re-exported so code outside dagger/ (tests, bench) can name the types without resolving the SDK itself.
-export type { ECSClient, Service, TaskDefinition } from "#aws-sdk/client-ecs"
-
-/** Loads the ECS SDK on first use (module top level stays cheap: every file in src loads on every call). */
-export function loadEcsSdk(): Promise<EcsSdk> {
-  return import("#aws-sdk/client-ecs")
-}
-
-/** Where and as whom to talk to ECS. */
-export interface EcsConnection {
-  region: string
-  credentials: AwsCredentials
-  /** Only for emulators (moto) and test servers, from ci/pipeline.yaml `staging.aws.endpointUrl`. */
-  endpointUrl?: string
-  /**
-   * Attempts per API call, including the first, for the SDK's standard retry strategy (throttling and
-   * transient errors only). Default 5.
-   */
-  maxAttempts?: number
-}
-
-export const DEFAULT_MAX_ATTEMPTS = 5
-
-/** Builds an ECS client. The only place credentials become an SDK client; never logged or returned. */
-export async function createEcsClient(connection: EcsConnection): Promise<ECSClient> {
-  const { ECSClient } = await loadEcsSdk()
-  return new ECSClient({
-    region: connection.region,
-    credentials: connection.credentials,
-    ...(connection.endpointUrl ? { endpoint: connection.endpointUrl } : {}),
-    maxAttempts: connection.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
-    retryMode: "standard",
-  })
-}
-
-/** A service in a cluster, by name. */
-export interface EcsServiceRef {
-  cluster: string
-  service: string
-}
+import { releaseFromEnvironment, type ServingRelease } from "../deploy/release-order.js"
 
 /** Tag that remembers the desired count a service had before `stopService` scaled it to 0. */
 export const PREVIOUS_DESIRED_COUNT_TAG = "pipeline:previous-desired-count"
-
-/** An ECS call that failed, explained: what was attempted, on what, why, and what to do. */
-export class EcsError extends Error {
-  override name = "EcsError"
-  constructor(
-    message: string,
-    /** The AWS error code (e.g. ClusterNotFoundException), when AWS sent one. */
-    readonly code?: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options)
-  }
-}
-
-function where(ref: EcsServiceRef, ecs: ECSClient): Promise<string> {
-  return Promise.resolve(ecs.config.region())
-    .then((region) => `service '${ref.service}' in cluster '${ref.cluster}' (${region})`)
-    .catch(() => `service '${ref.service}' in cluster '${ref.cluster}'`)
-}
-
-interface AwsLikeError {
-  name?: string
-  message?: string
-  $metadata?: { attempts?: number; httpStatusCode?: number }
-}
-
-/** Translates an SDK error into an EcsError naming the input, the problem and the fix. */
-async function explain(err: unknown, action: string, ref: EcsServiceRef, ecs: ECSClient, signal?: AbortSignal): Promise<EcsError> {
-  // A cancelled call is not an ECS failure: the step's own reason (timeout, Ctrl-C) goes up unchanged.
-  if (signal?.aborted) throw signal.reason
-  if (err instanceof EcsError) return err
-  const e = (err ?? {}) as AwsLikeError
-  const code = e.name ?? "Error"
-  const at = await where(ref, ecs)
-  const attempts = e.$metadata?.attempts
-  const tried = attempts && attempts > 1 ? ` (after ${attempts} attempts)` : ""
-  let fix: string
-  switch (code) {
-    case "ClusterNotFoundException":
-      fix =
-        `cluster '${ref.cluster}' does not exist there. Check staging.names.cluster and staging.aws.region in ` +
-        "ci/pipeline.yaml, or create staging first (deploy-staging applies Terraform)."
-      break
-    case "ServiceNotFoundException":
-      fix = missingServiceFix(ref)
-      break
-    case "ServiceNotActiveException":
-      fix = "the service is not ACTIVE (DRAINING or INACTIVE). Was it deleted outside Terraform? Re-apply staging."
-      break
-    case "AccessDeniedException":
-    case "UnrecognizedClientException":
-    case "InvalidSignatureException":
-    case "ExpiredTokenException":
-    case "InvalidClientTokenId":
-      fix =
-        "AWS rejected the credentials. Check --aws-access-key-id / --aws-secret-access-key (and " +
-        "--aws-session-token for OIDC sessions, which expire) and that the identity may call " +
-        `ecs:${action} on this service.`
-      break
-    case "ThrottlingException":
-    case "TooManyRequestsException":
-      fix = "ECS kept throttling the account. Wait a minute and run again; check for other tools polling ECS."
-      break
-    case "InvalidParameterException":
-      fix = "ECS rejected a parameter; its message names which one."
-      break
-    default:
-      fix =
-        "If it is a network error or a 5xx, check network access to ECS (and staging.aws.endpointUrl in " +
-        "ci/pipeline.yaml when set), then run again."
-  }
-  return new EcsError(`ECS ${action} on ${at} failed${tried}: ${code}: ${e.message ?? String(err)} — ${fix}`, code, {
-    cause: err,
-  })
-}
-
-function missingServiceFix(ref: EcsServiceRef): string {
-  return (
-    `service '${ref.service}' does not exist in cluster '${ref.cluster}'. Check staging.names.service in ` +
-    "ci/pipeline.yaml, or create staging first (deploy-staging applies Terraform)."
-  )
-}
 
 /**
  * Reads one service. Throws EcsError when the cluster or service does not exist, and — with
@@ -310,10 +182,12 @@ export async function startService(
   return outcome
 }
 
-/** The release a task definition runs, read from its app container's APP_VERSION / APP_COMMIT. */
+/** The release a task definition runs, read from its app container's APP_VERSION / APP_COMMIT / APP_COMMIT_TIME. */
 export interface TaskRelease {
   version: string
   commit: string
+  /** The commit's committer time, when the deploy that registered the revision knew it (release-order.ts). */
+  commitTime?: string
 }
 
 /** A task definition revision registered for a deploy. */
@@ -348,13 +222,38 @@ export async function describeTaskDefinition(
   return found
 }
 
-/** The release `containerName` of a task definition runs, or undefined when it does not say. */
+/** The release `containerName` of a task definition runs, or undefined when it names no version and commit. */
 export function taskRelease(td: TaskDefinition, containerName: string): TaskRelease | undefined {
   const env = td.containerDefinitions?.find((c) => c.name === containerName)?.environment ?? []
-  const value = (name: string) => env.find((kv) => kv.name === name)?.value
-  const version = value("APP_VERSION")
-  const commit = value("APP_COMMIT")
-  return version && commit ? { version, commit } : undefined
+  const { version, commit, commitTime } = releaseFromEnvironment("", env)
+  return version && commit ? { version, commit, ...(commitTime ? { commitTime } : {}) } : undefined
+}
+
+/** What DescribeServices says when there is no service (yet): a missing cluster or service. */
+const NO_SERVICE = new Set(["ClusterNotFoundException", "ServiceNotFoundException", "MISSING"])
+
+/**
+ * The release the service runs now: its current task definition's `containerName` environment, named
+ * "task definition family:revision". Undefined when there is no ACTIVE service yet (before the first
+ * apply, or deleted). Read-only.
+ */
+export async function servingRelease(
+  ecs: ECSClient,
+  ref: EcsServiceRef,
+  containerName: string,
+  signal?: AbortSignal,
+): Promise<ServingRelease | undefined> {
+  let service: Service
+  try {
+    service = await describeService(ecs, ref, { requireActive: false, signal })
+  } catch (err) {
+    if (err instanceof EcsError && err.code !== undefined && NO_SERVICE.has(err.code)) return undefined
+    throw err
+  }
+  if (service.status !== "ACTIVE" || !service.taskDefinition) return undefined
+  const td = await describeTaskDefinition(ecs, ref, service.taskDefinition, signal)
+  const env = td.containerDefinitions?.find((c) => c.name === containerName)?.environment ?? []
+  return releaseFromEnvironment(`task definition ${shortTaskDefinition(td.taskDefinitionArn ?? service.taskDefinition)}`, env)
 }
 
 /**

@@ -8,20 +8,8 @@ import type { AwsCredentials } from "../config/credentials.js"
 import type { Settings } from "../config/settings.js"
 import type { EcsFacts, RollbackAction, StagingEcsPort } from "../deploy/staging.js"
 import { timeBudget, type WaitOptions } from "../shared/wait.js"
-import {
-  createEcsClient,
-  deployTaskDefinition,
-  describeService,
-  describeTaskDefinition,
-  registerTaskDefinitionRevision,
-  startService,
-  stopService,
-  waitForRollout,
-  type ECSClient,
-  type EcsServiceRef,
-  type RolloutOutcome,
-  type ScaleOutcome,
-} from "./ecs.js"
+import { deployTaskDefinition, describeService, describeTaskDefinition, registerTaskDefinitionRevision, servingRelease, startService, stopService, waitForRollout, type RolloutOutcome, type ScaleOutcome } from "./ecs.js"
+import { createEcsClient, type ECSClient, type EcsServiceRef } from "./ecs-client.js"
 
 /** Everything a call on staging needs to know about it, taken from ci/pipeline.yaml. */
 export interface StagingTarget {
@@ -95,6 +83,7 @@ export async function openStagingService(
     return waitForRollout(ecs, ref, started.deploymentId, wait(signal, budgetMs))
   }
   return {
+    serving: (signal) => servingRelease(ecs, ref, target.containerName, signal),
     registerRevision: (change, signal) =>
       registerTaskDefinitionRevision(ecs, ref, { containerName: target.containerName, ...change }, signal),
     async rollout(taskDefinition, desiredCount, signal) {
