@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from "vitest"
 import { readGcpCredentials } from "../../dagger/src/config/credentials.js"
 import { connectCloudRun, endpointOptions } from "../../dagger/src/gcp/connect.js"
 import { readServiceTraffic } from "../../dagger/src/gcp/operations.js"
-import { caught, type CloudRunWorld, PROJECT, STABLE, startCloudRunWorld } from "../support/cloud-run-world.js"
+import { caught, type CloudRunWorld, PROJECT, RUNNING, STABLE, startCloudRunWorld } from "../support/cloud-run-world.js"
 
 let world: CloudRunWorld | undefined
 afterEach(async () => {
@@ -103,7 +103,7 @@ describe("connectCloudRun", () => {
     const auth = await readGcpCredentials({ accessToken: secret("ya29.test-token") }, "for Cloud Run")
     const withToken = await connectCloudRun({ auth, endpoint: world.fake.endpoint })
     try {
-      const reading = await readServiceTraffic({ ...world.ctx, clients: withToken })
+      const reading = await readServiceTraffic({ ...world.ctx, clients: withToken }, undefined, RUNNING)
       expect(reading.stable).toBe(STABLE)
       expect(world.fake.state.requests.at(-1)?.authorization).toBe("Bearer ya29.test-token")
     } finally {
@@ -117,7 +117,7 @@ describe("connectCloudRun", () => {
     const auth = await readGcpCredentials({ credentials: secret(keyJson) }, "for Cloud Run")
     const withKey = await connectCloudRun({ auth, endpoint: world.fake.endpoint })
     try {
-      await readServiceTraffic({ ...world.ctx, clients: withKey })
+      await readServiceTraffic({ ...world.ctx, clients: withKey }, undefined, RUNNING)
       const header = world.fake.state.requests.at(-1)?.authorization ?? ""
       expect(header).toMatch(/^Bearer [\w-]+\.[\w-]+\.[\w-]+$/)
       const [head, payload, signature] = header.slice("Bearer ".length).split(".") as [string, string, string]

@@ -17,6 +17,7 @@ import {
   IMAGE_NEW,
   OLD,
   REGION,
+  RUNNING,
   SERVICE,
   STABLE,
   startCloudRunWorld,
@@ -49,9 +50,11 @@ describe("deployCandidate", () => {
   beforeEach(() => setUp({ pollsUntilDone: 3 }))
 
   it("creates a tagged revision of the digest with NO traffic, waits for it, and returns its tag URL", async () => {
-    const result = await service().deployCandidate(candidate)
+    const result = await service().deployCandidate(candidate, RUNNING)
     expect(result.revision).toBe(CANDIDATE)
     expect(result.previous).toBe(STABLE)
+    // What a rollback must prove: the release the previous revision's container names (as seeded).
+    expect(result.previousRelease).toEqual({ version: "1.1.0", commit: "bbbbbbb" })
     expect(result.url).toBe(`https://canary---${SERVICE}-123456789012.${REGION}.run.app`)
     expect(result.serviceUrl).toBe(`https://${SERVICE}-123456789012.${REGION}.run.app`)
     expect(result.image).toBe(IMAGE_NEW)
@@ -72,8 +75,23 @@ describe("deployCandidate", () => {
     expect(world.fake.state.requests.filter((r) => r.path.includes("/operations/")).length).toBe(3)
   })
 
+  it("a previous revision that names no release (no APP_VERSION) leaves previousRelease out", async () => {
+    // Someone deployed a revision by hand, without the pipeline's environment.
+    await world.patch((svc) => {
+      const [first, ...rest] = svc.template!.containers!
+      return {
+        ...svc,
+        template: { ...svc.template, revision: `${SERVICE}-bare-dddd`, containers: [{ ...first, env: [{ name: "APP_COMMIT", value: "ddddddd" }] }, ...rest] },
+        traffic: [{ type: "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION", revision: `${SERVICE}-bare-dddd`, percent: 100 }],
+      }
+    })
+    const result = await service().deployCandidate(candidate, RUNNING)
+    expect(result.previous).toBe(`${SERVICE}-bare-dddd`)
+    expect(result).not.toHaveProperty("previousRelease")
+  })
+
   it("sends only writable fields back (no status, uri or conditions in the update body)", async () => {
-    await service().deployCandidate(candidate)
+    await service().deployCandidate(candidate, RUNNING)
     const patch = world.fake.state.requests.find((r) => r.method === "PATCH")!.body as Record<string, unknown>
     for (const outputOnly of ["uri", "trafficStatuses", "terminalCondition", "latestReadyRevision", "observedGeneration"]) {
       expect(patch).not.toHaveProperty(outputOnly)
@@ -84,11 +102,11 @@ describe("deployCandidate", () => {
 
   it("refuses bad input before any call: tag + service over 46 characters, a tag instead of a digest", async () => {
     const ok = "t".repeat(46 - SERVICE.length)
-    const long = await caught(service().deployCandidate({ ...candidate, tag: `${ok}x` }))
+    const long = await caught(service().deployCandidate({ ...candidate, tag: `${ok}x` }, RUNNING))
     expect(long).toBeInstanceOf(CloudRunInputError)
     expect(long.message).toContain("together are 47 characters; Cloud Run allows at most 46")
     expect(long.message).toContain("Shorten production.canary.tag")
-    const tagged = await caught(service().deployCandidate({ ...candidate, image: "us-west1-docker.pkg.dev/demo/app:1.2.0" }))
+    const tagged = await caught(service().deployCandidate({ ...candidate, image: "us-west1-docker.pkg.dev/demo/app:1.2.0" }, RUNNING))
     expect(tagged).toBeInstanceOf(ImageRefError)
     expect(tagged.message).toContain("not pinned by digest")
     expect(world.fake.state.requests).toEqual([])
@@ -101,7 +119,7 @@ describe("deployCandidate", () => {
   })
 
   it("says how to create a service that does not exist", async () => {
-    const err = await caught(service({}, { ...world.ctx, target: { ...world.ctx.target, service: "nope" } }).deployCandidate(candidate))
+    const err = await caught(service({}, { ...world.ctx, target: { ...world.ctx.target, service: "nope" } }).deployCandidate(candidate, RUNNING))
     expect(err).toBeInstanceOf(CloudRunError)
     expect((err as CloudRunError).kind).toBe("not-found")
     expect(err.message).toContain("terraform/gcp")
@@ -109,7 +127,7 @@ describe("deployCandidate", () => {
 
   it("a candidate that never becomes ready times out with a clear error, and traffic stays on the previous revision", async () => {
     world.fake.inject({ kind: "revision-never-ready" })
-    const err = await caught(service({ rolloutMs: 300 }).deployCandidate(candidate))
+    const err = await caught(service({ rolloutMs: 300 }).deployCandidate(candidate, RUNNING))
     expect(err).toBeInstanceOf(CloudRunError)
     expect((err as CloudRunError).kind).toBe("timed-out")
     expect(err.message).toContain("did not finish within 0.3 s")
@@ -120,7 +138,7 @@ describe("deployCandidate", () => {
 
   it("a candidate that fails to start is reported as revision-failed with Cloud Run's reason", async () => {
     world.fake.inject({ kind: "revision-fails", message: "Container called exit(1)." })
-    const err = await caught(service().deployCandidate(candidate))
+    const err = await caught(service().deployCandidate(candidate, RUNNING))
     expect((err as CloudRunError).kind).toBe("revision-failed")
     expect(err.message).toContain("Container called exit(1).")
     expect(err.message).toContain("The previous revision keeps serving")
@@ -129,7 +147,7 @@ describe("deployCandidate", () => {
 
   it("an LRO error is reported as operation-failed with its code", async () => {
     world.fake.inject({ kind: "operation-error", code: 8, message: "Quota exceeded for total allowable CPU per project per region." })
-    const err = await caught(service().deployCandidate(candidate))
+    const err = await caught(service().deployCandidate(candidate, RUNNING))
     expect((err as CloudRunError).kind).toBe("operation-failed")
     expect((err as CloudRunError).details.code).toBe(8)
     expect(err.message).toContain("RESOURCE_EXHAUSTED")
@@ -139,7 +157,7 @@ describe("deployCandidate", () => {
 
   it("a refused update names the permission to grant", async () => {
     world.fake.inject({ kind: "http-error", method: "PATCH", status: 403, message: "Permission 'run.services.update' denied on resource", times: Infinity })
-    const err = await caught(service().deployCandidate(candidate))
+    const err = await caught(service().deployCandidate(candidate, RUNNING))
     expect((err as CloudRunError).kind).toBe("rejected")
     expect(err.message).toContain("PERMISSION_DENIED (code 7)")
     expect(err.message).toContain("roles/run.developer")
@@ -147,7 +165,7 @@ describe("deployCandidate", () => {
 
   it("re-plans after the service changed underneath (ABORTED): the retried write carries a fresh etag", async () => {
     world.fake.inject({ kind: "http-error", method: "PATCH", status: 409, message: "etag mismatch" })
-    const result = await service().deployCandidate(candidate)
+    const result = await service().deployCandidate(candidate, RUNNING)
     expect(result.revision).toBe(CANDIDATE)
     const patches = world.fake.state.requests.filter((r) => r.method === "PATCH")
     expect(patches.length).toBe(2)
@@ -160,10 +178,10 @@ describe("canary traffic: shift, read back, roll back", () => {
 
   it("shifts 10 → 50 → 100 and reads back who holds traffic at each step", async () => {
     const port = service()
-    const d = await port.deployCandidate(candidate)
+    const d = await port.deployCandidate(candidate, RUNNING)
     const seen: string[][] = []
     for (const percent of [10, 50, 100]) {
-      const step = await port.shift({ candidate: d.revision, previous: d.previous, percent, tag: "canary" })
+      const step = await port.shift({ candidate: d.revision, previous: d.previous, percent, tag: "canary" }, RUNNING)
       seen.push(step.traffic.holders.map((h) => `${h.revision}=${h.percent}`))
       expect(step.traffic.tags).toEqual([expect.objectContaining({ tag: "canary", revision: d.revision })])
     }
@@ -173,21 +191,21 @@ describe("canary traffic: shift, read back, roll back", () => {
       [`${CANDIDATE}=100`],
     ])
     expect(world.observed()).toEqual([[CANDIDATE, 100, "canary"]])
-    const reading = await readServiceTraffic(world.ctx, "canary")
+    const reading = await readServiceTraffic(world.ctx, "canary", RUNNING)
     expect(reading.settled).toBe(true)
     expect(reading.stable).toBe(CANDIDATE)
   })
 
   it("after promotion, a tag someone removed stays removed, and the next deploy starts from the promoted revision", async () => {
     const port = service()
-    const d = await port.deployCandidate(candidate)
-    await port.shift({ candidate: d.revision, previous: d.previous, percent: 100, tag: "canary" })
+    const d = await port.deployCandidate(candidate, RUNNING)
+    await port.shift({ candidate: d.revision, previous: d.previous, percent: 100, tag: "canary" }, RUNNING)
     // Not the module: someone clears the tag in the console (the tag URL stops working).
     await world.patch((svc) => ({ ...svc, traffic: (svc.traffic ?? []).map((t) => ({ ...t, tag: t.tag === "canary" ? "" : t.tag })) }))
-    const reading = await readServiceTraffic(world.ctx, "canary")
+    const reading = await readServiceTraffic(world.ctx, "canary", RUNNING)
     expect(reading.tags).toEqual([])
     expect(reading.holders).toEqual([{ revision: CANDIDATE, percent: 100 }])
-    const next = await service({ randomSuffix: () => "n3x7" }).deployCandidate({ ...candidate, label: "1.3.0" })
+    const next = await service({ randomSuffix: () => "n3x7" }).deployCandidate({ ...candidate, label: "1.3.0" }, RUNNING)
     expect(next.previous).toBe(CANDIDATE)
     expect(next.notices).toEqual([])
     expect(world.observed()).toEqual([
@@ -198,9 +216,9 @@ describe("canary traffic: shift, read back, roll back", () => {
 
   it("rolls back from 50 % to the previous revision at 100 % and removes the candidate's tag", async () => {
     const port = service()
-    const d = await port.deployCandidate(candidate)
-    await port.shift({ candidate: d.revision, previous: d.previous, percent: 50, tag: "canary" })
-    const back = await port.rollBack({ to: d.previous, tag: "canary" })
+    const d = await port.deployCandidate(candidate, RUNNING)
+    await port.shift({ candidate: d.revision, previous: d.previous, percent: 50, tag: "canary" }, RUNNING)
+    const back = await port.rollBack({ to: d.previous, tag: "canary" }, RUNNING)
     expect(back.traffic.holders).toEqual([{ revision: STABLE, percent: 100 }])
     expect(back.traffic.tags).toEqual([])
     expect(back.notices).toEqual([`${CANDIDATE} loses its 50 %`])
@@ -210,8 +228,8 @@ describe("canary traffic: shift, read back, roll back", () => {
   it("rolls back after a candidate that never became ready (its pending revision does not block the rollback)", async () => {
     world.fake.inject({ kind: "revision-never-ready" })
     const port = service({ rolloutMs: 200 })
-    await caught(port.deployCandidate(candidate))
-    const back = await port.rollBack({ to: STABLE, tag: "canary" })
+    await caught(port.deployCandidate(candidate, RUNNING))
+    const back = await port.rollBack({ to: STABLE, tag: "canary" }, RUNNING)
     expect(back.traffic.holders).toEqual([{ revision: STABLE, percent: 100 }])
     expect(world.fake.state.service(FULL)!.trafficStatuses.some((s) => s.tag === "canary")).toBe(false)
   })
@@ -223,7 +241,7 @@ describe("a traffic split left by an earlier run", () => {
       { revision: OLD, percent: 50, tag: "canary" },
       { revision: STABLE, percent: 50 },
     ])
-    const d = await service().deployCandidate(candidate)
+    const d = await service().deployCandidate(candidate, RUNNING)
     expect(d.previous).toBe(STABLE)
     expect(d.notices).toEqual([
       `traffic is split (${STABLE} 50 %, ${OLD} 50 %), probably left by an interrupted earlier run; treating ${STABLE} as the previous revision (tied for the most traffic; ties go to the revision without the 'canary' tag, then to the older one)`,
@@ -240,7 +258,7 @@ describe("a traffic split left by an earlier run", () => {
       { revision: OLD, percent: 70 },
       { revision: STABLE, percent: 30, tag: "blue" },
     ])
-    const d = await service().deployCandidate(candidate)
+    const d = await service().deployCandidate(candidate, RUNNING)
     expect(d.previous).toBe(OLD)
     expect(d.notices[0]).toContain("traffic is split")
     expect(world.observed()).toEqual([
@@ -252,7 +270,7 @@ describe("a traffic split left by an earlier run", () => {
 
   it("with LATEST at 100 % resolves LATEST to the latest ready revision", async () => {
     await setUp({}, [{ percent: 100 }])
-    const d = await service().deployCandidate(candidate)
+    const d = await service().deployCandidate(candidate, RUNNING)
     expect(d.previous).toBe(STABLE)
     // Pinned by name now: LATEST would follow the candidate as soon as it became ready.
     expect(world.observed()).toEqual([
@@ -276,7 +294,7 @@ describe("the candidate's tag URL reaches the real app", () => {
       byVersion.set(version, app.url)
     }
     await setUp({ serve: (rev) => byVersion.get(rev.env["APP_VERSION"] ?? "") })
-    const d = await service().deployCandidate(candidate)
+    const d = await service().deployCandidate(candidate, RUNNING)
     const onTag = (await (await fetch(`${d.url}/health`)).json()) as { version: string; commit: string }
     expect(onTag).toMatchObject({ version: "1.2.0", commit: "ccccccc" })
     const onService = (await (await fetch(`${d.serviceUrl}/health`)).json()) as { version: string }
@@ -288,7 +306,7 @@ describe("facts", () => {
   beforeEach(() => setUp())
 
   it("reports the size Cloud Run states: minimum instances and the first container's limits", async () => {
-    expect(await service().facts()).toEqual({ minInstances: 0 })
+    expect(await service().facts(RUNNING)).toEqual({ minInstances: 0 })
     await world.patch((svc) => {
       const [first, ...rest] = svc.template!.containers!
       return {
@@ -302,6 +320,6 @@ describe("facts", () => {
         },
       }
     })
-    expect(await service().facts()).toEqual({ minInstances: 1, cpu: "2", memory: "1Gi" })
+    expect(await service().facts(RUNNING)).toEqual({ minInstances: 1, cpu: "2", memory: "1Gi" })
   })
 })

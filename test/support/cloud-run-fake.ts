@@ -142,6 +142,8 @@ export interface FakeOperation {
 }
 
 export interface RecordedRequest {
+  /** When the request arrived (Date.now(), the tests' clock too), before any injected latency. */
+  at: number
   method: string
   path: string
   query: Record<string, string>
@@ -186,6 +188,11 @@ export class CloudRunFakeState {
 
   revision(serviceName: string, short: string): FakeRevision | undefined {
     return this.revisions.get(`${serviceName}/revisions/${short}`)
+  }
+
+  /** The write log: every request that may change something (anything but GET), in arrival order. */
+  writes(): RecordedRequest[] {
+    return this.requests.filter((r) => r.method !== "GET")
   }
 }
 
@@ -367,6 +374,13 @@ export async function startCloudRunFake(opts: CloudRunFakeOptions = {}): Promise
     const f = faults[i]!
     if (--f.left <= 0) faults.splice(i, 1)
     return f as Extract<Armed, { kind: K }>
+  }
+
+  /** Every armed fault of `kind` that matches the request, each consumed once. */
+  function takeEach(kind: "latency", method: string, path: string): Array<Extract<Armed, { kind: "latency" }>> {
+    const hits = faults.filter((f): f is Extract<Armed, { kind: "latency" }> => f.kind === kind && matches(f, method, path))
+    for (const f of hits) if (--f.left <= 0) faults.splice(faults.indexOf(f), 1)
+    return hits
   }
 
   // --- rendering ------------------------------------------------------------------------------------
@@ -1009,14 +1023,15 @@ export async function startCloudRunFake(opts: CloudRunFakeOptions = {}): Promise
           }
         }
         state.requests.push({
+          at: Date.now(),
           method,
           path: url.pathname,
           query: Object.fromEntries(url.searchParams),
           body,
           authorization: req.headers.authorization,
         })
-        let delay = 0
-        for (let f = take("latency", method, url.pathname); f; f = take("latency", method, url.pathname)) delay += f.ms
+        // Each matching latency fault delays this request once (one with `times: Infinity` delays every one).
+        const delay = takeEach("latency", method, url.pathname).reduce((sum, f) => sum + f.ms, 0)
         if (delay > 0) await new Promise((r) => setTimeout(r, delay))
         const httpFault = take("http-error", method, url.pathname)
         if (httpFault) {

@@ -14,6 +14,8 @@ export const IMAGE_NEW = `us-west1-docker.pkg.dev/${PROJECT}/portfolio-prod/app@
 /** The revision serving 100 % when no traffic is seeded. */
 export const STABLE = `${SERVICE}-stable-bbbb`
 export const OLD = `${SERVICE}-old-aaaa`
+/** A signal that never aborts, for calls whose cancellation a test is not about. */
+export const RUNNING = new AbortController().signal
 /** Fast polling, so a test's operations finish in milliseconds. */
 export const FAST = { initialDelayMs: 5, multiplier: 1, maxDelayMs: 10 }
 

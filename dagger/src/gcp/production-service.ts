@@ -2,7 +2,11 @@
 // v2 clients. A candidate revision with no traffic behind a tag, traffic moved in canary steps and read
 // back, rollback, and the service's size for the cost estimate. Every decision is a pure function in
 // traffic.ts; the reads and the one way of writing the service are in operations.ts.
+//
+// Every method takes the step's AbortSignal and passes it to every read, write, poll and wait
+// (operations.ts): once it aborts the method rejects with its reason and sends nothing more to Cloud Run.
 import type { CloudRunFacts, CloudRunPort } from "../deploy/production.js"
+import type { ServingRelease } from "../deploy/release-order.js"
 import { readGcpCredentials, type GcpSecrets } from "../config/credentials.js"
 import { stepTimeoutMs, type Settings } from "../config/settings.js"
 import { timeBudget, waitForVerdict } from "../shared/wait.js"
@@ -14,6 +18,7 @@ import {
   getRevision,
   getService,
   pollSettings,
+  readServingRelease,
   requireBudget,
   type Service,
   toProtoTarget,
@@ -28,6 +33,7 @@ import {
   planRollback,
   planTrafficShift,
   readTraffic,
+  revisionRelease,
   revisionVerdict,
   validateCandidate,
   validateTag,
@@ -66,16 +72,20 @@ export class ProductionService implements CloudRunPort {
   /**
    * Creates a revision of `image` that receives NO traffic, reachable only at its tag URL; the previous
    * revision keeps (or is put back to) 100 %. Waits for the operation and the revision's readiness.
-   * `env` is set on the first container, other variables are kept.
+   * `env` is set on the first container, other variables are kept. Reads the release the previous
+   * revision runs, for the rollback to prove.
    */
-  async deployCandidate(input: { image: string; tag: string; label: string; env: Record<string, string> }): Promise<CandidateDeployment> {
+  async deployCandidate(
+    input: { image: string; tag: string; label: string; env: Record<string, string> },
+    signal: AbortSignal,
+  ): Promise<CandidateDeployment> {
     const { ctx } = this
     const service = ctx.target.service
     const image = validateCandidate({ service, tag: input.tag, image: input.image })
     const budget = timeBudget(this.options.rolloutMs)
     const revision = candidateRevisionName(service, input.label, this.options.randomSuffix())
     const doing = `deploying revision ${revision} of '${service}'`
-    const { result, plan } = await updateService(ctx, doing, this.options.rolloutMs, (current) => {
+    const { result, plan } = await updateService(ctx, { doing, timeoutMs: this.options.rolloutMs, signal }, (current) => {
       const plan = planCandidateTraffic(readTraffic(current, { canaryTag: input.tag }), { candidate: revision, tag: input.tag })
       const template = current.template ?? {}
       const [first, ...rest] = template.containers ?? []
@@ -94,9 +104,10 @@ export class ProductionService implements CloudRunPort {
     })
 
     // The operation is done, so Cloud Run considers the service reconciled; confirm the candidate itself.
-    const ready = await waitForVerdict(() => getRevision(ctx, revision), revisionVerdict, {
+    const ready = await waitForVerdict(() => getRevision(ctx, revision, signal), revisionVerdict, {
       budgetMs: Math.max(1, budget.remainingMs()),
       intervalMs: pollSettings(ctx).maxDelayMs,
+      signal,
     })
     if (ready.verdict.state === "failure") {
       throw new CloudRunError(
@@ -106,7 +117,7 @@ export class ProductionService implements CloudRunPort {
       )
     }
 
-    const reading = await verifyTraffic(ctx, doing, plan, input.tag)
+    const reading = await verifyTraffic(ctx, doing, plan, input.tag, signal)
     const tagged = reading.tags.find((t) => t.tag === input.tag)
     if (!tagged || tagged.revision !== revision || !tagged.uri) {
       throw new CloudRunError(
@@ -115,11 +126,15 @@ export class ProductionService implements CloudRunPort {
         { revision },
       )
     }
+    const previous = [...plan.expected.keys()][0]!
+    // Known only from the revision itself: a rollback is proven when this release answers, not any.
+    const previousRelease = previous === revision ? undefined : revisionRelease(await getRevision(ctx, previous, signal))
     return {
       revision,
       url: tagged.uri,
       serviceUrl: reading.serviceUrl ?? result.uri ?? "",
-      previous: [...plan.expected.keys()][0]!,
+      previous,
+      ...(previousRelease ? { previousRelease } : {}),
       image,
       traffic: reading,
       notices: plan.notices,
@@ -130,11 +145,11 @@ export class ProductionService implements CloudRunPort {
    * Puts `percent` % of traffic on the candidate and the rest on the previous revision (at 100 % the
    * previous revision leaves the list), then reads it back.
    */
-  async shift(input: { candidate: string; previous: string; percent: number; tag: string }): Promise<TrafficChange> {
+  async shift(input: { candidate: string; previous: string; percent: number; tag: string }, signal: AbortSignal): Promise<TrafficChange> {
     const { ctx } = this
     validateTag(ctx.target.service, input.tag)
     const doing = `shifting ${input.percent} % of traffic to ${input.candidate}`
-    const { plan } = await updateService(ctx, doing, this.options.rolloutMs, (current) => {
+    const { plan } = await updateService(ctx, { doing, timeoutMs: this.options.rolloutMs, signal }, (current) => {
       const plan = planTrafficShift(readTraffic(current, { canaryTag: input.tag }), {
         candidate: input.candidate,
         stable: input.previous,
@@ -143,26 +158,31 @@ export class ProductionService implements CloudRunPort {
       })
       return { service: { ...writable(current), traffic: plan.targets.map(toProtoTarget) }, plan }
     })
-    return { traffic: await verifyTraffic(ctx, doing, plan, input.tag), notices: plan.notices }
+    return { traffic: await verifyTraffic(ctx, doing, plan, input.tag, signal), notices: plan.notices }
   }
 
   /** Sends 100 % back to `to` (the previous revision) and removes the canary tag, then reads it back. */
-  async rollBack(input: { to: string; tag?: string }): Promise<TrafficChange> {
+  async rollBack(input: { to: string; tag?: string }, signal: AbortSignal): Promise<TrafficChange> {
     const { ctx } = this
     const doing = `rolling back to ${input.to}`
-    const { plan } = await updateService(ctx, doing, this.options.rollbackMs, (current) => {
+    const { plan } = await updateService(ctx, { doing, timeoutMs: this.options.rollbackMs, signal }, (current) => {
       const plan = planRollback(readTraffic(current, { canaryTag: input.tag }), {
         to: input.to,
         removeTags: input.tag ? [input.tag] : [],
       })
       return { service: { ...writable(current), traffic: plan.targets.map(toProtoTarget) }, plan }
     })
-    return { traffic: await verifyTraffic(ctx, doing, plan, input.tag), notices: plan.notices }
+    return { traffic: await verifyTraffic(ctx, doing, plan, input.tag, signal), notices: plan.notices }
+  }
+
+  /** The release the revision holding traffic runs (operations.ts readServingRelease). */
+  serving(input: { tag: string }, signal: AbortSignal): Promise<ServingRelease | undefined> {
+    return readServingRelease(this.ctx, input.tag, signal)
   }
 
   /** The service's size as Cloud Run reports it (minimum instances, first container's limits). */
-  async facts(): Promise<CloudRunFacts> {
-    const service = await getService(this.ctx)
+  async facts(signal: AbortSignal): Promise<CloudRunFacts> {
+    const service = await getService(this.ctx, signal)
     const limits = service.template?.containers?.[0]?.resources?.limits ?? {}
     return {
       minInstances: service.template?.scaling?.minInstanceCount ?? 0,

@@ -1,4 +1,4 @@
-// Cloud Run traffic decisions, pure: what Cloud Run reports (a service's trafficStatuses) goes in, the
+// Cloud Run traffic decisions (and what a revision runs), pure: what Cloud Run reports (a service's trafficStatuses) goes in, the
 // traffic targets to ask for come out. operations.ts and production-service.ts do the I/O.
 //
 // Decisions made here, once:
@@ -11,6 +11,7 @@
 // - Cloud Run reports enums by name in plain reads but as numbers inside long-running-operation
 //   results, so both forms are accepted.
 import type { Verdict } from "../aws/rollout-verdict.js"
+import type { ExpectedRelease } from "../health/verdict.js"
 import { requireDigestRef } from "../supply-chain/image-ref.js"
 
 /** One traffic entry as Cloud Run reports or accepts it. `revision` absent = LATEST (latest ready). */
@@ -316,4 +317,18 @@ export function revisionVerdict(revision: { name?: string | null; conditions?: C
   if (state === "succeeded") return { state: "success", detail: `${name} is ready` }
   if (state === "failed") return { state: "failure", kind: "deployment-failed", detail: `${name} failed to become ready${message}` }
   return { state: "pending", detail: `${name} is ${state === "unknown" ? "not reporting readiness yet" : state}${message}` }
+}
+
+/**
+ * The release a revision runs, from its first container's APP_VERSION and APP_COMMIT (the container the
+ * candidate's env is set on); undefined unless it names both.
+ */
+export function revisionRelease(revision: {
+  containers?: Array<{ env?: Array<{ name?: string | null; value?: string | null }> | null }> | null
+}): Required<ExpectedRelease> | undefined {
+  const env = revision.containers?.[0]?.env ?? []
+  const value = (name: string) => env.find((e) => e.name === name)?.value?.trim() || undefined
+  const version = value("APP_VERSION")
+  const commit = value("APP_COMMIT")
+  return version && commit ? { version, commit } : undefined
 }
