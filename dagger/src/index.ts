@@ -10,6 +10,7 @@ import { CheckReport, runCheck } from "./supply-chain/check.js"
 import { optionalAwsSecrets, presentSecrets, requireAwsSecrets, requireGcpSecrets } from "./config/credentials.js"
 import { buildIdentity, localImageName } from "./supply-chain/image-ref.js"
 import { artifactRegistryTarget, ecrTarget } from "./supply-chain/publish.js"
+import { DATED_RESULT_TTL, cacheWindowEnd } from "./shared/cache-window.js"
 import { Release, ignoreFilePath, releaseImage, runAppTests } from "./supply-chain/release.js"
 import { Scan, scanImage } from "./supply-chain/scan/scan.js"
 import { ScanSeverity } from "./supply-chain/scan/severity.js"
@@ -72,14 +73,15 @@ export class PortfolioPipeline {
    * Builds the image and scans its tarball with Trivy (vulnerabilities and secrets) before anything is
    * pushed. The verdict comes from the JSON report and the policy in ci/pipeline.yaml (scan.*), with
    * accepted findings from ci/.trivyignore.yaml; an expired entry there fails the scan. Returns the
-   * Scan whatever its verdict; chain `enforce` to fail on a FAIL verdict.
+   * Scan whatever its verdict; chain `enforce` to fail on a FAIL verdict. Cached for an hour, with
+   * expiry judged at the end of that hour (shared/cache-window.ts), as the verdict depends on the date.
    *
    * @param commit Git SHA baked into the scanned image. Default: "unknown".
    * @param version Version baked into the scanned image. Default: the short commit, or 0.0.0-dev.
    * @param severity Severities that fail the gate. Default: scan.severities in ci/pipeline.yaml (HIGH,CRITICAL).
    * @param ignoreUnfixed Whether findings with no fixed version are tolerated. Default: scan.ignoreUnfixed in ci/pipeline.yaml (true).
    */
-  @func({ cache: "session" })
+  @func({ cache: DATED_RESULT_TTL })
   async scan(commit?: string, version?: string, severity?: ScanSeverity[], ignoreUnfixed?: boolean): Promise<Scan> {
     const settings = await loadSettings(this.source)
     const id = buildIdentity(commit, version)
@@ -91,7 +93,7 @@ export class PortfolioPipeline {
       ignoreFile: { text: await this.source.file(ignorePath).contents(), file: this.source.file(ignorePath), source: ignorePath },
       policy,
       trivyImage: settings.images.trivy,
-      now: new Date(),
+      now: cacheWindowEnd(),
       image: localImageName(settings.app.name, id.version),
     })
   }
@@ -159,17 +161,18 @@ export class PortfolioPipeline {
    * terraform/). Every step runs even when an earlier one fails, so one run shows every problem. Fails
    * (non-zero exit, the summary in the error) when any step failed; with --allow-failure it returns the
    * report (verdict, markdown summary, report files) whatever the verdict, e.g. for CI:
-   * `check --allow-failure artifacts export --path=DIR`, then fail on DIR/verdict.txt.
+   * `check --allow-failure artifacts export --path=DIR`, then fail on DIR/verdict.txt. Cached for an
+   * hour, like `scan`, so a warm call does no work.
    *
    * @param commit Git SHA baked into the checked image. Default: "unknown".
    * @param version Version baked into the checked image. Default: the short commit, or 0.0.0-dev.
    * @param allowFailure Return the report even when the verdict is FAIL. Default: false (a FAIL fails the call).
    */
-  @func({ cache: "session" })
+  @func({ cache: DATED_RESULT_TTL })
   async check(commit?: string, version?: string, allowFailure = false): Promise<CheckReport> {
     const settings = await loadSettings(this.source)
     const id = buildIdentity(commit, version)
-    const report = await runCheck({ source: this.source, settings, now: new Date(), ...id })
+    const report = await runCheck({ source: this.source, settings, now: cacheWindowEnd(), ...id })
     if (!allowFailure) await report.enforce()
     return report
   }
@@ -279,7 +282,8 @@ export class PortfolioPipeline {
    * http4xx, unready, wrongVersion, badBody), the last error and the time to the verdict. The first
    * request goes out at once; no fixed sleep. An answer from another version (e.g. the old release
    * still serving) does not count. Works on any http(s) URL; note that it runs inside the module's
-   * container, where localhost is that container, not your machine.
+   * container, where localhost is that container, not your machine. Never cached: it reports the
+   * service as it is now.
    *
    * @param url Base URL of the service, http or https (e.g. https://portfolio-abc123-uw.a.run.app); the path is appended.
    * @param expectedVersion Version the body's `version` must equal. Default: not checked.

@@ -38,7 +38,7 @@ describe("PortfolioPipeline supply-chain functions", () => {
         "ignore-unfixed": { type: "Boolean", optional: true, description: /scan\.ignoreUnfixed/ },
       },
       returns: "Scan",
-      cache: "session",
+      cache: "1h",
     })
     // The CLI takes the member names: Trivy's own words.
     expect(Object.values(t.enums["ScanSeverity"]?.values ?? {}).map((v) => v.name)).toEqual(["UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL"])
@@ -68,7 +68,7 @@ describe("PortfolioPipeline supply-chain functions", () => {
     expectFunction(t, "check", {
       args: { ...identity, "allow-failure": { type: "Boolean", default: false } },
       returns: "CheckReport",
-      cache: "session",
+      cache: "1h",
     })
   })
 })
