@@ -3,7 +3,7 @@
 // Registry by digest. Then Terraform (adopt-or-create, plan, apply) → candidate revision with 0 %
 // behind the canary tag → health check on the tag URL requiring the new version → traffic in steps
 // (production.canary.steps or --canary-steps; pause and health check at each) → on failure all traffic
-// back to the previous revision, verified → cost → notify → the run record.
+// back to the previous revision, verified by its own release (version and commit) answering → cost → notify → the run record.
 //
 // A failed or impossible AWS stop never fails production: it is a warning in the report.
 //
@@ -250,12 +250,22 @@ async function rollBackProduction(
     run.rollback = { attempted: false, outcome: "not-needed", detail: "no earlier revision to return to (first release)" }
     return
   }
+  const to = candidate.previous
   await recordRollback(steps, async (ctx) => {
-    const back = await ports.cloudRun.rollBack({ to: candidate.previous, tag }, ctx.signal)
-    const detail = `all traffic back on ${candidate.previous} (Cloud Run reports ${describeTraffic(back.traffic)})`
-    if (!candidate.serviceUrl) return detail
-    const health = await ports.health.check(candidate.serviceUrl, {}, ctx.signal)
-    if (!health.healthy) throw new Error(`${detail}, but the service is not healthy: ${health.summary}`)
-    return `${detail} and the service answers healthy`
+    // Traffic goes back whatever can be proven afterwards; only the verdict depends on the proof.
+    const back = await ports.cloudRun.rollBack({ to, tag }, ctx.signal)
+    const detail = `all traffic back on ${to} (Cloud Run reports ${describeTraffic(back.traffic)})`
+    if (!candidate.serviceUrl) throw new Error(`${detail}, but Cloud Run gave no service URL to prove the previous release serves; check the service by hand`)
+    // Proven only when the previous release itself answers: "healthy" from whatever serves is not a rollback.
+    const expected = candidate.previousRelease
+    if (!expected) {
+      throw new Error(
+        `${detail}, but ${to} names no release (APP_VERSION/APP_COMMIT on its first container), so what serves cannot be ` +
+          "proven to be the previous release; check the service by hand",
+      )
+    }
+    const health = await ports.health.check(candidate.serviceUrl, expected, ctx.signal)
+    if (!health.healthy) throw new Error(`${detail}, but release ${expected.version} does not answer healthy: ${health.summary}`)
+    return `${detail} and release ${expected.version} (${expected.commit.slice(0, 12)}) answers healthy`
   })
 }
