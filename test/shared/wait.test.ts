@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest"
 import type { Verdict } from "../../dagger/src/aws/rollout-verdict.js"
-import { DEFAULT_INTERVAL_MS, waitForVerdict } from "../../dagger/src/shared/wait.js"
+import { getEventListeners } from "node:events"
+import { DEFAULT_INTERVAL_MS, sleep, waitForVerdict } from "../../dagger/src/shared/wait.js"
 import { virtualTime } from "../support/virtual-time.js"
 
 /** An observation source that turns "done" after `pendingPolls` polls. */
@@ -92,5 +93,20 @@ describe("waitForVerdict", () => {
     await expect(waitForVerdict(observe, judge, { budgetMs: -1 })).rejects.toThrow("`budgetMs`")
     await expect(waitForVerdict(observe, judge, { budgetMs: 1_000, intervalMs: 0 })).rejects.toThrow(/`intervalMs`.*got 0/)
     await expect(waitForVerdict(observe, judge, { budgetMs: Number.NaN })).rejects.toThrow(/got NaN/)
+  })
+})
+
+describe("sleep leaves nothing on the signal", () => {
+  it("removes its abort listener when the pause ends, so many polls on one signal do not pile up listeners", async () => {
+    const signal = new AbortController().signal
+    for (let i = 0; i < 20; i++) await sleep(1, signal)
+    expect(getEventListeners(signal, "abort")).toHaveLength(0)
+  })
+
+  it("still ends early, rejecting with the reason, when the signal aborts", async () => {
+    const controller = new AbortController()
+    const pause = sleep(60_000, controller.signal)
+    controller.abort(new Error("step timed out"))
+    await expect(pause).rejects.toThrow("step timed out")
   })
 })
