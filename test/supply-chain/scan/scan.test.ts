@@ -32,6 +32,7 @@ describe("scan (engine double, real entrypoint)", () => {
     expect(tarball.at(-2)?.args["buildArgs"]).toEqual([
       { name: "APP_VERSION", value: "0.0.0-dev" },
       { name: "APP_COMMIT", value: "unknown" },
+      { name: "NODE_EXTRA_CA_CERTS", value: "/etc/ssl/certs/ca-certificates.crt" },
     ])
   }, 180_000)
 
