@@ -4,7 +4,6 @@
 // module asks the engine to do: order (state list → probe → imports.tf → plan → apply of that plan),
 // the container (pinned image, plugin cache, secret variables, lock timeout, cache buster) and the
 // destroy guard.
-import { CreateLogGroupCommand, CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs"
 import { CreateRepositoryCommand, ECRClient } from "@aws-sdk/client-ecr"
 import { HeadBucketCommand, S3Client } from "@aws-sdk/client-s3"
 import { parse as parseHcl } from "@cdktf/hcl2json"
@@ -32,6 +31,7 @@ import {
 import { startGoogleApisFake, type GoogleApisFake } from "../support/google-apis-fake.js"
 import { expectFunction } from "../support/signature.js"
 import { introspectModule } from "../support/introspect.js"
+import { botoCalls } from "../support/boto3.js"
 import { startMoto, type Moto } from "../support/moto.js"
 import { repoRoot } from "../tools/paths.js"
 
@@ -198,7 +198,7 @@ describe("plan / apply of the AWS stack through the module entrypoint (moto behi
     const names = awsStack(settings)
     // Leftovers of the seed's scripts: they exist but no state knows them.
     await new ECRClient(cfg()).send(new CreateRepositoryCommand({ repositoryName: settings.staging.names.ecrRepository }))
-    await new CloudWatchLogsClient(cfg()).send(new CreateLogGroupCommand({ logGroupName: `/ecs/${settings.staging.names.prefix}` }))
+    await botoCalls(moto, [["logs", "create_log_group", { logGroupName: `/ecs/${settings.staging.names.prefix}` }]])
     double.setScript(
       terraform({
         state: "none",

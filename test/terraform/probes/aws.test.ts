@@ -1,26 +1,9 @@
 // AWS probes against a real moto server: every probe kind finds what the staging stack would create
 // (with the import ID Terraform expects), reports absence as absence, and refuses to guess when names
-// are ambiguous. A second run probes nothing.
-import { CloudWatchLogsClient, CreateLogGroupCommand } from "@aws-sdk/client-cloudwatch-logs"
+// are ambiguous. A second run probes nothing. EC2, ELBv2, IAM and Logs resources are made with boto3
+// (the module reads them with its own signed calls), ECR and ECS ones with the module's SDK clients.
 import { CreateRepositoryCommand, ECRClient } from "@aws-sdk/client-ecr"
-import {
-  AssociateRouteTableCommand,
-  AttachInternetGatewayCommand,
-  CreateInternetGatewayCommand,
-  CreateRouteTableCommand,
-  CreateSecurityGroupCommand,
-  CreateSubnetCommand,
-  CreateVpcCommand,
-  EC2Client,
-} from "@aws-sdk/client-ec2"
 import { CreateClusterCommand, CreateServiceCommand, ECSClient, RegisterTaskDefinitionCommand } from "@aws-sdk/client-ecs"
-import {
-  CreateListenerCommand,
-  CreateLoadBalancerCommand,
-  CreateTargetGroupCommand,
-  ElasticLoadBalancingV2Client,
-} from "@aws-sdk/client-elastic-load-balancing-v2"
-import { CreateRoleCommand, IAMClient } from "@aws-sdk/client-iam"
 import { readFileSync } from "node:fs"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import { parseSettings } from "../../../dagger/src/config/settings.js"
@@ -28,6 +11,7 @@ import { entriesToProbe, planImports } from "../../../dagger/src/terraform/impor
 import { bootstrapAwsBackend } from "../../../dagger/src/terraform/backend.js"
 import { probeAws, type AwsTarget } from "../../../dagger/src/terraform/probes/aws.js"
 import { awsNames, awsStack } from "../../../dagger/src/terraform/stacks.js"
+import { botoCalls, type BotoCall } from "../../support/boto3.js"
 import { startMoto, type Moto } from "../../support/moto.js"
 import { repoRoot } from "../../tools/paths.js"
 
@@ -53,6 +37,11 @@ function cfg() {
   return { region: moto.region, endpoint: moto.endpoint, credentials: moto.credentials }
 }
 
+const assumeEcsTasks = JSON.stringify({
+  Version: "2012-10-17",
+  Statement: [{ Effect: "Allow", Principal: { Service: "ecs-tasks.amazonaws.com" }, Action: "sts:AssumeRole" }],
+})
+
 const tag = (name: string, type: "vpc" | "subnet" | "internet-gateway" | "route-table" | "security-group") => [
   { ResourceType: type, Tags: [{ Key: "Name", Value: name }] },
 ]
@@ -62,53 +51,44 @@ async function createStagingByHand(): Promise<Record<string, string>> {
   await bootstrapAwsBackend(target, { bucket: names.stateBucket, lockTable: names.lockTable })
   await new ECRClient(cfg()).send(new CreateRepositoryCommand({ repositoryName: names.ecrRepository }))
 
-  const ec2 = new EC2Client(cfg())
-  const vpc = (await ec2.send(new CreateVpcCommand({ CidrBlock: "10.40.0.0/16", TagSpecifications: tag(names.vpc, "vpc") }))).Vpc!
-  const subnets: string[] = []
-  for (const [i, name] of names.publicSubnets.entries()) {
-    const s = await ec2.send(
-      new CreateSubnetCommand({
-        VpcId: vpc.VpcId,
-        CidrBlock: `10.40.${i}.0/24`,
-        AvailabilityZone: `${moto.region}${i === 0 ? "a" : "b"}`,
-        TagSpecifications: tag(name, "subnet"),
-      }),
-    )
-    subnets.push(s.Subnet!.SubnetId!)
-  }
-  const igw = (await ec2.send(new CreateInternetGatewayCommand({ TagSpecifications: tag(names.internetGateway, "internet-gateway") })))
-    .InternetGateway!
-  await ec2.send(new AttachInternetGatewayCommand({ InternetGatewayId: igw.InternetGatewayId, VpcId: vpc.VpcId }))
-  const rtb = (await ec2.send(new CreateRouteTableCommand({ VpcId: vpc.VpcId, TagSpecifications: tag(names.publicRouteTable, "route-table") })))
-    .RouteTable!
-  for (const s of subnets) await ec2.send(new AssociateRouteTableCommand({ RouteTableId: rtb.RouteTableId, SubnetId: s }))
-  const albSg = await ec2.send(new CreateSecurityGroupCommand({ GroupName: names.albSecurityGroup, Description: "alb", VpcId: vpc.VpcId }))
-  const taskSg = await ec2.send(new CreateSecurityGroupCommand({ GroupName: names.taskSecurityGroup, Description: "task", VpcId: vpc.VpcId }))
-
-  const elb = new ElasticLoadBalancingV2Client(cfg())
-  const lb = (await elb.send(new CreateLoadBalancerCommand({ Name: names.loadBalancer, Subnets: subnets, SecurityGroups: [albSg.GroupId!] })))
-    .LoadBalancers![0]!
-  const tg = (await elb.send(
-    new CreateTargetGroupCommand({ Name: names.targetGroup, Protocol: "HTTP", Port: 8080, VpcId: vpc.VpcId, TargetType: "ip" }),
-  )).TargetGroups![0]!
-  const listener = (await elb.send(
-    new CreateListenerCommand({
-      LoadBalancerArn: lb.LoadBalancerArn,
-      Port: 80,
-      Protocol: "HTTP",
-      DefaultActions: [{ Type: "forward", TargetGroupArn: tg.TargetGroupArn }],
-    }),
-  )).Listeners![0]!
-
-  await new CloudWatchLogsClient(cfg()).send(new CreateLogGroupCommand({ logGroupName: names.logGroup }))
-  const iam = new IAMClient(cfg())
-  const assume = JSON.stringify({
-    Version: "2012-10-17",
-    Statement: [{ Effect: "Allow", Principal: { Service: "ecs-tasks.amazonaws.com" }, Action: "sts:AssumeRole" }],
-  })
-  for (const role of [names.executionRole, names.taskRole]) {
-    await iam.send(new CreateRoleCommand({ RoleName: role, AssumeRolePolicyDocument: assume }))
-  }
+  type Id = Record<string, string>
+  const [vpcOut] = await botoCalls(moto, [["ec2", "create_vpc", { CidrBlock: "10.40.0.0/16", TagSpecifications: tag(names.vpc, "vpc") }]])
+  const vpc = (vpcOut as { Vpc: Id }).Vpc
+  const made = await botoCalls(moto, [
+    ...names.publicSubnets.map((name, i): BotoCall => [
+      "ec2",
+      "create_subnet",
+      { VpcId: vpc.VpcId, CidrBlock: `10.40.${i}.0/24`, AvailabilityZone: `${moto.region}${i === 0 ? "a" : "b"}`, TagSpecifications: tag(name, "subnet") },
+    ]),
+    ["ec2", "create_internet_gateway", { TagSpecifications: tag(names.internetGateway, "internet-gateway") }],
+    ["ec2", "create_route_table", { VpcId: vpc.VpcId, TagSpecifications: tag(names.publicRouteTable, "route-table") }],
+    ["ec2", "create_security_group", { GroupName: names.albSecurityGroup, Description: "alb", VpcId: vpc.VpcId }],
+    ["ec2", "create_security_group", { GroupName: names.taskSecurityGroup, Description: "task", VpcId: vpc.VpcId }],
+    ["elbv2", "create_target_group", { Name: names.targetGroup, Protocol: "HTTP", Port: 8080, VpcId: vpc.VpcId, TargetType: "ip" }],
+    ["logs", "create_log_group", { logGroupName: names.logGroup }],
+    ...[names.executionRole, names.taskRole].map((role): BotoCall => ["iam", "create_role", { RoleName: role, AssumeRolePolicyDocument: assumeEcsTasks }]),
+  ])
+  const subnets = names.publicSubnets.map((_, i) => (made[i] as { Subnet: Id }).Subnet.SubnetId!)
+  const rest = made.slice(names.publicSubnets.length)
+  const igw = (rest[0] as { InternetGateway: Id }).InternetGateway
+  const rtb = (rest[1] as { RouteTable: Id }).RouteTable
+  const albSg = rest[2] as Id
+  const taskSg = rest[3] as Id
+  const tg = (rest[4] as { TargetGroups: Id[] }).TargetGroups[0]!
+  const linked = await botoCalls(moto, [
+    ["ec2", "attach_internet_gateway", { InternetGatewayId: igw.InternetGatewayId, VpcId: vpc.VpcId }],
+    ...subnets.map((s): BotoCall => ["ec2", "associate_route_table", { RouteTableId: rtb.RouteTableId, SubnetId: s }]),
+    ["elbv2", "create_load_balancer", { Name: names.loadBalancer, Subnets: subnets, SecurityGroups: [albSg.GroupId] }],
+  ])
+  const lb = (linked.at(-1) as { LoadBalancers: Id[] }).LoadBalancers[0]!
+  const [listenerOut] = await botoCalls(moto, [
+    [
+      "elbv2",
+      "create_listener",
+      { LoadBalancerArn: lb.LoadBalancerArn, Port: 80, Protocol: "HTTP", DefaultActions: [{ Type: "forward", TargetGroupArn: tg.TargetGroupArn }] },
+    ],
+  ])
+  const listener = (listenerOut as { Listeners: Id[] }).Listeners[0]!
 
   const ecs = new ECSClient(cfg())
   await ecs.send(new CreateClusterCommand({ clusterName: names.cluster }))
@@ -188,29 +168,29 @@ describe("AWS probes (moto)", () => {
   })
 
   it("refuses to guess between two VPCs with the same Name tag, naming both", async () => {
-    const ec2 = new EC2Client(cfg())
-    const a = await ec2.send(new CreateVpcCommand({ CidrBlock: "10.1.0.0/16", TagSpecifications: tag(names.vpc, "vpc") }))
-    const b = await ec2.send(new CreateVpcCommand({ CidrBlock: "10.2.0.0/16", TagSpecifications: tag(names.vpc, "vpc") }))
+    const [a, b] = (await botoCalls(moto, [
+      ["ec2", "create_vpc", { CidrBlock: "10.1.0.0/16", TagSpecifications: tag(names.vpc, "vpc") }],
+      ["ec2", "create_vpc", { CidrBlock: "10.2.0.0/16", TagSpecifications: tag(names.vpc, "vpc") }],
+    ])) as { Vpc: { VpcId: string } }[]
     const entry = stack.manifest.filter((e) => e.address === "module.network.aws_vpc.this")
     const result = (await probeAws(entry, target)).get("module.network.aws_vpc.this")
     expect(result?.status).toBe("failed")
     const reason = result?.status === "failed" ? result.reason : ""
     expect(reason).toContain(`2 resources match vpc tagged Name=${names.vpc}`)
-    expect(reason).toContain(a.Vpc!.VpcId!)
-    expect(reason).toContain(b.Vpc!.VpcId!)
+    expect(reason).toContain(a!.Vpc.VpcId)
+    expect(reason).toContain(b!.Vpc.VpcId)
     expect(() => planImports([], entry, new Map([["module.network.aws_vpc.this", result!]]))).toThrow(/delete the duplicates/)
   })
 
   it("reports a load balancer without its port 80 listener as a listener to create", async () => {
-    const ec2 = new EC2Client(cfg())
-    const vpc = (await ec2.send(new CreateVpcCommand({ CidrBlock: "10.40.0.0/16" }))).Vpc!
-    const subnets = await Promise.all(
-      [0, 1].map(async (i) =>
-        (await ec2.send(new CreateSubnetCommand({ VpcId: vpc.VpcId, CidrBlock: `10.40.${i}.0/24`, AvailabilityZone: `${moto.region}${i ? "b" : "a"}` })))
-          .Subnet!.SubnetId!,
-      ),
+    const [vpcOut] = await botoCalls(moto, [["ec2", "create_vpc", { CidrBlock: "10.40.0.0/16" }]])
+    const vpcId = (vpcOut as { Vpc: { VpcId: string } }).Vpc.VpcId
+    const subnetsOut = await botoCalls(
+      moto,
+      [0, 1].map((i): BotoCall => ["ec2", "create_subnet", { VpcId: vpcId, CidrBlock: `10.40.${i}.0/24`, AvailabilityZone: `${moto.region}${i ? "b" : "a"}` }]),
     )
-    await new ElasticLoadBalancingV2Client(cfg()).send(new CreateLoadBalancerCommand({ Name: names.loadBalancer, Subnets: subnets }))
+    const subnets = subnetsOut.map((o) => (o as { Subnet: { SubnetId: string } }).Subnet.SubnetId)
+    await botoCalls(moto, [["elbv2", "create_load_balancer", { Name: names.loadBalancer, Subnets: subnets }]])
     const entries = stack.manifest.filter((e) => e.address.startsWith("module.service.aws_lb"))
     const probes = await probeAws(entries, target)
     expect(probes.get("module.service.aws_lb.this")?.status).toBe("found")

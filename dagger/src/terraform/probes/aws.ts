@@ -1,9 +1,11 @@
 // AWS side of adopt-or-create: one small probe per resource kind, each answering "does this
-// resource exist, and what is its import ID?", dispatched through one table. SDK clients run in the
-// module process with plaintext credentials; each SDK is imported only when a probe of its kind runs,
-// because every module file loads on every call.
+// resource exist, and what is its import ID?", dispatched through one table. Calls run in the module
+// process with plaintext credentials: through the SDK clients the module ships anyway (S3, DynamoDB,
+// ECR, ECS), and through signed API calls (aws-api.ts) for EC2, ELBv2, IAM and CloudWatch Logs. Each
+// SDK is imported only when a probe of its kind runs, because every module file loads on every call.
 import type { AwsCredentials } from "../../config/credentials.js"
 import type { AwsProbe, ImportEntry, Probe, ProbeResult } from "../import.js"
+import { at, ec2Filters, list, logsApi, queryApi, text, type XmlValue } from "./aws-api.js"
 
 /** Where and as whom to call AWS. */
 export interface AwsTarget {
@@ -23,7 +25,7 @@ function clientConfig(t: AwsTarget) {
   }
 }
 
-/** Name of an SDK error (`ResourceNotFoundException`, `NoSuchEntity`, ...), or "" when it has none. */
+/** Name of an SDK or API error (`ResourceNotFoundException`, `NoSuchEntity`, ...), or "" when it has none. */
 export function awsErrorName(err: unknown): string {
   return typeof err === "object" && err !== null && "name" in err ? String((err as { name: unknown }).name) : ""
 }
@@ -59,8 +61,8 @@ function single(what: string, ids: readonly (string | undefined)[]): ProbeResult
 }
 
 /**
- * One lookup of `what`: an SDK error named in `absentWhen` means the resource does not exist; any
- * other error is a failed probe that says what it looked for.
+ * One lookup of `what`: an error named in `absentWhen` means the resource does not exist; any other
+ * error is a failed probe that says what it looked for.
  */
 async function lookUp(what: string, absentWhen: readonly string[], ask: () => Promise<ProbeResult>): Promise<ProbeResult> {
   try {
@@ -70,7 +72,10 @@ async function lookUp(what: string, absentWhen: readonly string[], ask: () => Pr
   }
 }
 
-/** Lazily created SDK clients, one per service, shared by the probes (and the backend bootstrap) of a run. */
+/**
+ * Lazily created SDK clients, one per service, shared by the probes (and the backend bootstrap) of a
+ * run; `target` also signs the API calls of the kinds without an SDK client.
+ */
 export class AwsClients {
   private cache = new Map<string, unknown>()
   constructor(readonly target: AwsTarget) {}
@@ -92,25 +97,6 @@ export class AwsClients {
   }
   ecr() {
     return this.get("ecr", async () => new (await import("#aws-sdk/client-ecr")).ECRClient(clientConfig(this.target)))
-  }
-  ec2() {
-    return this.get("ec2", async () => new (await import("#aws-sdk/client-ec2")).EC2Client(clientConfig(this.target)))
-  }
-  elbv2() {
-    return this.get(
-      "elbv2",
-      async () =>
-        new (await import("#aws-sdk/client-elastic-load-balancing-v2")).ElasticLoadBalancingV2Client(clientConfig(this.target)),
-    )
-  }
-  logs() {
-    return this.get(
-      "logs",
-      async () => new (await import("#aws-sdk/client-cloudwatch-logs")).CloudWatchLogsClient(clientConfig(this.target)),
-    )
-  }
-  iam() {
-    return this.get("iam", async () => new (await import("#aws-sdk/client-iam")).IAMClient(clientConfig(this.target)))
   }
   ecs() {
     return this.get("ecs", async () => new (await import("#aws-sdk/client-ecs")).ECSClient(clientConfig(this.target)))
@@ -157,29 +143,32 @@ function ecrRepository(clients: AwsClients, { name }: { name: string }): Promise
   })
 }
 
-type Ec2Sdk = typeof import("#aws-sdk/client-ec2")
-type Ec2 = InstanceType<Ec2Sdk["EC2Client"]>
 type Ec2Filters = { Name: string; Values: string[] }[]
 type NameTagged = "vpc" | "subnet" | "internet-gateway" | "route-table"
 
+/** Per kind: the EC2 action, the list element of its answer and the ID field of each item. */
+const EC2_LISTS: Record<NameTagged, { action: string; set: string; id: string }> = {
+  vpc: { action: "DescribeVpcs", set: "vpcSet", id: "vpcId" },
+  subnet: { action: "DescribeSubnets", set: "subnetSet", id: "subnetId" },
+  "internet-gateway": { action: "DescribeInternetGateways", set: "internetGatewaySet", id: "internetGatewayId" },
+  "route-table": { action: "DescribeRouteTables", set: "routeTableSet", id: "routeTableId" },
+}
+
+/** The items of an EC2 Describe answer (`<vpcSet><item>...`). */
+async function ec2Items(target: AwsTarget, action: string, set: string, params: Record<string, string>): Promise<XmlValue[]> {
+  return list(at(await queryApi(target, "ec2", action, params), set, "item"))
+}
+
 /** The IDs of the EC2 resources of a kind that match the filters. */
-const EC2_LISTS: Record<NameTagged, (ec2: Ec2, sdk: Ec2Sdk, Filters: Ec2Filters) => Promise<(string | undefined)[]>> = {
-  vpc: async (ec2, sdk, Filters) => ((await ec2.send(new sdk.DescribeVpcsCommand({ Filters }))).Vpcs ?? []).map((v) => v.VpcId),
-  subnet: async (ec2, sdk, Filters) =>
-    ((await ec2.send(new sdk.DescribeSubnetsCommand({ Filters }))).Subnets ?? []).map((s) => s.SubnetId),
-  "internet-gateway": async (ec2, sdk, Filters) =>
-    ((await ec2.send(new sdk.DescribeInternetGatewaysCommand({ Filters }))).InternetGateways ?? []).map((g) => g.InternetGatewayId),
-  "route-table": async (ec2, sdk, Filters) =>
-    ((await ec2.send(new sdk.DescribeRouteTablesCommand({ Filters }))).RouteTables ?? []).map((t) => t.RouteTableId),
+async function ec2Ids(target: AwsTarget, kind: NameTagged, filters: Ec2Filters): Promise<(string | undefined)[]> {
+  const { action, set, id } = EC2_LISTS[kind]
+  return (await ec2Items(target, action, set, ec2Filters(filters))).map((item) => text(at(item, id)))
 }
 
 /** The one resource of a kind whose Name tag is `nameTag` (these kinds have no unique name of their own). */
 function byNameTag(clients: AwsClients, kind: NameTagged, nameTag: string): Promise<ProbeResult> {
   const what = `${kind} tagged Name=${nameTag}`
-  return lookUp(what, [], async () => {
-    const sdk = await import("#aws-sdk/client-ec2")
-    return single(what, await EC2_LISTS[kind](await clients.ec2(), sdk, [{ Name: "tag:Name", Values: [nameTag] }]))
-  })
+  return lookUp(what, [], async () => single(what, await ec2Ids(clients.target, kind, [{ Name: "tag:Name", Values: [nameTag] }])))
 }
 
 async function routeTableAssociation(
@@ -194,9 +183,10 @@ async function routeTableAssociation(
   if (table.status === "failed") return table
   if (subnet.status === "absent" || table.status === "absent") return ABSENT
   return lookUp(`associations of route table ${probe.routeTableNameTag}`, [], async () => {
-    const { DescribeRouteTablesCommand } = await import("#aws-sdk/client-ec2")
-    const r = await (await clients.ec2()).send(new DescribeRouteTablesCommand({ RouteTableIds: [table.importId] }))
-    const associated = (r.RouteTables ?? []).flatMap((t) => t.Associations ?? []).some((a) => a.SubnetId === subnet.importId)
+    const tables = await ec2Items(clients.target, "DescribeRouteTables", "routeTableSet", { "RouteTableId.1": table.importId })
+    const associated = tables
+      .flatMap((t) => list(at(t, "associationSet", "item")))
+      .some((a) => text(at(a, "subnetId")) === subnet.importId)
     // Terraform imports an association as "<subnet id>/<route table id>".
     return associated ? found(`${subnet.importId}/${table.importId}`) : ABSENT
   })
@@ -207,22 +197,25 @@ async function securityGroup(clients: AwsClients, probe: { groupName: string; vp
   if (vpc.status !== "found") return vpc
   const what = `security group ${probe.groupName} in VPC ${probe.vpcNameTag}`
   return lookUp(what, [], async () => {
-    const { DescribeSecurityGroupsCommand } = await import("#aws-sdk/client-ec2")
-    const Filters = [
+    const filters = [
       { Name: "group-name", Values: [probe.groupName] },
       { Name: "vpc-id", Values: [vpc.importId] },
     ]
-    const r = await (await clients.ec2()).send(new DescribeSecurityGroupsCommand({ Filters }))
-    return single(what, (r.SecurityGroups ?? []).map((g) => g.GroupId))
+    const groups = await ec2Items(clients.target, "DescribeSecurityGroups", "securityGroupInfo", ec2Filters(filters))
+    return single(what, groups.map((g) => text(at(g, "groupId"))))
   })
+}
+
+/** The `member`s of an ELBv2 answer's list, e.g. `DescribeLoadBalancersResult.LoadBalancers.member`. */
+async function elbv2Members(target: AwsTarget, action: string, listName: string, params: Record<string, string>): Promise<XmlValue[]> {
+  return list(at(await queryApi(target, "elasticloadbalancing", action, params), `${action}Result`, listName, "member"))
 }
 
 /** Found with the load balancer's ARN (its import ID). */
 function loadBalancer(clients: AwsClients, name: string): Promise<ProbeResult> {
-  return lookUp(`load balancer ${name}`, ["LoadBalancerNotFoundException"], async () => {
-    const { DescribeLoadBalancersCommand } = await import("#aws-sdk/client-elastic-load-balancing-v2")
-    const r = await (await clients.elbv2()).send(new DescribeLoadBalancersCommand({ Names: [name] }))
-    const arn = r.LoadBalancers?.[0]?.LoadBalancerArn
+  return lookUp(`load balancer ${name}`, ["LoadBalancerNotFound"], async () => {
+    const lbs = await elbv2Members(clients.target, "DescribeLoadBalancers", "LoadBalancers", { "Names.member.1": name })
+    const arn = text(at(lbs[0], "LoadBalancerArn"))
     return arn ? found(arn) : ABSENT
   })
 }
@@ -231,34 +224,38 @@ async function listener(clients: AwsClients, probe: { loadBalancerName: string; 
   const lb = await loadBalancer(clients, probe.loadBalancerName)
   if (lb.status !== "found") return lb
   return lookUp(`listeners of load balancer ${probe.loadBalancerName}`, [], async () => {
-    const { DescribeListenersCommand } = await import("#aws-sdk/client-elastic-load-balancing-v2")
-    const r = await (await clients.elbv2()).send(new DescribeListenersCommand({ LoadBalancerArn: lb.importId }))
-    const onPort = (r.Listeners ?? []).filter((l) => l.Port === probe.port)
-    return single(`port ${probe.port} listener of ${probe.loadBalancerName}`, onPort.map((l) => l.ListenerArn))
+    const listeners = await elbv2Members(clients.target, "DescribeListeners", "Listeners", { LoadBalancerArn: lb.importId })
+    const onPort = listeners.filter((l) => text(at(l, "Port")) === String(probe.port))
+    return single(`port ${probe.port} listener of ${probe.loadBalancerName}`, onPort.map((l) => text(at(l, "ListenerArn"))))
   })
 }
 
 function targetGroup(clients: AwsClients, { name }: { name: string }): Promise<ProbeResult> {
-  return lookUp(`target group ${name}`, ["TargetGroupNotFoundException"], async () => {
-    const { DescribeTargetGroupsCommand } = await import("#aws-sdk/client-elastic-load-balancing-v2")
-    const r = await (await clients.elbv2()).send(new DescribeTargetGroupsCommand({ Names: [name] }))
-    return single(`target group ${name}`, (r.TargetGroups ?? []).map((g) => g.TargetGroupArn))
+  return lookUp(`target group ${name}`, ["TargetGroupNotFound"], async () => {
+    const groups = await elbv2Members(clients.target, "DescribeTargetGroups", "TargetGroups", { "Names.member.1": name })
+    return single(`target group ${name}`, groups.map((g) => text(at(g, "TargetGroupArn"))))
   })
 }
 
 function logGroup(clients: AwsClients, { name }: { name: string }): Promise<ProbeResult> {
   return lookUp(`log group ${name}`, [], async () => {
-    const { DescribeLogGroupsCommand } = await import("#aws-sdk/client-cloudwatch-logs")
-    const r = await (await clients.logs()).send(new DescribeLogGroupsCommand({ logGroupNamePrefix: name }))
-    // A prefix query also returns longer names; only the exact one counts.
-    return (r.logGroups ?? []).some((g) => g.logGroupName === name) ? found(name) : ABSENT
+    // A prefix query also returns longer names, page by page; only the exact one counts.
+    let nextToken: string | undefined
+    do {
+      const page = (await logsApi(clients.target, "DescribeLogGroups", { logGroupNamePrefix: name, ...(nextToken ? { nextToken } : {}) })) as {
+        logGroups?: { logGroupName?: string }[]
+        nextToken?: string
+      }
+      if ((page.logGroups ?? []).some((g) => g.logGroupName === name)) return found(name)
+      nextToken = page.nextToken
+    } while (nextToken)
+    return ABSENT
   })
 }
 
 function iamRole(clients: AwsClients, { name }: { name: string }): Promise<ProbeResult> {
-  return lookUp(`IAM role ${name}`, ["NoSuchEntityException", "NoSuchEntity"], async () => {
-    const { GetRoleCommand } = await import("#aws-sdk/client-iam")
-    await (await clients.iam()).send(new GetRoleCommand({ RoleName: name }))
+  return lookUp(`IAM role ${name}`, ["NoSuchEntity"], async () => {
+    await queryApi(clients.target, "iam", "GetRole", { RoleName: name })
     return found(name)
   })
 }
