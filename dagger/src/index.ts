@@ -95,6 +95,7 @@ export class PortfolioPipeline {
       trivyImage: settings.images.trivy,
       now: cacheWindowEnd(),
       image: localImageName(settings.app.name, id.version),
+      dbRepositories: settings.scan.dbRepositories,
     })
   }
 

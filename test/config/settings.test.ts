@@ -54,6 +54,10 @@ describe("ci/pipeline.yaml", () => {
     ["images.trivy", "registry.internal:5000/aquasec/trivy", "must be pinned to a version tag or digest"],
     ["images.checkov", "registry.internal:5000/Bridgecrew/checkov:3.3.26", "is not a valid image reference: it has repository path component 'Bridgecrew'"],
     ["images.terraform", "hashicorp/terraform:1.13.4@sha256:abc", "is not a valid image reference: it has digest 'sha256:abc'"],
+    ["scan.dbRepositories", [], "must list at least one repository, tried in order"],
+    ["scan.dbRepositories", ["mirror.gcr.io/aquasec/trivy-db:2", "mirror.gcr.io/aquasec/trivy-db:2"], "must not list a repository twice"],
+    ["scan.dbRepositories", "mirror.gcr.io/aquasec/trivy-db:2", "expected array"],
+    ["scan.checksBundleRepositories", ["ghcr.io/Aquasecurity/trivy-checks:2"], "is not a valid image reference: it has repository path component 'Aquasecurity'"],
     ["notifications.mode", "SOMETIMES", "notifications.mode"],
     ["staging.aws.endpointUrl", "ftp://x", "staging.aws.endpointUrl"],
     ["production.names.service", "Portfolio_Prod", "lower-case"],
@@ -61,6 +65,14 @@ describe("ci/pipeline.yaml", () => {
     const problems = problemsOf(variant(path, value))
     expect(problems.join("\n")).toContain(expected)
     expect(problems.join("\n")).toContain(path.split(".").at(-1)!)
+  })
+
+  it("reads Trivy's DB and checks-bundle repositories in order, a private mirror with a port included", () => {
+    const s = parseSettings(committed)
+    expect(s.scan.dbRepositories[0]).toMatch(/\/trivy-db:2$/)
+    expect(s.scan.checksBundleRepositories[0]).toMatch(/\/trivy-checks:2$/)
+    const mirror = ["registry.internal:5000/aquasec/trivy-db:2", ...s.scan.dbRepositories]
+    expect(parseSettings(variant("scan.dbRepositories", mirror)).scan.dbRepositories).toEqual(mirror)
   })
 
   it("accepts every valid pinned image reference, a private mirror with a port included", () => {

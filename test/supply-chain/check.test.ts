@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { APP_TEST_COMMAND } from "../../dagger/src/supply-chain/build.js"
 import { checkVerdict, renderCheckSummary, type StepResult } from "../../dagger/src/supply-chain/check.js"
 import { CACHE_BUSTER_ENV } from "../../dagger/src/supply-chain/scan/scan.js"
+import { parseSettings } from "../../dagger/src/config/settings.js"
 import { callFunction, execError, fields, hasLink, startEngineDouble, type Chain, type EngineDouble, type Matcher } from "../support/engine-double.js"
 import { repoRoot } from "../tools/paths.js"
 
@@ -26,9 +27,18 @@ const readsFile = (path: string) => (chain: Chain) => {
 const isExec = (args: readonly string[]) => (chain: Chain) =>
   hasLink(chain, "withExec", (a) => JSON.stringify(a["args"]) === JSON.stringify(args))
 
-function script(o: { imageReport?: string; tests?: unknown; checkov?: string } = {}): Matcher[] {
+const trivyConfigRun = (c: Chain) => hasLink(c, "withExec", (a) => Array.isArray(a["args"]) && a["args"][0] === "trivy" && a["args"][1] === "config")
+/** The checks-bundle repository a `trivy config` chain was given. */
+const checksRepository = (c: Chain) => {
+  const exec = c.find((l) => l.field === "withExec" && Array.isArray(l.args["args"]) && l.args["args"][1] === "config")
+  const args = (exec?.args["args"] ?? []) as string[]
+  return args[args.indexOf("--checks-bundle-repository") + 1]
+}
+
+function script(o: { imageReport?: unknown; tests?: unknown; checkov?: string; trivyConfigStderr?: (repository: string) => string } = {}): Matcher[] {
   const checkovRun = (c: Chain) => hasLink(c, "withExec", (a) => Array.isArray(a["args"]) && a["args"][0] === "checkov")
   return [
+    { leaf: "stderr", when: trivyConfigRun, value: (c: Chain) => o.trivyConfigStderr?.(checksRepository(c) ?? "") ?? "" },
     { leaf: "stdout", when: isExec(APP_TEST_COMMAND), value: o.tests ?? "Test Files  2 passed (2)\n" },
     { leaf: "contents", when: readsFile("/scan/out/trivy.json"), value: o.imageReport ?? fixture("trivy", "image-clean.json") },
     { leaf: "contents", when: readsFile("/scan/out/sbom.cdx.json"), value: fixture("trivy", "image-sbom.cdx.json") },
@@ -142,6 +152,45 @@ describe("check (engine double, real entrypoint)", () => {
     expect(summary).toContain("Test Files  1 failed (1)")
     expect(summary).not.toContain("\x1b")
   }, 240_000)
+})
+
+describe("check when Trivy cannot download what it needs (engine double)", () => {
+  const settings = parseSettings(fixture("..", "../ci/pipeline.yaml"))
+  const checksRepositories = settings.scan.checksBundleRepositories
+
+  it("takes the checks bundle from the next repository when one fails, in the order of ci/pipeline.yaml", async () => {
+    const fallback = fixture("trivy", "stderr/checks-bundle-fallback.txt")
+    double.setScript(script({ trivyConfigStderr: (repository) => (repository === checksRepositories[0] ? fallback : "") }))
+    const r = await callFunction(double, { fn: "check", timeoutMs: 120_000 })
+    expect(r.error, r.stderr).toBeUndefined()
+    expect(String((r.result as Record<string, unknown>)["summary"])).toContain("| trivy config (terraform/) | ✅ PASS |")
+    const attempts = double.execs().filter((e) => e.args[1] === "config")
+    expect(attempts.map((e) => e.args[e.args.indexOf("--checks-bundle-repository") + 1])).toEqual(checksRepositories.slice(0, 2))
+    // The report file is the one of the attempt that had the bundle.
+    const artifacts = double.resolve(String((r.result as Record<string, unknown>)["artifacts"]))
+    const report = artifacts.find((l) => l.field === "withFile" && l.args["path"] === "trivy-config.json")!
+    expect(JSON.stringify(double.resolve(String(report.args["source"])))).toContain(checksRepositories[1]!)
+  }, 180_000)
+
+  it("fails both scans as 'scanner unavailable' when no repository answers, never as a pass or as findings", async () => {
+    const fallback = fixture("trivy", "stderr/checks-bundle-fallback.txt")
+    const dbFailed = execError({ exitCode: 1, stderr: fixture("trivy", "stderr/db-rate-limited.txt"), cmd: ["trivy", "image"] })
+    double.setScript(script({ imageReport: dbFailed, trivyConfigStderr: () => fallback }))
+    const r = await callFunction(double, { fn: "check", args: { allowFailure: true }, timeoutMs: 120_000 })
+    expect(r.error, r.stderr).toBeUndefined()
+    const report = r.result as Record<string, unknown>
+    expect(report["verdict"]).toBe("FAIL")
+    const summary = String(report["summary"])
+    expect(summary).toMatch(/\| Image scan \| ❌ FAIL \| scanner unavailable: The Trivy scan of image portfolio:0\.0\.0-dev has no verdict/)
+    expect(summary).toMatch(/\| trivy config \(terraform\/\) \| ❌ FAIL \| scanner unavailable: trivy config on terraform\/ has no verdict/)
+    expect(summary).toContain(`tried: ${checksRepositories.join(", ")}`)
+    expect(summary).not.toMatch(/Scan (PASSED|FAILED)/)
+    expect(double.execs().filter((e) => e.args[1] === "config")).toHaveLength(checksRepositories.length)
+    // No report file pretends a scan happened.
+    const names = double.resolve(String(report["artifacts"])).filter((l) => l.field === "withFile").map((l) => l.args["path"])
+    expect(names).not.toContain("trivy.json")
+    expect(names).not.toContain("trivy-config.json")
+  }, 180_000)
 })
 
 describe("check report rendering", () => {

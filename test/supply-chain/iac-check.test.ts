@@ -90,7 +90,7 @@ describe("the module's tool arguments", () => {
   }, 60_000)
 
   it("asks trivy config for JSON on every severity, with the accepted-risk file and exit code 0", () => {
-    const args = trivyConfigArgs("/src/terraform", "/scan/out/trivy-config.json")
+    const args = trivyConfigArgs("/src/terraform", "/scan/out/trivy-config.json", "registry.internal:5000/aquasec/trivy-checks:2")
     expect(args.slice(0, 2)).toEqual(["trivy", "config"])
     expect(args.at(-1)).toBe("/src/terraform")
     const flag = (f: string) => args[args.indexOf(f) + 1]
@@ -100,6 +100,9 @@ describe("the module's tool arguments", () => {
     expect(flag("--ignorefile")).toBe("/scan/trivyignore.yaml")
     // trivy config rejects --show-suppressed (checked against the real 0.69.3 binary).
     expect(args).not.toContain("--show-suppressed")
+    // One checks-bundle repository per run; its log stays on (no --quiet): a failed download shows only there.
+    expect(flag("--checks-bundle-repository")).toBe("registry.internal:5000/aquasec/trivy-checks:2")
+    expect(args).not.toContain("--quiet")
   })
 })
 

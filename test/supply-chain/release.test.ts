@@ -8,7 +8,8 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import { APP_TEST_COMMAND, NPM_CACHE_DIR, NPM_CACHE_VOLUME } from "../../dagger/src/supply-chain/build.js"
-import { CACHE_BUSTER_ENV, IMAGE_TARBALL_PATH, TRIVY_CACHE_DIR, TRIVY_CACHE_VOLUME } from "../../dagger/src/supply-chain/scan/scan.js"
+import { CACHE_BUSTER_ENV, IMAGE_TARBALL_PATH } from "../../dagger/src/supply-chain/scan/scan.js"
+import { TRIVY_CACHE_DIR, TRIVY_CACHE_VOLUME } from "../../dagger/src/supply-chain/scan/repositories.js"
 import {
   callFunction,
   execError,

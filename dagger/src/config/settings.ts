@@ -8,7 +8,7 @@ import { budgetContradictions } from "./budgets.js"
 import { CANARY_STEPS_RULE, canaryStepProblems } from "../deploy/canary.js"
 import { NotifyMode } from "../notify/mode.js"
 import { ScanSeverity } from "../supply-chain/scan/severity.js"
-import { toolImageProblem } from "../supply-chain/image-ref.js"
+import { referenceProblem, toolImageProblem } from "../supply-chain/image-ref.js"
 
 /** Where the settings file lives, relative to the repository root. */
 export const SETTINGS_PATH = "ci/pipeline.yaml"
@@ -25,6 +25,17 @@ const image = z.string().superRefine((ref, ctx) => {
   const problem = toolImageProblem(ref)
   if (problem) ctx.addIssue({ code: "custom", message: problem })
 })
+
+// Trivy's DB and checks-bundle repositories: valid references, tried in order, each once.
+const repositories = z
+  .array(
+    z.string().superRefine((ref, ctx) => {
+      const problem = referenceProblem(ref)
+      if (problem) ctx.addIssue({ code: "custom", message: problem })
+    }),
+  )
+  .min(1, "must list at least one repository, tried in order")
+  .refine((refs) => new Set(refs).size === refs.length, { message: "must not list a repository twice" })
 
 const httpUrl = z.url({ protocol: /^https?$/ })
 
@@ -51,6 +62,8 @@ const SettingsFields = z.strictObject({
     severities: z.array(z.enum(ScanSeverity)).min(1),
     ignoreUnfixed: z.boolean(),
     ignoreFile: z.string().min(1),
+    dbRepositories: repositories,
+    checksBundleRepositories: repositories,
   }),
   staging: z.strictObject({
     aws: z.strictObject({

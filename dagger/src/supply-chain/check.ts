@@ -2,9 +2,9 @@
 // checks — independent steps in parallel, one report. A failed step is a line in the report, not an
 // exception, so the summary and every report file always come out; `enforce` turns it into an exit code.
 import { dag, func, object, type Directory, type File } from "@dagger.io/dagger"
-import { checkTerraform, renderCheckovSummary, type IacResult } from "./iac-check.js"
+import { renderCheckovSummary, runCheckov, runTrivyConfig, type CheckovVerdict, type TerraformCheckInput } from "./iac-check.js"
 import { buildAndCheckImage, ignoreFilePath, type ImageChecks, type Outcome } from "./release.js"
-import { renderScanSummary, scanPolicy } from "./scan/gate.js"
+import { renderScanSummary, scanPolicy, type ScanVerdict } from "./scan/gate.js"
 import type { Settings } from "../config/settings.js"
 import { shortImageId } from "./image-ref.js"
 import { stripTerminalCodes } from "../shared/terminal.js"
@@ -86,17 +86,14 @@ function testTail(output: string): string {
   return lines.slice(-8).join("\n")
 }
 
-/** Turns the Terraform checks' outcome into report lines. */
-export function iacSteps(iac: Outcome<Pick<IacResult, "checkov" | "trivy">>): StepResult[] {
-  if (!iac.ok) {
-    return [{ name: "Terraform static checks", status: "FAIL", headline: firstLine(iac.error.message), detail: iac.error.message }]
+/** Turns the Terraform checks' outcomes into report lines: one each, whether it ran or not. */
+export function iacSteps(checkov: Outcome<{ verdict: CheckovVerdict }>, trivy: Outcome<{ verdict: ScanVerdict }>): StepResult[] {
+  const step = <V extends { passed: boolean }>(name: string, o: Outcome<{ verdict: V }>, render: (v: V) => string): StepResult => {
+    if (!o.ok) return { name, status: "FAIL", headline: firstLine(o.error.message), detail: o.error.message }
+    const text = render(o.value.verdict)
+    return { name, status: o.value.verdict.passed ? "PASS" : "FAIL", headline: firstLine(text), detail: text }
   }
-  const ck = renderCheckovSummary(iac.value.checkov)
-  const tv = renderScanSummary(iac.value.trivy)
-  return [
-    { name: "checkov (terraform/)", status: iac.value.checkov.passed ? "PASS" : "FAIL", headline: firstLine(ck), detail: ck },
-    { name: "trivy config (terraform/)", status: iac.value.trivy.passed ? "PASS" : "FAIL", headline: firstLine(tv), detail: tv },
-  ]
+  return [step("checkov (terraform/)", checkov, renderCheckovSummary), step("trivy config (terraform/)", trivy, renderScanSummary)]
 }
 
 /** The outcome of `check`: verdict, summary and every report file. */
@@ -152,20 +149,21 @@ async function settle<T>(p: Promise<T>): Promise<Outcome<T>> {
 export async function runCheck(input: CheckInput): Promise<CheckReport> {
   const { source, settings } = input
   const policy = scanPolicy(settings.scan)
-  const [image, iac] = await Promise.all([
+  const terraform: TerraformCheckInput = {
+    terraform: source.directory("terraform"),
+    checkovImage: settings.images.checkov,
+    trivyImage: settings.images.trivy,
+    ignoreFile: source.file(ignoreFilePath(settings)),
+    policy,
+    checksBundleRepositories: settings.scan.checksBundleRepositories,
+    now: input.now,
+  }
+  const [image, checkov, trivyConfig] = await Promise.all([
     settle(buildAndCheckImage({ source, settings, version: input.version, commit: input.commit, now: input.now })),
-    settle(
-      checkTerraform({
-        terraform: source.directory("terraform"),
-        checkovImage: settings.images.checkov,
-        trivyImage: settings.images.trivy,
-        ignoreFile: source.file(ignoreFilePath(settings)),
-        policy,
-        now: input.now,
-      }),
-    ),
+    settle(runCheckov(terraform)),
+    settle(runTrivyConfig(terraform)),
   ])
-  const steps = [...imageSteps(image), ...iacSteps(iac)]
+  const steps = [...imageSteps(image), ...iacSteps(checkov, trivyConfig)]
   const summary = renderCheckSummary(steps, { version: input.version, commit: input.commit })
 
   const passed = checkVerdict(steps) === "PASS"
@@ -183,9 +181,7 @@ export async function runCheck(input: CheckInput): Promise<CheckReport> {
     }
     if (sbom.ok) add("sbom.cdx.json", sbom.value.file)
   }
-  if (iac.ok) {
-    add("checkov.json", iac.value.checkovReport)
-    add("trivy-config.json", iac.value.trivyReport)
-  }
+  if (checkov.ok) add("checkov.json", checkov.value.report)
+  if (trivyConfig.ok) add("trivy-config.json", trivyConfig.value.report)
   return Object.assign(new CheckReport(), { passed, verdict: passed ? "PASS" : "FAIL", summary, artifacts })
 }

@@ -5,7 +5,8 @@ import { ReturnType, type Directory, type File } from "@dagger.io/dagger"
 import { dag } from "@dagger.io/dagger"
 import { z } from "zod"
 import { gateScan, parseTrivyReport, renameArtifact, renderScanSummary, type ScanPolicy, type ScanVerdict } from "./scan/gate.js"
-import { IGNORE_FILE_PATH, REPORT_DIR, TRIVY_CACHE_DIR, runTrivyScan } from "./scan/scan.js"
+import { IGNORE_FILE_PATH, REPORT_DIR, runTrivyScan } from "./scan/scan.js"
+import { TRIVY_CACHE_DIR, checksBundleArgs, checksBundleUnavailable, usedEmbeddedChecks } from "./scan/repositories.js"
 import { EVERY_SEVERITY_ARG } from "./scan/severity.js"
 import { explainExecError, tail } from "../shared/tool-errors.js"
 
@@ -136,11 +137,12 @@ export function checkovArgs(dir: string): string[] {
   return ["checkov", "--directory", dir, "--framework", "terraform", "--output", "json", "--soft-fail", "--skip-download", "--compact"]
 }
 
-/** `trivy config` arguments for the Terraform tree mounted at `dir`. */
-export function trivyConfigArgs(dir: string, output: string): string[] {
+/** `trivy config` arguments for the Terraform tree mounted at `dir`, with the checks bundle from `checksRepository`. */
+export function trivyConfigArgs(dir: string, output: string, checksRepository: string): string[] {
   return [
     "trivy",
     "config",
+    ...checksBundleArgs(checksRepository),
     "--severity",
     EVERY_SEVERITY_ARG,
     // `trivy config` has no --show-suppressed: accepted findings simply do not appear.
@@ -154,7 +156,7 @@ export function trivyConfigArgs(dir: string, output: string): string[] {
     "0",
     "--cache-dir",
     TRIVY_CACHE_DIR,
-    "--quiet",
+    // No --quiet: the log is how a checks bundle that could not be downloaded shows (see repositories.ts).
     "--disable-telemetry",
     "--skip-version-check",
     dir,
@@ -174,6 +176,12 @@ export function terraformConfigVerdict(text: string, policy: ScanPolicy): ScanVe
   return gateScan(renameArtifact(report, TERRAFORM_SUBJECT, (target) => `terraform/${target}`), policy)
 }
 
+/** One Terraform check that ran: its verdict and its report file. */
+export interface IacCheck<V> {
+  verdict: V
+  report: File
+}
+
 export interface IacResult {
   checkov: CheckovVerdict
   checkovReport: File
@@ -183,53 +191,73 @@ export interface IacResult {
   summary: string
 }
 
-/** Runs checkov and `trivy config` on terraform/ in their pinned containers, in parallel. */
-export async function checkTerraform(input: {
+export interface TerraformCheckInput {
   terraform: Directory
   checkovImage: string
   trivyImage: string
   ignoreFile: File
   policy: ScanPolicy
+  /** Where the checks bundle comes from, in order (scan.checksBundleRepositories). */
+  checksBundleRepositories: readonly string[]
   now: Date
-}): Promise<IacResult> {
-  const checkovOut = `${REPORT_DIR}/checkov.json`
-  const checkovRun = dag
+}
+
+/** checkov on terraform/ in its pinned container. Throws when checkov itself fails (not on findings). */
+export async function runCheckov(input: Pick<TerraformCheckInput, "terraform" | "checkovImage">): Promise<IacCheck<CheckovVerdict>> {
+  const out = `${REPORT_DIR}/checkov.json`
+  const run = dag
     .container()
     .from(input.checkovImage)
     .withMountedDirectory(TF_DIR, input.terraform)
     .withExec(["mkdir", "-p", REPORT_DIR])
-    .withExec(checkovArgs(TF_DIR), { redirectStdout: checkovOut, expect: ReturnType.Any })
-  const trivyOut = `${REPORT_DIR}/trivy-config.json`
-  // Busted like an image scan: the checks bundle is refreshed online like the vulnerability DB.
-  const trivyRun = runTrivyScan({
-    trivyImage: input.trivyImage,
-    ignoreFile: input.ignoreFile,
-    now: input.now,
-    mountTarget: (trivy) => trivy.withMountedDirectory(TF_DIR, input.terraform),
-    args: trivyConfigArgs(TF_DIR, trivyOut),
-  })
-
-  const [checkovText, checkovExit, checkovErr, trivyText] = await Promise.all([
-    checkovRun.file(checkovOut).contents(),
-    checkovRun.exitCode(),
-    checkovRun.stderr(),
-    trivyRun
-      .file(trivyOut)
-      .contents()
-      .catch((err: unknown) => explainExecError(err, "trivy config on terraform/", "Check the trivy output above.")),
-  ])
+    .withExec(checkovArgs(TF_DIR), { redirectStdout: out, expect: ReturnType.Any })
+  const [text, exitCode, stderr] = await Promise.all([run.file(out).contents(), run.exitCode(), run.stderr()])
   // --soft-fail makes findings exit 0; anything else non-zero is checkov itself failing.
-  if (checkovExit !== 0) {
-    throw new Error(`checkov on terraform/ exited with code ${checkovExit}:\n${tail(checkovErr)}\nCheck the checkov output above.`)
+  if (exitCode !== 0) {
+    throw new Error(`checkov on terraform/ exited with code ${exitCode}:\n${tail(stderr)}\nCheck the checkov output above.`)
   }
-  const checkov = checkovVerdict(parseCheckovReport(checkovText, "checkov report for terraform/"))
-  const trivy = terraformConfigVerdict(trivyText, input.policy)
+  return { verdict: checkovVerdict(parseCheckovReport(text, "checkov report for terraform/")), report: run.file(out) }
+}
+
+/**
+ * `trivy config` on terraform/ with the checks bundle of the first repository that answers: an attempt
+ * whose download failed (Trivy then scans with its embedded checks) is run again with the next one.
+ * Throws ScannerUnavailableError when none answers.
+ */
+export async function runTrivyConfig(input: Omit<TerraformCheckInput, "checkovImage">): Promise<IacCheck<ScanVerdict>> {
+  const output = `${REPORT_DIR}/trivy-config.json`
+  const tried: string[] = []
+  let stderr = ""
+  for (const repository of input.checksBundleRepositories) {
+    // Busted like an image scan: the checks bundle is refreshed online like the vulnerability DB.
+    const run = runTrivyScan({
+      trivyImage: input.trivyImage,
+      ignoreFile: input.ignoreFile,
+      now: input.now,
+      mountTarget: (trivy) => trivy.withMountedDirectory(TF_DIR, input.terraform),
+      args: trivyConfigArgs(TF_DIR, output, repository),
+    })
+    let text: string
+    try {
+      ;[stderr, text] = await Promise.all([run.stderr(), run.file(output).contents()])
+    } catch (err) {
+      explainExecError(err, "trivy config on terraform/", "Check the trivy output above.")
+    }
+    tried.push(repository)
+    if (!usedEmbeddedChecks(stderr)) return { verdict: terraformConfigVerdict(text, input.policy), report: run.file(output) }
+  }
+  throw checksBundleUnavailable("trivy config on terraform/", tried, stderr)
+}
+
+/** Runs checkov and `trivy config` on terraform/ in their pinned containers, in parallel. */
+export async function checkTerraform(input: TerraformCheckInput): Promise<IacResult> {
+  const [checkov, trivy] = await Promise.all([runCheckov(input), runTrivyConfig(input)])
   return {
-    checkov,
-    checkovReport: checkovRun.file(checkovOut),
-    trivy,
-    trivyReport: trivyRun.file(trivyOut),
-    passed: checkov.passed && trivy.passed,
-    summary: `${renderCheckovSummary(checkov)}\n${renderScanSummary(trivy)}`,
+    checkov: checkov.verdict,
+    checkovReport: checkov.report,
+    trivy: trivy.verdict,
+    trivyReport: trivy.report,
+    passed: checkov.verdict.passed && trivy.verdict.passed,
+    summary: `${renderCheckovSummary(checkov.verdict)}\n${renderScanSummary(trivy.verdict)}`,
   }
 }

@@ -4,7 +4,8 @@
 // cannot be mistaken for another image's.
 import { dag, type File } from "@dagger.io/dagger"
 import { z } from "zod"
-import { IMAGE_TARBALL_PATH, REPORT_DIR, TRIVY_CACHE_DIR, trivyContainer } from "./scan/scan.js"
+import { IMAGE_TARBALL_PATH, REPORT_DIR, trivyContainer } from "./scan/scan.js"
+import { TRIVY_CACHE_DIR } from "./scan/repositories.js"
 import { explainExecError } from "../shared/tool-errors.js"
 
 /** Trivy arguments that write a CycloneDX JSON SBOM of the mounted image tarball (no vulnerability DB needed). */

@@ -3,10 +3,13 @@
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
-import { callFunction, startEngineDouble, type Chain, type EngineDouble } from "../../support/engine-double.js"
+import { parseSettings } from "../../../dagger/src/config/settings.js"
+import { callFunction, execError, startEngineDouble, type Chain, type EngineDouble } from "../../support/engine-double.js"
 import { repoRoot } from "../../tools/paths.js"
 
 const report = readFileSync(join(repoRoot, "test/fixtures/trivy/image-findings.json"), "utf8")
+const dbDownloadFailed = readFileSync(join(repoRoot, "test/fixtures/trivy/stderr/db-rate-limited.txt"), "utf8")
+const settings = parseSettings(readFileSync(join(repoRoot, "ci/pipeline.yaml"), "utf8"))
 const readsReport = (chain: Chain) => chain[chain.length - 2]?.field === "file" && chain[chain.length - 2]?.args["path"] === "/scan/out/trivy.json"
 
 let double: EngineDouble
@@ -34,6 +37,32 @@ describe("scan (engine double, real entrypoint)", () => {
       { name: "APP_COMMIT", value: "unknown" },
       { name: "NODE_EXTRA_CA_CERTS", value: "/etc/ssl/certs/ca-certificates.crt" },
     ])
+  }, 180_000)
+
+  it("downloads the vulnerability DB from scan.dbRepositories, in their order, into the cache volume", async () => {
+    const r = await callFunction(double, { fn: "scan", timeoutMs: 120_000 })
+    expect(r.error, r.stderr).toBeUndefined()
+    const exec = double.execs().find((e) => e.args[1] === "image" && e.args.includes("json"))!
+    expect(exec.args[exec.args.indexOf("--db-repository") + 1]).toBe(settings.scan.dbRepositories.join(","))
+    expect(settings.scan.dbRepositories.length).toBeGreaterThan(1)
+    expect(exec.mounts.find((m) => m.op === "withMountedCache")?.source).toEqual([{ field: "cacheVolume", args: { key: "portfolio-trivy-cache" } }])
+  }, 180_000)
+
+  it("fails as 'scanner unavailable' naming the repositories tried when no DB download succeeds: no verdict", async () => {
+    double.setScript([
+      {
+        leaf: "contents",
+        when: readsReport,
+        value: execError({ exitCode: 1, stderr: dbDownloadFailed, cmd: ["trivy", "image", "--input", "/scan/image.tar"] }),
+      },
+    ])
+    const r = await callFunction(double, { fn: "scan", timeoutMs: 120_000 })
+    expect(r.result).toBeUndefined()
+    const message = r.error?.message ?? ""
+    expect(message).toMatch(/^scanner unavailable: The Trivy scan of image portfolio:0\.0\.0-dev has no verdict: Trivy could not download its vulnerability DB/)
+    for (const repository of settings.scan.dbRepositories) expect(message).toContain(repository)
+    expect(message).toContain("scan.dbRepositories in ci/pipeline.yaml")
+    expect(message).not.toMatch(/Scan (PASSED|FAILED)|blocking/)
   }, 180_000)
 
   it("uses the settings' policy by default, returns the files, and `enforce` fails with the summary", async () => {

@@ -4,12 +4,10 @@ import { dag, func, object, type Container, type File } from "@dagger.io/dagger"
 import { gateScan, parseTrivyReport, renameArtifact, renderScanSummary, type ScanPolicy, type ScanVerdict } from "./gate.js"
 import { checkIgnoreFile } from "./ignore-file.js"
 import { EVERY_SEVERITY_ARG } from "./severity.js"
-import { explainExecError } from "../../shared/tool-errors.js"
+import { explainExecError, isExecError } from "../../shared/tool-errors.js"
 import { shortImageId } from "../image-ref.js"
+import { TRIVY_CACHE_DIR, TRIVY_CACHE_VOLUME, dbRepositoryArgs, dbUnavailable, isDbDownloadFailure } from "./repositories.js"
 
-/** Cache volume holding Trivy's vulnerability DB and checks bundle, shared by every scan. */
-export const TRIVY_CACHE_VOLUME = "portfolio-trivy-cache"
-export const TRIVY_CACHE_DIR = "/root/.cache/trivy"
 /** Where the image tarball is mounted in the Trivy container. */
 export const IMAGE_TARBALL_PATH = "/scan/image.tar"
 /** Where the accepted-findings file is mounted (Trivy reads YAML ignore files by extension). */
@@ -26,8 +24,11 @@ export enum ReportFormat {
   SARIF = "SARIF",
 }
 
-/** Trivy arguments for the vulnerability + secret scan of an image tarball (pure, for tests and review). */
-export function trivyImageScanArgs(output: string): string[] {
+/**
+ * Trivy arguments for the vulnerability + secret scan of an image tarball, downloading the DB from the
+ * first of `dbRepositories` that answers (pure, for tests and review).
+ */
+export function trivyImageScanArgs(output: string, dbRepositories: readonly string[]): string[] {
   return [
     "trivy",
     "image",
@@ -35,6 +36,7 @@ export function trivyImageScanArgs(output: string): string[] {
     IMAGE_TARBALL_PATH,
     "--scanners",
     "vuln,secret",
+    ...dbRepositoryArgs(dbRepositories),
     // All severities and no --ignore-unfixed: the report is complete and the gate applies the policy,
     // so the summary can show what was tolerated and why.
     "--severity",
@@ -175,6 +177,8 @@ export interface ScanInput {
   now: Date
   /** The image's name for messages and the summary, e.g. "portfolio:abc1234" (see localImageName). */
   image: string
+  /** Where the vulnerability DB comes from, in order (scan.dbRepositories). */
+  dbRepositories: readonly string[]
 }
 
 /**
@@ -192,7 +196,7 @@ export async function scanImage(input: ScanInput): Promise<Scan> {
     ignoreFile: input.ignoreFile.file,
     now: input.now,
     mountTarget: (trivy) => trivy.withMountedFile(IMAGE_TARBALL_PATH, input.tarball),
-    args: trivyImageScanArgs(json),
+    args: trivyImageScanArgs(json, input.dbRepositories),
   })
     // SARIF is converted from the same JSON, so both describe one scan against one DB state.
     .withExec(["trivy", "convert", "--format", "sarif", "--output", sarif, json])
@@ -200,12 +204,8 @@ export async function scanImage(input: ScanInput): Promise<Scan> {
   try {
     text = await scanned.file(json).contents()
   } catch (err) {
-    explainExecError(
-      err,
-      `Trivy scan of ${label}`,
-      "If the vulnerability DB could not be downloaded, retry; the DB is cached in the " +
-        `'${TRIVY_CACHE_VOLUME}' volume once a download succeeds.`,
-    )
+    if (isExecError(err) && isDbDownloadFailure(err.stderr)) throw dbUnavailable(`The Trivy scan of ${label}`, input.dbRepositories, err.stderr)
+    explainExecError(err, `Trivy scan of ${label}`, "Check the trivy output above.")
   }
   const report = parseTrivyReport(text, `Trivy JSON report for ${label}`)
   const imageId = report.Metadata?.ImageID
