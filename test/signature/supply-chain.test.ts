@@ -1,7 +1,7 @@
 // CLI signatures of the supply-chain functions (build, test, scan, sbom, publish, check) and of the
 // objects they return, read by the SDK's own introspector.
 import { beforeAll, describe, expect, it } from "vitest"
-import { introspectModule, typeName, type ModuleTypedefs } from "../support/introspect.js"
+import { introspectModule, isRequired, toKebab, typeName, type ModuleTypedefs } from "../support/introspect.js"
 import { expectFunction } from "../support/signature.js"
 
 let t: ModuleTypedefs
@@ -70,6 +70,26 @@ describe("PortfolioPipeline supply-chain functions", () => {
       returns: "CheckReport",
       cache: "1h",
     })
+  })
+})
+
+describe("checks (`dagger check`)", () => {
+  it("are the tests, the scan gate, the Terraform static checks and the SBOM: no cloud account, no flag needed", () => {
+    const main = t.objects[t.name]!
+    const checks = Object.values(main.methods).filter((f) => f.isCheck)
+    expect(checks.map((f) => toKebab(f.name)).sort()).toEqual(["sbom", "scan-gate", "terraform-checks", "test"])
+    for (const f of checks) {
+      const args = Object.values(f.arguments)
+      expect(args.filter(isRequired), `${f.name}: dagger check passes no flag`).toEqual([])
+      expect(args.filter((a) => typeName(a.type) === "Secret"), `${f.name}: a check needs no credential`).toEqual([])
+    }
+    // `check` stays the one combined report (a check of its own would run everything twice).
+    expect(main.methods["check"]?.isCheck).toBe(false)
+  })
+
+  it("scan-gate and terraform-checks take nothing and return their summaries, once per session", () => {
+    expectFunction(t, "scan-gate", { args: {}, returns: "String", cache: "1h" })
+    expectFunction(t, "terraform-checks", { args: {}, returns: "String", cache: "1h" })
   })
 })
 

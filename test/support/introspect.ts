@@ -428,6 +428,16 @@ function renderObject(obj: ObjectDef, typedefs: ModuleTypedefs, isMain: boolean)
   for (const [n, d] of rows) lines.push(`  ${n.padEnd(width)}  ${d}`.trimEnd())
   lines.push("")
 
+  // `dagger check` runs every @check() function of the module: the list is part of the surface.
+  const checks = fns.filter((f) => f.isCheck).map((f) => [toKebab(f.alias ?? f.name), firstLine(f.description)] as const)
+  if (isMain && checks.length > 0) {
+    const checkWidth = Math.max(4, ...checks.map(([n]) => n.length))
+    lines.push("=== dagger check --list", "")
+    lines.push(`  ${"Name".padEnd(checkWidth)}  Description`)
+    for (const [n, d] of checks) lines.push(`  ${n.padEnd(checkWidth)}  ${d}`.trimEnd())
+    lines.push("")
+  }
+
   const ctor = constructorOf(obj)
   if (ctor) {
     lines.push(`=== ${callPrefix} --help${isMain ? " (constructor arguments: flags of every call)" : ""}`, "")

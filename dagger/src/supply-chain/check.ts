@@ -2,9 +2,9 @@
 // checks — independent steps in parallel, one report. A failed step is a line in the report, not an
 // exception, so the summary and every report file always come out; `enforce` turns it into an exit code.
 import { dag, func, object, type Directory, type File } from "@dagger.io/dagger"
-import { renderCheckovSummary, runCheckov, runTrivyConfig, type CheckovVerdict, type TerraformCheckInput } from "./iac-check.js"
-import { buildAndCheckImage, ignoreFilePath, type ImageChecks, type Outcome } from "./release.js"
-import { renderScanSummary, scanPolicy, type ScanVerdict } from "./scan/gate.js"
+import { renderCheckovSummary, runCheckov, runTrivyConfig, terraformCheckInput, type CheckovVerdict } from "./iac-check.js"
+import { buildAndCheckImage, type ImageChecks, type Outcome } from "./release.js"
+import { renderScanSummary, type ScanVerdict } from "./scan/gate.js"
 import type { Settings } from "../config/settings.js"
 import { shortImageId } from "./image-ref.js"
 import { stripTerminalCodes } from "../shared/terminal.js"
@@ -148,16 +148,7 @@ async function settle<T>(p: Promise<T>): Promise<Outcome<T>> {
 /** Runs every check (image steps and Terraform checks in parallel) and collects one report. */
 export async function runCheck(input: CheckInput): Promise<CheckReport> {
   const { source, settings } = input
-  const policy = scanPolicy(settings.scan)
-  const terraform: TerraformCheckInput = {
-    terraform: source.directory("terraform"),
-    checkovImage: settings.images.checkov,
-    trivyImage: settings.images.trivy,
-    ignoreFile: source.file(ignoreFilePath(settings)),
-    policy,
-    checksBundleRepositories: settings.scan.checksBundleRepositories,
-    now: input.now,
-  }
+  const terraform = terraformCheckInput(source, settings, input.now)
   const [image, checkov, trivyConfig] = await Promise.all([
     settle(buildAndCheckImage({ source, settings, version: input.version, commit: input.commit, now: input.now })),
     settle(runCheckov(terraform)),

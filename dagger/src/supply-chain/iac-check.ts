@@ -9,6 +9,9 @@ import { IGNORE_FILE_PATH, REPORT_DIR, runTrivyScan } from "./scan/scan.js"
 import { TRIVY_CACHE_DIR, checksBundleArgs, checksBundleUnavailable, usedEmbeddedChecks } from "./scan/repositories.js"
 import { EVERY_SEVERITY_ARG } from "./scan/severity.js"
 import { explainExecError, tail } from "../shared/tool-errors.js"
+import type { Settings } from "../config/settings.js"
+import { ignoreFilePath } from "./release.js"
+import { scanPolicy } from "./scan/gate.js"
 
 const check = z.object({
   check_id: z.string(),
@@ -247,6 +250,34 @@ export async function runTrivyConfig(input: Omit<TerraformCheckInput, "checkovIm
     if (!usedEmbeddedChecks(stderr)) return { verdict: terraformConfigVerdict(text, input.policy), report: run.file(output) }
   }
   throw checksBundleUnavailable("trivy config on terraform/", tried, stderr)
+}
+
+/** The Terraform checks' inputs from the repository and ci/pipeline.yaml. */
+export function terraformCheckInput(source: Directory, settings: Settings, now: Date): TerraformCheckInput {
+  return {
+    terraform: source.directory("terraform"),
+    checkovImage: settings.images.checkov,
+    trivyImage: settings.images.trivy,
+    ignoreFile: source.file(ignoreFilePath(settings)),
+    policy: scanPolicy(settings.scan),
+    checksBundleRepositories: settings.scan.checksBundleRepositories,
+    now,
+  }
+}
+
+/** Terraform checks that found problems; the message is their summaries. */
+export class TerraformChecksFailedError extends Error {
+  override name = "TerraformChecksFailedError"
+  constructor(readonly summary: string) {
+    super(`${summary}\nFix the Terraform, or record an accepted risk (a checkov skip with its reason, an entry in ci/.trivyignore.yaml).`)
+  }
+}
+
+/** Runs both Terraform checks; returns their summaries, or throws TerraformChecksFailedError when either fails. */
+export async function enforceTerraformChecks(input: TerraformCheckInput): Promise<string> {
+  const result = await checkTerraform(input)
+  if (!result.passed) throw new TerraformChecksFailedError(result.summary)
+  return result.summary
 }
 
 /** Runs checkov and `trivy config` on terraform/ in their pinned containers, in parallel. */
