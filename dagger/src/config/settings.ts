@@ -1,7 +1,7 @@
 // Pipeline settings: ci/pipeline.yaml, validated before anything touches a container or a cloud.
 // `parseSettings` is pure (text in, typed settings or a SettingsError out) so every rule is testable
 // without Dagger; `loadSettings` is the one-line adapter that reads the file from the source Directory.
-import { z } from "zod"
+import { z } from "#zod"
 import { parseYamlFile, problemListMessage } from "./yaml.js"
 import { HealthLimitsSchema, HealthPathSchema } from "../health/inputs.js"
 import { budgetContradictions } from "./budgets.js"

@@ -1,8 +1,8 @@
 // Reading a YAML config file with a zod schema, and turning what is wrong with it into a list of
 // problems a person can act on: each names the key, the rule it broke and the value found. Shared by
 // settings.ts and cost.ts so both files report mistakes the same way.
-import { parse as parseYaml } from "yaml"
-import type { z } from "zod"
+import { parse as parseYaml } from "#yaml"
+import type { z } from "#zod"
 
 /** A value as it appears in a problem line: JSON, shortened past 60 characters; `nothing` when absent. */
 export function describeValue(value: unknown): string {

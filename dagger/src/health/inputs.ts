@@ -1,7 +1,7 @@
 // What a health check is given, validated before any request: its limits (one schema, also used by
 // config/settings.ts for ci/pipeline.yaml's `staging.health` / `production.health`), the defaults the CLI
 // shows, and the URL to poll (which never carries credentials, and whose userinfo is never shown).
-import { z } from "zod"
+import { z } from "#zod"
 
 /** An integer in [min, max]. The rule is zod's message, so both the CLI and the settings file name it. */
 function integer(min: number, max: number, unit = "") {

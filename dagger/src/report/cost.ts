@@ -5,7 +5,7 @@
 // Deliberately an estimate of the *standing* cost (what the environment costs while nobody uses it):
 // request-driven charges (Cloud Run active time and requests, data transfer, log ingestion) depend on
 // traffic this pipeline cannot know, and free tiers are per billing account, so neither is included.
-import { z } from "zod"
+import { z } from "#zod"
 import { describeValue, parseYamlFile, problemListMessage } from "../config/yaml.js"
 
 /** Where the price table lives, relative to the repository root. */

@@ -3,7 +3,7 @@
 // gated like image findings). Parsing and verdicts are pure; the runners are thin container adapters.
 import { ReturnType, type Directory, type File } from "@dagger.io/dagger"
 import { dag } from "@dagger.io/dagger"
-import { z } from "zod"
+import { z } from "#zod"
 import { gateScan, parseTrivyReport, renameArtifact, renderScanSummary, type ScanPolicy, type ScanVerdict } from "./scan/gate.js"
 import { IGNORE_FILE_PATH, REPORT_DIR, runTrivyScan } from "./scan/scan.js"
 import { TRIVY_CACHE_DIR, checksBundleArgs, checksBundleUnavailable, usedEmbeddedChecks } from "./scan/repositories.js"

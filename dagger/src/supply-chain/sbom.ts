@@ -3,7 +3,7 @@
 // (the config digest, which the pushed manifest refers to), and the file name carries that ID so an SBOM
 // cannot be mistaken for another image's.
 import { dag, type File } from "@dagger.io/dagger"
-import { z } from "zod"
+import { z } from "#zod"
 import { IMAGE_TARBALL_PATH, REPORT_DIR, trivyContainer } from "./scan/scan.js"
 import { TRIVY_CACHE_DIR } from "./scan/repositories.js"
 import { explainExecError } from "../shared/tool-errors.js"

@@ -1,7 +1,7 @@
 // Reading a saved plan (`terraform show -json tfplan`) before it is applied: what it changes, and
 // whether it destroys what must not go without an explicit --allow-destroy: resources that hold data
 // nobody can re-create (state, images), and the running service with what it stands on. Pure.
-import { z } from "zod"
+import { z } from "#zod"
 
 /** Resource types that hold state or history; destroying one loses data, not just infrastructure. */
 export const STATEFUL_RESOURCE_TYPES: Readonly<Record<string, string>> = {

@@ -1,7 +1,7 @@
 // The outputs each stack's root module must declare, read back after apply from
 // `terraform output -json`, typed and checked: a missing one fails the apply naming it, instead of a
 // deploy health-checking an empty URL. Pure.
-import { z } from "zod"
+import { z } from "#zod"
 
 /** Outputs of terraform/aws the pipeline reads (the ECS deploy, the staging stop, reports). */
 export const AWS_OUTPUTS = [

@@ -2,7 +2,7 @@
 // Pure. The gate reads only the JSON report: Trivy's SARIF output ignores --severity, so a gate on
 // SARIF would block on findings the policy accepts (or, filtered differently, pass on ones it blocks).
 // Anything the gate cannot read is an error, never a pass.
-import { z } from "zod"
+import { z } from "#zod"
 import { ScanSeverity, SEVERITIES, severityRank, type SeverityName } from "./severity.js"
 import { stripTerminalCodes } from "../../shared/terminal.js"
 

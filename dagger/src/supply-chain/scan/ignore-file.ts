@@ -4,8 +4,8 @@
 //   - an expired entry FAILS the scan, naming the entry. (Trivy silently drops expired entries, which
 //     would turn an accepted risk into a surprise failure — or, worse, nobody would notice it expired.)
 // Pure: text and today's date in, entries or an IgnoreFileError out.
-import { parse as parseYaml } from "yaml"
-import { z } from "zod"
+import { parse as parseYaml } from "#yaml"
+import { z } from "#zod"
 
 const KINDS = ["vulnerabilities", "misconfigurations", "secrets", "licenses"] as const
 export type IgnoreKind = (typeof KINDS)[number]
