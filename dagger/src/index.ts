@@ -212,7 +212,8 @@ export class PortfolioPipeline {
    * ALB's /health requiring this version and commit. On any failure after apply the service goes back
    * to the previous task definition, verified. Then cost estimate and notifications. Returns the
    * report; a failed deploy is a report with succeeded=false, only bad input fails the call.
-   * Re-running the same commit is safe.
+   * Re-running the same commit is safe; a commit older than the one serving (by --commit-time) is
+   * refused before anything changes, unless --allow-older.
    *
    * @param commit Git SHA to deploy (baked in as APP_COMMIT), e.g. --commit=$(git rev-parse HEAD).
    * @param awsAccessKeyId AWS access key ID (e.g. env://AWS_ACCESS_KEY_ID).
@@ -224,6 +225,8 @@ export class PortfolioPipeline {
    * @param webhook URL that receives the run as JSON (e.g. env://DEPLOY_WEBHOOK_URL). Default: none.
    * @param notify When to notify: ALWAYS, FAILURES_ONLY or NEVER. Default: notifications.mode in ci/pipeline.yaml.
    * @param runUrl Link to the CI run, shown in the report and notifications. Default: none.
+   * @param commitTime The commit's committer time, ISO 8601 (e.g. --commit-time=$(git log -1 --format=%cI)), baked in as APP_COMMIT_TIME. Before anything changes, a commit older than the one serving is refused. Default: none (the order is not checked; the report warns).
+   * @param allowOlder Deploy even when the commit is older than the one serving: a deliberate rollback. Default: false.
    */
   @func({ cache: "never" })
   async deployStaging(
@@ -237,6 +240,8 @@ export class PortfolioPipeline {
     webhook?: Secret,
     notify?: NotifyMode,
     runUrl?: string,
+    commitTime?: string,
+    allowOlder = false,
   ): Promise<DeployReport> {
     return runDeployStaging({
       source: this.source,
@@ -245,6 +250,8 @@ export class PortfolioPipeline {
       secrets: { awsAccessKeyId, awsSecretAccessKey, awsSessionToken, slackWebhook, discordWebhook, webhook },
       notify,
       runUrl,
+      commitTime,
+      allowOlder,
     })
   }
 
@@ -257,7 +264,8 @@ export class PortfolioPipeline {
    * this version → traffic in steps (pause and health check at each) → on failure all traffic back to
    * the previous revision, verified. Then cost estimate and notifications. Returns the report; a failed
    * deploy is a report with succeeded=false, only bad input fails the call. A traffic split left by an
-   * interrupted run is put back by the next run.
+   * interrupted run is put back by the next run. A commit older than the one serving (by --commit-time)
+   * is refused before anything changes, staging included, unless --allow-older.
    *
    * @param commit Git SHA to deploy (baked in as APP_COMMIT), e.g. --commit=$(git rev-parse HEAD).
    * @param version Version baked in as APP_VERSION and used as the image tag. Default: the short commit.
@@ -273,6 +281,8 @@ export class PortfolioPipeline {
    * @param webhook URL that receives the run as JSON (e.g. env://DEPLOY_WEBHOOK_URL). Default: none.
    * @param notify When to notify: ALWAYS, FAILURES_ONLY or NEVER. Default: notifications.mode in ci/pipeline.yaml.
    * @param runUrl Link to the CI run, shown in the report and notifications. Default: none.
+   * @param commitTime The commit's committer time, ISO 8601 (e.g. --commit-time=$(git log -1 --format=%cI)), baked in as APP_COMMIT_TIME. Before anything changes, a commit older than the one serving is refused. Default: none (the order is not checked; the report warns).
+   * @param allowOlder Deploy even when the commit is older than the one serving: a deliberate rollback. Default: false.
    */
   @func({ cache: "never" })
   async deployProduction(
@@ -290,6 +300,8 @@ export class PortfolioPipeline {
     webhook?: Secret,
     notify?: NotifyMode,
     runUrl?: string,
+    commitTime?: string,
+    allowOlder = false,
   ): Promise<DeployReport> {
     return runDeployProduction({
       source: this.source,
@@ -300,6 +312,8 @@ export class PortfolioPipeline {
       canarySteps,
       notify,
       runUrl,
+      commitTime,
+      allowOlder,
     })
   }
 

@@ -4,7 +4,7 @@
 // double's script (test/support/deploy-world.ts); the canary, the stop, the rollback, the health checks
 // and the report are the module's own.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
-import { createEcsClient, describeService, loadEcsSdk, type ECSClient } from "../../dagger/src/aws/ecs.js"
+import { describeService } from "../../dagger/src/aws/ecs.js"
 import type { Settings } from "../../dagger/src/config/settings.js"
 import { startApp, type AppServer } from "../support/app-server.js"
 import { startCloudRunFake, type CloudRunFake } from "../support/cloud-run-fake.js"
@@ -24,6 +24,7 @@ import { callFunction, startEngineDouble, type ArgValue, type EngineDouble } fro
 import { startFaultyServer, type FaultyServer } from "../support/faulty-server.js"
 import { startMoto, type Moto } from "../support/moto.js"
 import { startWebhookReceiver, unreachableUrl, type WebhookReceiver } from "../support/webhook-receiver.js"
+import { createEcsClient, loadEcsSdk, type ECSClient } from "../../dagger/src/aws/ecs-client.js"
 
 interface Report {
   verdict: string
@@ -51,6 +52,11 @@ const SLACK = "planted-slack-hook-T000-B000-XXXX"
 const DISCORD = "planted-discord-hook-1234-abcd"
 const WEBHOOK = "planted-generic-hook-5678-efgh"
 const RUN_URL = "https://github.com/example/portfolio/actions/runs/43"
+/** Committer times (git log -1 --format=%cI) of the releases: the old one first. */
+const OLD_COMMIT_TIME = "2025-06-01T09:00:00Z"
+const NEW_COMMIT_TIME = "2025-06-02T10:00:00+02:00"
+/** A release committed after NEW_RELEASE, for a re-run of an old run to be refused against. */
+const NEWER_RELEASE = { version: "1.2.0", commit: "d".repeat(40), commitTime: "2025-06-03T08:00:00Z" }
 
 let moto: Moto
 let awsProxy: CountingProxy
@@ -73,7 +79,7 @@ let serviceUrl: string
 const serviceName = () =>
   `projects/${settings.production.gcp.project}/locations/${settings.production.gcp.region}/services/${settings.production.names.service}`
 
-async function seedProduction(): Promise<void> {
+async function seedProduction(serving: { version: string; commit: string; commitTime: string } = { ...OLD_RELEASE, commitTime: OLD_COMMIT_TIME }): Promise<void> {
   const svc = await fake.seed({
     project: settings.production.gcp.project,
     location: settings.production.gcp.region,
@@ -82,7 +88,7 @@ async function seedProduction(): Promise<void> {
       {
         name: `${settings.production.names.service}-00001-old`,
         image: `us-west1-docker.pkg.dev/${settings.production.gcp.project}/portfolio-prod/portfolio@sha256:${"1".repeat(64)}`,
-        env: { APP_VERSION: OLD_RELEASE.version, APP_COMMIT: OLD_RELEASE.commit },
+        env: { APP_VERSION: serving.version, APP_COMMIT: serving.commit, APP_COMMIT_TIME: serving.commitTime },
       },
     ],
   })
@@ -115,10 +121,14 @@ function observedTraffic(): Array<[string, number]> {
   return svc.trafficStatuses.filter((t) => (t.percent ?? 0) > 0).map((t) => [t.revision ?? "LATEST", t.percent ?? 0])
 }
 
-function versionOf(revision: string): string | undefined {
+function envOf(revision: string): Record<string, string> {
   const rev = fake.state.revision(serviceName(), revision)
   const env = (rev?.template["containers"] as Array<{ env?: Array<{ name: string; value: string }> }> | undefined)?.[0]?.env ?? []
-  return env.find((e) => e.name === "APP_VERSION")?.value
+  return Object.fromEntries(env.map((e) => [e.name, e.value]))
+}
+
+function versionOf(revision: string): string | undefined {
+  return envOf(revision)["APP_VERSION"]
 }
 
 function deploy(args: Record<string, ArgValue> = {}, opts: { aws?: boolean; scan?: "clean" | "critical" } = {}) {
@@ -151,6 +161,7 @@ function deploy(args: Record<string, ArgValue> = {}, opts: { aws?: boolean; scan
     args: {
       commit: NEW_RELEASE.commit,
       version: NEW_RELEASE.version,
+      commitTime: NEW_COMMIT_TIME,
       gcpAccessToken: double.secret("GCP_ACCESS_TOKEN", GCP_TOKEN),
       webhook: double.secret("DEPLOY_WEBHOOK_URL", `${receiver.url}/hooks/${WEBHOOK}`),
       runUrl: RUN_URL,
@@ -215,6 +226,8 @@ describe("deploy-production through the SDK entrypoint", () => {
     expect(r.image).toBe(`us-west1-docker.pkg.dev/${settings.production.gcp.project}/portfolio-prod/portfolio@${PUSHED_DIGEST}`)
     const names = run.steps.map((s) => s.name)
     expect(names).toEqual(expect.arrayContaining(["stop AWS staging", "build, test, scan, SBOM", "publish to Artifact Registry"]))
+    expect(names[0]).toBe("release order")
+    expect(run.steps[0]!.detail).toMatch(/is not older than revision .*-00001-old \(commit 0a1b2c3d4e5f\)/)
     expect(names.slice(names.indexOf("terraform apply (gcp)"))).toEqual([
       "terraform apply (gcp)",
       "candidate revision",
@@ -231,6 +244,7 @@ describe("deploy-production through the SDK entrypoint", () => {
     expect(traffic).toHaveLength(1)
     expect(traffic[0]![1]).toBe(100)
     expect(versionOf(traffic[0]![0])).toBe(NEW_RELEASE.version)
+    expect(envOf(traffic[0]![0])).toMatchObject({ APP_COMMIT: NEW_RELEASE.commit, APP_COMMIT_TIME: NEW_COMMIT_TIME })
     const health = (await (await fetch(`${serviceUrl}/health`)).json()) as { version: string }
     expect(health.version).toBe(NEW_RELEASE.version)
     expect(run.urls.canary).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
@@ -299,12 +313,50 @@ describe("deploy-production through the SDK entrypoint", () => {
     expect(versionOf(traffic[0]![0])).toBe(NEW_RELEASE.version)
   })
 
+  describe("a re-run of an old run (issue 13.8): the commit is older than the one serving", () => {
+    const newer = () => `${settings.production.names.service}-00001-old`
+    beforeEach(async () => {
+      await fake.close()
+      fake = await startCloudRunFake({ serve })
+      await seedProduction(NEWER_RELEASE)
+      google.requests.length = 0
+    })
+
+    it("refused as a failed first step naming both commits, both times and the fix; no build, no Cloud Run change, staging left running", async () => {
+      const { report: r, run } = report(await deploy())
+      expect(r).toMatchObject({ verdict: "failed", succeeded: false, image: "" })
+      expect(run.failingStep).toBe("release order")
+      const detail = run.steps.find((s) => s.name === "release order")!.detail!
+      for (const part of [NEW_RELEASE.commit.slice(0, 12), NEW_COMMIT_TIME, NEWER_RELEASE.commit.slice(0, 12), NEWER_RELEASE.commitTime, `revision ${newer()}`, "--allow-older"]) {
+        expect(detail).toContain(part)
+      }
+      expect(run.steps.map((s) => s.name)).toEqual(["release order", "cost estimate"])
+      expect(double.execs()).toEqual([])
+      expect(fake.state.requests.filter((q) => q.method !== "GET")).toEqual([])
+      expect(observedTraffic()).toEqual([[newer(), 100]])
+      // A refused production deploy changes nothing anywhere: staging is not stopped either.
+      expect(awsProxy.requests).toEqual([])
+      expect(await stagingDesiredCount()).toBe(1)
+      expect(receiver.requests[0]!.json).toMatchObject({ verdict: "failed", failingStep: "release order" })
+    })
+
+    it("--allow-older deploys it on purpose (a rollback), with a warning in the report", async () => {
+      const { report: r, run } = report(await deploy({ allowOlder: true }))
+      expect(r).toMatchObject({ verdict: "succeeded", succeeded: true })
+      expect(run.steps[0]).toMatchObject({ name: "release order", outcome: "warning" })
+      expect(run.warnings).toEqual([{ source: "release-order", message: expect.stringMatching(/is older than commit dddddddddddd .*--allow-older/) }])
+      const traffic = observedTraffic()
+      expect(traffic).toHaveLength(1)
+      expect(envOf(traffic[0]![0])).toMatchObject({ APP_VERSION: NEW_RELEASE.version, APP_COMMIT: NEW_RELEASE.commit, APP_COMMIT_TIME: NEW_COMMIT_TIME })
+    })
+  })
+
   it("a failed scan gate stops before the push: no Terraform, no Cloud Run change; the staging stop still ran", async () => {
     const patchesBefore = fake.state.requests.filter((q) => q.method === "PATCH").length
     const { report: r, run } = report(await deploy({}, { scan: "critical" }))
     expect(r).toMatchObject({ verdict: "failed", succeeded: false, image: "" })
     expect(run.failingStep).toBe("build, test, scan, SBOM")
-    expect(run.steps.map((s) => s.name).sort()).toEqual(["build, test, scan, SBOM", "cost estimate", "stop AWS staging"])
+    expect(run.steps.map((s) => s.name).sort()).toEqual(["build, test, scan, SBOM", "cost estimate", "release order", "stop AWS staging"])
     expect(double.findChains((_, call) => call.leaf === "publish")).toEqual([])
     expect(double.execs().filter((e) => e.args[0] === "terraform")).toEqual([])
     expect(fake.state.requests.filter((q) => q.method === "PATCH")).toHaveLength(patchesBefore)

@@ -4,7 +4,7 @@
 // (test/support/deploy-world.ts); the orchestration, the ECS calls, the health checks, the rollback and
 // the report are the module's own.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
-import { createEcsClient, describeService, loadEcsSdk, PREVIOUS_DESIRED_COUNT_TAG, stopService, type ECSClient } from "../../dagger/src/aws/ecs.js"
+import { describeService, PREVIOUS_DESIRED_COUNT_TAG, stopService } from "../../dagger/src/aws/ecs.js"
 import type { Settings } from "../../dagger/src/config/settings.js"
 import { startApp, type AppServer } from "../support/app-server.js"
 import {
@@ -22,6 +22,7 @@ import {
 import { callFunction, startEngineDouble, type EngineDouble } from "../support/engine-double.js"
 import { startMoto, type Moto } from "../support/moto.js"
 import { startWebhookReceiver, unreachableUrl, type WebhookReceiver } from "../support/webhook-receiver.js"
+import { createEcsClient, loadEcsSdk, type ECSClient } from "../../dagger/src/aws/ecs-client.js"
 
 interface Report {
   verdict: string
@@ -48,6 +49,11 @@ const ACCESS_KEY = "AKIAPLANTEDSTAGING01"
 const SECRET_KEY = "planted-aws-secret-key-never-printed-anywhere"
 const SESSION_TOKEN = "planted-aws-session-token-never-printed"
 const RUN_URL = "https://github.com/example/portfolio/actions/runs/42"
+/** Committer times (git log -1 --format=%cI) of the releases: the old one first. */
+const OLD_COMMIT_TIME = "2025-06-01T09:00:00Z"
+const NEW_COMMIT_TIME = "2025-06-02T10:00:00+02:00"
+/** A release committed after NEW_RELEASE, for a re-run of an old run to be refused against. */
+const NEWER_RELEASE = { version: "1.2.0", commit: "d".repeat(40), commitTime: "2025-06-03T08:00:00Z" }
 
 let moto: Moto
 /** The module reaches moto only through this proxy, so a test can prove a run made no AWS call. */
@@ -60,7 +66,7 @@ let receiver: WebhookReceiver
 let settings: Settings
 let checkout: ReturnType<typeof makeCheckout>
 
-async function seedStaging(): Promise<string> {
+async function seedStaging(serving: { version: string; commit: string; commitTime: string } = { ...OLD_RELEASE, commitTime: OLD_COMMIT_TIME }): Promise<string> {
   const sdk = await loadEcsSdk()
   const n = settings.staging.names
   await ecs.send(new sdk.CreateClusterCommand({ clusterName: n.cluster }))
@@ -78,8 +84,9 @@ async function seedStaging(): Promise<string> {
           essential: true,
           portMappings: [{ containerPort: 8080 }],
           environment: [
-            { name: "APP_VERSION", value: OLD_RELEASE.version },
-            { name: "APP_COMMIT", value: OLD_RELEASE.commit },
+            { name: "APP_VERSION", value: serving.version },
+            { name: "APP_COMMIT", value: serving.commit },
+            { name: "APP_COMMIT_TIME", value: serving.commitTime },
           ],
         },
       ],
@@ -108,6 +115,7 @@ function deploy(opts: { albUrl: string; scan?: "clean" | "critical"; args?: Reco
     args: {
       commit: NEW_RELEASE.commit,
       version: NEW_RELEASE.version,
+      commitTime: NEW_COMMIT_TIME,
       awsAccessKeyId: double.secret("AWS_ACCESS_KEY_ID", ACCESS_KEY),
       awsSecretAccessKey: double.secret("AWS_SECRET_ACCESS_KEY", SECRET_KEY),
       awsSessionToken: double.secret("AWS_SESSION_TOKEN", SESSION_TOKEN),
@@ -186,6 +194,7 @@ describe("deploy-staging through the SDK entrypoint", () => {
     const ecrRef = new RegExp(`^\\d+\\.dkr\\.ecr\\.${moto.region}\\.amazonaws\\.com/${settings.staging.names.ecrRepository}@${PUSHED_DIGEST}$`)
     expect(r.image).toMatch(ecrRef)
     expect(run.steps.map((s) => [s.name, s.outcome])).toEqual([
+      ["release order", "succeeded"],
       ["build, test, scan, SBOM", "succeeded"],
       ["publish to ECR", "succeeded"],
       ["terraform apply (aws)", "succeeded"],
@@ -202,7 +211,8 @@ describe("deploy-staging through the SDK entrypoint", () => {
     const td = await currentTaskDefinition()
     expect(td.arn).not.toBe(previousArn)
     expect(td.image).toBe(r.image)
-    expect(td.env).toMatchObject({ APP_VERSION: NEW_RELEASE.version, APP_COMMIT: NEW_RELEASE.commit })
+    expect(td.env).toMatchObject({ APP_VERSION: NEW_RELEASE.version, APP_COMMIT: NEW_RELEASE.commit, APP_COMMIT_TIME: NEW_COMMIT_TIME })
+    expect(run.steps[0]!.detail).toMatch(/is not older than task definition .* \(commit 0a1b2c3d4e5f\)/)
 
     // What was pushed is what was scanned: the push came after the scan report was read.
     const scanRead = double.findChains((c, call) => call.leaf === "contents" && c.some((l) => l.field === "file" && l.args["path"] === "/scan/out/trivy.json"))
@@ -234,6 +244,58 @@ describe("deploy-staging through the SDK entrypoint", () => {
     const td = await currentTaskDefinition()
     expect(td.image).toBe(first.report.image)
     expect(td.env).toMatchObject({ APP_VERSION: NEW_RELEASE.version })
+  })
+
+  describe("a re-run of an old run (issue 13.8): the commit is older than the one serving", () => {
+    const ecsWrites = () => awsProxy.requests.filter((q) => ["UpdateService", "RegisterTaskDefinition", "TagResource", "UntagResource"].includes(q.action))
+    let newerArn: string
+    beforeEach(async () => {
+      await moto.reset()
+      newerArn = await seedStaging(NEWER_RELEASE)
+      awsProxy.requests.length = 0
+    })
+
+    it("refused as a failed first step naming both commits, both times and the fix; nothing built, applied or changed", async () => {
+      const { report: r, run } = report(await deploy({ albUrl: newApp.url }))
+      expect(r).toMatchObject({ verdict: "failed", succeeded: false, image: "" })
+      expect(run.failingStep).toBe("release order")
+      const detail = run.steps.find((s) => s.name === "release order")!.detail!
+      for (const part of [NEW_RELEASE.commit.slice(0, 12), NEW_COMMIT_TIME, NEWER_RELEASE.commit.slice(0, 12), NEWER_RELEASE.commitTime, "--allow-older"]) {
+        expect(detail).toContain(part)
+      }
+      expect(run.steps.map((s) => s.name)).toEqual(["release order", "cost estimate"])
+      expect(double.execs()).toEqual([])
+      expect(double.findChains((_, call) => call.leaf === "publish")).toEqual([])
+      // Refused before the service changed: no ECS write, so no rollback either.
+      expect(ecsWrites()).toEqual([])
+      expect(run.rollback).toBeUndefined()
+      expect((await currentTaskDefinition()).arn).toBe(newerArn)
+      expect(r.markdown).toContain("release order")
+      expect(receiver.requests[0]!.json).toMatchObject({ verdict: "failed", failingStep: "release order" })
+    })
+
+    it("--allow-older deploys it on purpose (a rollback), with a warning in the report", async () => {
+      const { report: r, run } = report(await deploy({ albUrl: newApp.url, args: { allowOlder: true } }))
+      expect(r).toMatchObject({ verdict: "succeeded", succeeded: true })
+      expect(run.steps[0]).toMatchObject({ name: "release order", outcome: "warning" })
+      expect(run.warnings).toEqual([{ source: "release-order", message: expect.stringMatching(/is older than commit dddddddddddd .*--allow-older/) }])
+      const td = await currentTaskDefinition()
+      expect(td.arn).not.toBe(newerArn)
+      expect(td.env).toMatchObject({ APP_COMMIT: NEW_RELEASE.commit, APP_COMMIT_TIME: NEW_COMMIT_TIME })
+    })
+
+    it("without --commit-time the order is not checked (a warning says why), and the new revision does not inherit the old time", async () => {
+      const { report: r, run } = report(await deploy({ albUrl: newApp.url, args: { commitTime: "" } }))
+      expect(r.succeeded).toBe(true)
+      expect(run.warnings).toEqual([{ source: "release-order", message: expect.stringMatching(/not checked: --commit-time was not given/) }])
+      expect((await currentTaskDefinition()).env).toMatchObject({ APP_COMMIT: NEW_RELEASE.commit, APP_COMMIT_TIME: "" })
+    })
+  })
+
+  it("a --commit-time that is not an ISO-8601 time is refused before any cloud call", async () => {
+    const result = await deploy({ albUrl: newApp.url, args: { commitTime: "yesterday" } })
+    expect(result.error?.message).toMatch(/--commit-time 'yesterday' is not an ISO-8601 time.*git log -1 --format=%cI/)
+    expect(awsProxy.requests).toEqual([])
   })
 
   it("staging stopped by a production deploy is started again at the count it had, then deployed", async () => {

@@ -151,6 +151,7 @@ function memoryCloudRun() {
   return {
     traffic,
     port: {
+      serving: async () => undefined,
       async deployCandidate(): Promise<CandidateDeployment> {
         traffic.set("rev-new", 0)
         return { revision: "rev-new", url: "http://canary.test", serviceUrl: "http://service.test", previous: "rev-old", previousRelease: OLD_RELEASE, image: IMAGE, traffic: reading(), notices: [] }
@@ -216,6 +217,7 @@ describe("a cancelled run leaves nothing half-switched", () => {
       release: { check: async () => released() },
       terraform: { apply: async () => ({ serviceUrl: "http://alb.test", summary: "no changes" }) },
       ecs: {
+        serving: async () => undefined,
         registerRevision: async () => ({ taskDefinitionArn: "td:2", previousTaskDefinitionArn: "td:1", previousRelease: OLD_RELEASE }),
         async rollout(td, _count, signal) {
           serving = td
@@ -254,6 +256,7 @@ describe("a cancelled run leaves nothing half-switched", () => {
       release: { check: async () => ({ ...released(), blocker: new Error("Tests failed; nothing was published.") }) },
       terraform: { apply: async () => ({ serviceUrl: "http://alb.test", summary: "" }) },
       ecs: {
+        serving: async () => undefined,
         registerRevision: async () => ({ taskDefinitionArn: "td:2", previousTaskDefinitionArn: "td:1", previousRelease: OLD_RELEASE }),
         rollout: async () => ({ deploymentId: "d", verdict: { state: "success", detail: "" }, polls: 1, elapsedMs: 1, taskDefinition: "td:2" }),
         rollBack: async () => ({ deploymentId: "d", verdict: { state: "success", detail: "" }, polls: 1, elapsedMs: 1, taskDefinition: "td:1" }),
@@ -402,6 +405,7 @@ describe("a failure before the service changes", () => {
       release: { check: async () => released() },
       terraform: { apply: async () => ({ serviceUrl: "http://alb.test", summary: "no changes" }) },
       ecs: {
+        serving: async () => undefined,
         registerRevision: async () => {
           throw new Error("task definition portfolio-prod-task:3 has no container named 'web'")
         },

@@ -1,4 +1,5 @@
-// deploy-production, the sequence. In parallel: (a) stop AWS staging (scale to 0, previous count
+// deploy-production, the sequence. First the release order (refuse a commit older than what serves,
+// release-order.ts; a refusal changes nothing, staging included). Then in parallel: (a) stop AWS staging (scale to 0, previous count
 // remembered) unless --skip-aws-stop, and (b) build → tests ∥ scan ∥ SBOM → publish to Artifact
 // Registry by digest. Then Terraform (adopt-or-create, plan, apply) → candidate revision with 0 %
 // behind the canary tag → health check on the tag URL requiring the new version → traffic in steps
@@ -26,6 +27,7 @@ import { describeTraffic, validateTag } from "../gcp/traffic.js"
 import { firstLine } from "../shared/text.js"
 import { type HealthPort, type NotifyPort, type ReleasePort, type TerraformPort } from "./ports.js"
 import { softStep, startSteps, type Steps } from "./step-runner.js"
+import { releaseEnvironment, requireCommitTime, requireReleaseOrder, type ServingRelease } from "./release-order.js"
 
 /** Validated input of one production deploy. */
 export interface ProductionPlan {
@@ -36,6 +38,10 @@ export interface ProductionPlan {
   /** Traffic percentages on the candidate, ascending, ending at 100. */
   canarySteps: number[]
   skipAwsStop: boolean
+  /** The commit's committer time (--commit-time), for the release order; absent when not given. */
+  commitTime?: string
+  /** --allow-older: deploy even when a newer commit serves (a deliberate rollback). */
+  allowOlder: boolean
   runUrl?: string
 }
 
@@ -47,10 +53,13 @@ export function planProduction(input: {
   version?: string
   canarySteps?: string
   skipAwsStop?: boolean
+  commitTime?: string
+  allowOlder?: boolean
   runUrl?: string
 }): ProductionPlan {
   const commit = requireCommit(input.commit)
   const version = resolveVersion(commit, input.version)
+  const commitTime = requireCommitTime(input.commitTime)
   const names = gcpNames(input.settings)
   validateTag(names.service, input.settings.production.canary.tag)
   const canarySteps =
@@ -64,6 +73,8 @@ export function planProduction(input: {
     version,
     canarySteps,
     skipAwsStop: input.skipAwsStop ?? false,
+    ...(commitTime ? { commitTime } : {}),
+    allowOlder: input.allowOlder ?? false,
     ...runUrlOf(input.runUrl),
   }
 }
@@ -77,6 +88,8 @@ export interface CloudRunFacts {
 }
 
 export interface CloudRunPort {
+  /** The release the revision holding traffic runs; undefined when there is no service yet. Read-only. */
+  serving(input: { tag: string }, signal: AbortSignal): Promise<ServingRelease | undefined>
   /** A revision of `image` with no traffic, reachable at the tag URL; the previous revision keeps 100 %. */
   deployCandidate(input: { image: string; tag: string; label: string; env: Record<string, string> }, signal: AbortSignal): Promise<CandidateDeployment>
   /** `percent` % on the candidate, the rest on the previous revision, read back. */
@@ -143,8 +156,9 @@ export async function deployProduction(
   const expected = { version, commit }
   let candidate: CandidateDeployment | undefined
 
-  const stopping = stopStaging(run, steps, plan, ports)
-  const releasing = checkAndPublish(steps, ports.release, settings, "Artifact Registry")
+  const ordered = requireReleaseOrder(steps, (signal) => ports.cloudRun.serving({ tag }, signal), plan, plan.allowOlder)
+  const stopping = ordered.then(() => stopStaging(run, steps, plan, ports), () => undefined)
+  const releasing = ordered.then(() => checkAndPublish(steps, ports.release, settings, "Artifact Registry"))
   const [stop, released] = await Promise.all([stopping, releasing.then((image) => ({ image }), () => undefined)])
 
   if (released) {
@@ -160,7 +174,7 @@ export async function deployProduction(
           image: released.image,
           tag,
           label: version,
-          env: { APP_VERSION: version, APP_COMMIT: commit },
+          env: releaseEnvironment(plan),
         }, ctx.signal)
         ctx.note(`${c.revision} at 0 % behind tag '${tag}'; ${c.previous} keeps 100 %`)
         return c

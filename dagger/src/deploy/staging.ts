@@ -1,6 +1,6 @@
-// deploy-staging, the sequence: build → tests ∥ scan ∥ SBOM (a failed gate stops before publish) →
+// deploy-staging, the sequence: release order (refuse a commit older than what serves, release-order.ts) → build → tests ∥ scan ∥ SBOM (a failed gate stops before publish) →
 // publish to ECR by digest → Terraform (adopt-or-create, plan, apply) → next task definition revision
-// (image by digest, APP_VERSION/APP_COMMIT) → rollout verdict tied to our deployment ID → health check
+// (image by digest, APP_VERSION/APP_COMMIT/APP_COMMIT_TIME) → rollout verdict tied to our deployment ID → health check
 // on the ALB requiring the new version and commit → on any failure after apply: back to the previous
 // task definition, verified → cost → notify → the run record.
 //
@@ -22,6 +22,7 @@ import { startRun, type Clock, type RunRecord } from "../report/run-record.js"
 import type { Settings } from "../config/settings.js"
 import { awsNames } from "../terraform/stacks.js"
 import { type HealthPort, type NotifyPort, type ReleasePort, type TerraformPort } from "./ports.js"
+import { releaseEnvironment, requireCommitTime, requireReleaseOrder, type ServingRelease } from "./release-order.js"
 import { startSteps, type Steps } from "./step-runner.js"
 
 /** Validated input of one staging deploy. */
@@ -30,17 +31,38 @@ export interface StagingPlan {
   pricing: Pricing
   commit: string
   version: string
+  /** The commit's committer time (--commit-time), for the release order; absent when not given. */
+  commitTime?: string
+  /** --allow-older: deploy even when a newer commit serves (a deliberate rollback). */
+  allowOlder: boolean
   /** Link to the CI run, for the report and notifications. */
   runUrl?: string
 }
 
 /** Checks everything a staging deploy needs before any cloud call; throws naming the bad input. */
-export function planStaging(input: { settings: Settings; pricing: Pricing; commit: string; version?: string; runUrl?: string }): StagingPlan {
+export function planStaging(input: {
+  settings: Settings
+  pricing: Pricing
+  commit: string
+  version?: string
+  commitTime?: string
+  allowOlder?: boolean
+  runUrl?: string
+}): StagingPlan {
   const commit = requireCommit(input.commit)
   const version = resolveVersion(commit, input.version)
+  const commitTime = requireCommitTime(input.commitTime)
   // Derived names must be valid before Terraform sees them.
   awsNames(input.settings)
-  return { settings: input.settings, pricing: input.pricing, commit, version, ...runUrlOf(input.runUrl) }
+  return {
+    settings: input.settings,
+    pricing: input.pricing,
+    commit,
+    version,
+    ...(commitTime ? { commitTime } : {}),
+    allowOlder: input.allowOlder ?? false,
+    ...runUrlOf(input.runUrl),
+  }
 }
 
 /** How a staging rollback proceeds; decided by `stagingRollbackAction`. */
@@ -60,6 +82,8 @@ export interface EcsFacts {
 }
 
 export interface StagingEcsPort {
+  /** The release the service's task definition runs now; undefined when there is no service yet. Read-only. */
+  serving(signal: AbortSignal): Promise<ServingRelease | undefined>
   /** Registers the next revision of the service's task definition with this image and environment. */
   registerRevision(change: { image: string; environment: Record<string, string> }, signal: AbortSignal): Promise<RegisteredTaskDefinition>
   /** Points the service at `taskDefinition` with `desiredCount` tasks and waits for that deployment's verdict. */
@@ -128,6 +152,7 @@ export async function deployStaging(plan: StagingPlan, ports: StagingPorts, opti
   let rollout: RolloutOutcome["verdict"] | undefined
   let serviceUrl: string | undefined
   try {
+    await requireReleaseOrder(steps, (signal) => ports.ecs.serving(signal), plan, plan.allowOlder)
     const image = await checkAndPublish(steps, ports.release, settings, "ECR")
     const stack = await steps.step("terraform apply (aws)", "terraform", async (ctx) => {
       const result = await ports.terraform.apply({ image }, ctx.signal)
@@ -138,7 +163,7 @@ export async function deployStaging(plan: StagingPlan, ports: StagingPorts, opti
     serviceUrl = stack.serviceUrl
     run.urls.service = serviceUrl
     const registered = await steps.step("task definition", "rollout", async (ctx) => {
-      const r = await ports.ecs.registerRevision({ image, environment: { APP_VERSION: version, APP_COMMIT: commit } }, ctx.signal)
+      const r = await ports.ecs.registerRevision({ image, environment: releaseEnvironment(plan) }, ctx.signal)
       ctx.note(`${shortTaskDefinition(r.taskDefinitionArn)} (previous ${shortTaskDefinition(r.previousTaskDefinitionArn)})`)
       return r
     })

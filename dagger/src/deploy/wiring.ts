@@ -164,6 +164,10 @@ export interface DeployCommandInput {
   /** --notify; undefined = notifications.mode from ci/pipeline.yaml. */
   notify?: NotifyMode
   runUrl?: string
+  /** --commit-time: the commit's committer time (ISO 8601), for the release order. */
+  commitTime?: string
+  /** --allow-older: deploy even when a newer commit serves. */
+  allowOlder: boolean
 }
 
 /**
@@ -173,7 +177,15 @@ export interface DeployCommandInput {
 export async function runDeployStaging(input: DeployCommandInput): Promise<DeployReport> {
   const settings = await loadSettings(input.source)
   const pricing = await loadPricing(input.source)
-  const plan = planStaging({ settings, pricing, commit: input.commit, version: input.version, runUrl: input.runUrl })
+  const plan = planStaging({
+    settings,
+    pricing,
+    commit: input.commit,
+    version: input.version,
+    commitTime: input.commitTime,
+    allowOlder: input.allowOlder,
+    runUrl: input.runUrl,
+  })
   const { given, values } = await presentSecrets(input.secrets)
   const aws = requireAwsSecrets(given)
   const mode = effectiveMode(settings.notifications.mode, input.notify)
@@ -217,6 +229,8 @@ export async function runDeployProduction(
     version: input.version,
     canarySteps: input.canarySteps,
     skipAwsStop: input.skipAwsStop,
+    commitTime: input.commitTime,
+    allowOlder: input.allowOlder,
     runUrl: input.runUrl,
   })
   const { given, values } = await presentSecrets(input.secrets)
