@@ -13,7 +13,7 @@ import {
   type TypeRef,
 } from "../support/introspect.js"
 import { repoRoot } from "../tools/paths.js"
-import { daggerSteps, DEPLOY_WORKFLOWS, load, type Step, workflowFiles } from "./workflow-files.js"
+import { daggerSteps, DEPLOY_WORKFLOWS, deployJob, load, type Step, workflowFiles } from "./workflow-files.js"
 
 // ---- a small parser for the `args` of a Dagger step -------------------------------------------
 
@@ -139,6 +139,24 @@ describe("the Dagger call of each workflow", () => {
   // what is serving?) if --commit is exactly the commit the job checked out.
   it.each(DEPLOY_WORKFLOWS)("%s deploys the commit the job checked out (github.sha)", (file) => {
     expect(String(daggerSteps(load(file).wf)[0]!.with!.args)).toMatch(/--commit=\$\{\{ github\.sha \}\}\s/)
+  })
+
+  // The module orders commits by their committer time (it has no .git): a step of the job reads it from the
+  // checkout, and a boolean dispatch input lets a person roll back on purpose.
+  it.each(DEPLOY_WORKFLOWS)("%s passes the commit time from its Commit time step, and allow_older as --allow-older", (file) => {
+    const { wf } = load(file)
+    const steps = deployJob(file).steps
+    const timeStep = steps.findIndex((s) => s.id === "commit")
+    const dagger = steps.findIndex((s) => s.uses?.startsWith("dagger/dagger-for-github@"))
+    expect(timeStep).toBeGreaterThan(steps.findIndex((s) => s.uses?.startsWith("actions/checkout@")))
+    expect(timeStep).toBeLessThan(dagger)
+    expect(steps[timeStep]!.if).toBeUndefined()
+    expect(steps[timeStep]!.run).toMatch(/git log -1 --format=%cI "\$GITHUB_SHA"/)
+    const args = String(steps[dagger]!.with!.args)
+    expect(args).toMatch(/--commit-time=\$\{\{ steps\.commit\.outputs\.time \}\}\s/)
+    expect(args).toContain("${{ inputs.allow_older && '--allow-older' || '' }}")
+    const dispatch = (wf.on as { workflow_dispatch: { inputs: Record<string, { type: string; default: unknown }> } }).workflow_dispatch
+    expect(dispatch.inputs["allow_older"]).toMatchObject({ type: "boolean", default: false })
   })
 
   it("the signature check catches a renamed function, an unknown flag, a missing required flag and a plaintext secret", () => {

@@ -1,9 +1,11 @@
 // The bash steps around the Dagger call, executed as the runner would run them.
+import { spawnSync } from "node:child_process"
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { DEPLOY_WORKFLOWS, deployJob, load, runStep, stepNamed } from "./workflow-files.js"
+import { requireCommitTime } from "../../dagger/src/deploy/release-order.js"
 
 /** The step every deploy job starts with: it refuses any ref but the environment's branch. */
 const REF_GUARD = "Refuse other refs"
@@ -36,6 +38,39 @@ describe("the steps around the Dagger call", () => {
       expect(failed.stdout).toContain("rolled-back")
     },
   )
+})
+
+describe("the commit time the module orders releases by", () => {
+  it.each(DEPLOY_WORKFLOWS)("%s: the Commit time step outputs the checked-out commit's committer time, as --commit-time accepts it", (file) => {
+    const dir = mkdtempSync(join(tmpdir(), "commit-time-"))
+    const git = (...args: string[]) => {
+      const r = spawnSync("git", args, {
+        cwd: dir,
+        encoding: "utf8",
+        env: {
+          PATH: process.env.PATH ?? "",
+          GIT_AUTHOR_NAME: "t",
+          GIT_AUTHOR_EMAIL: "t@example.com",
+          GIT_COMMITTER_NAME: "t",
+          GIT_COMMITTER_EMAIL: "t@example.com",
+          GIT_AUTHOR_DATE: "2025-01-01T00:00:00+00:00",
+          GIT_COMMITTER_DATE: "2025-06-02T10:00:00+02:00",
+        },
+      })
+      expect(r.status, r.stderr).toBe(0)
+      return r.stdout.trim()
+    }
+    git("init", "-q")
+    git("commit", "-q", "--allow-empty", "-m", "the deployed commit")
+    const sha = git("rev-parse", "HEAD")
+    const result = runStep(stepNamed(file, "Commit time"), dir, { GITHUB_SHA: sha })
+    expect(result.status, result.stdout).toBe(0)
+    // The committer's time, not the author's: it orders commits as they landed on the branch.
+    expect(result.outputs).toBe("time=2025-06-02T10:00:00+02:00\n")
+    expect(requireCommitTime(result.outputs.trim().slice("time=".length))).toBe("2025-06-02T10:00:00+02:00")
+    // No commit to read: the step fails instead of passing an empty time.
+    expect(runStep(stepNamed(file, "Commit time"), dir, { GITHUB_SHA: "f".repeat(40) }).status).not.toBe(0)
+  })
 })
 
 describe("a deploy runs only from its environment's branch", () => {
