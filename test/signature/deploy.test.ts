@@ -17,6 +17,12 @@ const notifyFlags = {
   "run-url": { type: "String", optional: true },
 }
 
+// Both deploys refuse a commit older than the one serving (deploy/release-order.ts).
+const releaseOrderFlags = {
+  "commit-time": { type: "String", optional: true, description: /git log -1 --format=%cI/ },
+  "allow-older": { type: "Boolean", default: false, description: /deliberate rollback/ },
+}
+
 describe("the deploy functions", () => {
   it("deploy-staging --commit --aws-access-key-id --aws-secret-access-key [...] → DeployReport, never cached", () => {
     expectFunction(t, "deploy-staging", {
@@ -27,6 +33,7 @@ describe("the deploy functions", () => {
         "aws-secret-access-key": { type: "Secret", required: true },
         "aws-session-token": { type: "Secret", optional: true },
         ...notifyFlags,
+        ...releaseOrderFlags,
       },
       returns: "DeployReport",
       cache: "never",
@@ -46,6 +53,7 @@ describe("the deploy functions", () => {
         "aws-session-token": { type: "Secret", optional: true },
         "canary-steps": { type: "String", optional: true, description: /production\.canary\.steps/ },
         ...notifyFlags,
+        ...releaseOrderFlags,
       },
       returns: "DeployReport",
       cache: "never",
