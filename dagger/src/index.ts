@@ -26,6 +26,9 @@ import { NotifyMode } from "./notify/mode.js"
 import { Stack, TerraformApply, TerraformPlan, applyPlan, cloudAdapter, planStack, stackCredentials } from "./terraform/apply.js"
 import { type AwsStagingScale, scaleAwsStaging } from "./aws/stop-aws.js"
 
+// Longer than the ~350 lines a file holds here, on purpose: one doc-commented function per command is the
+// table of contents users read as `dagger functions` and `--help`; each body only delegates.
+
 /**
  * The pipeline: `check` needs no cloud account; `deploy-staging` ships to AWS ECS and
  * `deploy-production` to GCP Cloud Run.

@@ -3,9 +3,9 @@
 // without Dagger; `loadSettings` is the one-line adapter that reads the file from the source Directory.
 import { z } from "#zod"
 import { parseYamlFile, problemListMessage } from "./yaml.js"
-import { HealthLimitsSchema, HealthPathSchema } from "../health/inputs.js"
 import { budgetContradictions } from "./budgets.js"
 import { CANARY_STEPS_RULE, canaryStepProblems } from "../deploy/canary.js"
+import { HealthLimitsSchema, HealthPathSchema } from "../health/inputs.js"
 import { NotifyMode } from "../notify/mode.js"
 import { ScanSeverity } from "../supply-chain/scan/severity.js"
 import { referenceProblem, toolImageProblem } from "../supply-chain/image-ref.js"
@@ -38,7 +38,6 @@ const repositories = z
   .refine((refs) => new Set(refs).size === refs.length, { message: "must not list a repository twice" })
 
 const httpUrl = z.url({ protocol: /^https?$/ })
-
 
 const canarySteps = z.array(z.number()).superRefine((steps, ctx) => {
   const problems = canaryStepProblems(steps)

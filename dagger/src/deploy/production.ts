@@ -17,7 +17,7 @@ import type { CostInput, Pricing } from "../report/cost.js"
 import { gibFromCloudRunMemory, vcpuFromCloudRunCpu } from "../report/cost.js"
 import { planCanary, checkCanarySteps, parseCanarySteps } from "./canary.js"
 import type { CandidateDeployment, TrafficChange } from "../gcp/operations.js"
-import { checkAndPublish, estimateCost, finish, PRODUCTION_DEFAULTS, recordRollback, requireHealthy, runUrlOf, STAGING_TASK_DEFAULTS } from "./steps.js"
+import { terraformStepOptions, checkAndPublish, estimateCost, finish, PRODUCTION_DEFAULTS, recordRollback, requireHealthy, runUrlOf, STAGING_TASK_DEFAULTS } from "./steps.js"
 import type { ScaleOutcome } from "../aws/ecs.js"
 import { requireCommit, resolveVersion } from "../supply-chain/image-ref.js"
 import { addWarning, skipStep, startRun, type Clock, type RunRecord } from "../report/run-record.js"
@@ -167,7 +167,7 @@ export async function deployProduction(
         const applied = await ports.terraform.apply({ image: released.image }, ctx.signal)
         ctx.note(applied.summary)
         return applied
-      })
+      }, terraformStepOptions(settings))
       run.urls.service = stack.serviceUrl
       candidate = await steps.step("candidate revision", "rollout", async (ctx) => {
         const c = await ports.cloudRun.deployCandidate({
