@@ -28,6 +28,17 @@ import { firstLine } from "../shared/text.js"
 import { type HealthPort, type NotifyPort, type ReleasePort, type TerraformPort } from "./ports.js"
 import { softStep, startSteps, type Steps } from "./step-runner.js"
 import { releaseEnvironment, requireCommitTime, requireReleaseOrder, type ServingRelease } from "./release-order.js"
+import { optionalAwsSecrets, presentSecrets, requireGcpSecrets } from "../config/credentials.js"
+import { loadSettings } from "../config/settings.js"
+import { loadPricing } from "../report/cost.js"
+import { DeployReport, toDeployReport } from "../report/deploy-report.js"
+import { connectProductionService } from "../gcp/production-service.js"
+import { effectiveMode } from "../notify/mode.js"
+import { whileInterruptible } from "../shared/interrupt.js"
+import { sleep } from "../shared/wait.js"
+import { artifactRegistryTarget } from "../supply-chain/publish.js"
+import { Stack } from "../terraform/apply.js"
+import { sharedPorts, stopStagingPort, type DeployCommandInput } from "./wiring.js"
 
 /** Validated input of one production deploy. */
 export interface ProductionPlan {
@@ -282,4 +293,64 @@ async function rollBackProduction(
     if (!health.healthy) throw new Error(`${detail}, but release ${expected.version} does not answer healthy: ${health.summary}`)
     return `${detail} and release ${expected.version} (${expected.commit.slice(0, 12)}) answers healthy`
   })
+}
+
+// --- The command ---------------------------------------------------------------------------------
+
+/**
+ * deploy-production: validates every input (settings, price table, commit, version, canary steps,
+ * credentials) before any cloud call, then runs the sequence above with the real ports and returns the report.
+ */
+export async function runDeployProduction(
+  input: DeployCommandInput & { skipAwsStop: boolean; canarySteps?: string },
+): Promise<DeployReport> {
+  const settings = await loadSettings(input.source)
+  const pricing = await loadPricing(input.source)
+  const plan = planProduction({
+    settings,
+    pricing,
+    commit: input.commit,
+    version: input.version,
+    canarySteps: input.canarySteps,
+    skipAwsStop: input.skipAwsStop,
+    commitTime: input.commitTime,
+    allowOlder: input.allowOlder,
+    runUrl: input.runUrl,
+  })
+  const { given, values } = await presentSecrets(input.secrets)
+  const gcp = requireGcpSecrets(given.gcpCredentials, given.gcpAccessToken)
+  // No AWS key at all only skips the staging stop.
+  const aws = optionalAwsSecrets(given)
+  const mode = effectiveMode(settings.notifications.mode, input.notify)
+  // Connecting checks the GCP credential's form (a key must be a service-account key) without a request.
+  const cloudRun = await connectProductionService(settings, gcp)
+  try {
+    const ports: ProductionPorts = {
+      ...sharedPorts({
+        source: input.source,
+        settings,
+        environment: "production",
+        commit: plan.commit,
+        version: plan.version,
+        target: async () => artifactRegistryTarget(settings, gcp),
+        credentials: { stack: Stack.GCP, gcp },
+        given,
+        mode,
+        secretValues: values,
+      }),
+      cloudRun,
+      stopStaging: aws
+        ? stopStagingPort(settings, aws)
+        : {
+            unavailable:
+              "no AWS credentials given (--aws-access-key-id/--aws-secret-access-key), so staging keeps running; " +
+              "pass credentials that may scale the staging service, or --skip-aws-stop to say it is intended",
+          },
+      sleep,
+    }
+    const run = await whileInterruptible((signal) => deployProduction(plan, ports, { signal }))
+    return toDeployReport(run, values)
+  } finally {
+    await cloudRun.close()
+  }
 }

@@ -24,6 +24,16 @@ import { awsNames } from "../terraform/stacks.js"
 import { type HealthPort, type NotifyPort, type ReleasePort, type TerraformPort } from "./ports.js"
 import { releaseEnvironment, requireCommitTime, requireReleaseOrder, type ServingRelease } from "./release-order.js"
 import { startSteps, type Steps } from "./step-runner.js"
+import { awsCredentials, presentSecrets, requireAwsSecrets } from "../config/credentials.js"
+import { loadSettings } from "../config/settings.js"
+import { loadPricing } from "../report/cost.js"
+import { DeployReport, toDeployReport } from "../report/deploy-report.js"
+import { openStagingService, stagingTarget } from "../aws/staging-service.js"
+import { effectiveMode } from "../notify/mode.js"
+import { whileInterruptible } from "../shared/interrupt.js"
+import { ecrTarget } from "../supply-chain/publish.js"
+import { Stack } from "../terraform/apply.js"
+import { sharedPorts, type DeployCommandInput } from "./wiring.js"
 
 /** Validated input of one staging deploy. */
 export interface StagingPlan {
@@ -228,4 +238,50 @@ async function rollBackStaging(
     if (!health.healthy) throw new Error(`${detail}, but release ${expected.version} does not answer healthy: ${health.summary}`)
     return `${detail} and release ${expected.version} (${expected.commit.slice(0, 12)}) answers healthy`
   })
+}
+
+// --- The command ---------------------------------------------------------------------------------
+
+/**
+ * deploy-staging: validates every input (settings, price table, commit, version, credentials) before
+ * any cloud call, then runs the sequence above with the real ports and returns the report.
+ */
+export async function runDeployStaging(input: DeployCommandInput): Promise<DeployReport> {
+  const settings = await loadSettings(input.source)
+  const pricing = await loadPricing(input.source)
+  const plan = planStaging({
+    settings,
+    pricing,
+    commit: input.commit,
+    version: input.version,
+    commitTime: input.commitTime,
+    allowOlder: input.allowOlder,
+    runUrl: input.runUrl,
+  })
+  const { given, values } = await presentSecrets(input.secrets)
+  const aws = requireAwsSecrets(given)
+  const mode = effectiveMode(settings.notifications.mode, input.notify)
+  // Creating the client makes no request; the first one is ECR's login inside the run.
+  const ecs = await openStagingService(stagingTarget(settings), await awsCredentials(aws))
+  try {
+    const ports: StagingPorts = {
+      ...sharedPorts({
+        source: input.source,
+        settings,
+        environment: "staging",
+        commit: plan.commit,
+        version: plan.version,
+        target: () => ecrTarget(settings, aws),
+        credentials: { stack: Stack.AWS, aws },
+        given,
+        mode,
+        secretValues: values,
+      }),
+      ecs,
+    }
+    const run = await whileInterruptible((signal) => deployStaging(plan, ports, { signal }))
+    return toDeployReport(run, values)
+  } finally {
+    ecs.close()
+  }
 }

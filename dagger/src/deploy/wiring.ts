@@ -1,42 +1,23 @@
-// The real ports of staging.ts and production.ts, built from settings, the source Directory and the
-// Secrets: Dagger containers for build/scan/publish/Terraform, SDK clients for ECS and Cloud Run,
-// fetch for health checks and webhooks. Each adapter is a thin delegation to its capability file.
-// Heavy SDKs load lazily inside the adapters (every file in src loads on every call).
-import type { Directory, Secret } from "@dagger.io/dagger"
-import { connectProductionService } from "../gcp/production-service.js"
-import { loadPricing } from "../report/cost.js"
-import {
-  awsCredentials,
-  optionalAwsSecrets,
-  presentSecrets,
-  requireAwsSecrets,
-  requireGcpSecrets,
-  type AwsCredentials,
-  type AwsSecrets,
-  type GcpSecrets,
-  type SecretArgs,
-} from "../config/credentials.js"
-import { DeployReport, toDeployReport } from "../report/deploy-report.js"
-import { toScanSummary } from "./steps.js"
+// The ports both deploys build alike from settings, the source Directory and the Secrets: the release
+// (Dagger containers for build, scan and publish), Terraform, health checks and notifications. The clouds'
+// own ports are aws/staging-service.ts and gcp/production-service.ts; each command (runDeployStaging in
+// staging.ts, runDeployProduction in production.ts) puts them together.
+import type { Directory } from "@dagger.io/dagger"
+import { awsCredentials, type AwsSecrets, type SecretArgs } from "../config/credentials.js"
+import type { Settings } from "../config/settings.js"
 import { stopStaging } from "../aws/stop-aws.js"
-import { openStagingService, stagingTarget } from "../aws/staging-service.js"
+import { stagingTarget } from "../aws/staging-service.js"
 import { checkHealth } from "../health/poll.js"
-import { sleep } from "../shared/wait.js"
-import { whileInterruptible } from "../shared/interrupt.js"
 import { notifyRun, type NotifyTargets } from "../notify/delivery.js"
-import { effectiveMode, type NotifyMode } from "../notify/mode.js"
-import { deployProduction, planProduction, type StopStagingPort } from "./production.js"
-import { artifactRegistryTarget, ecrTarget, pushImage, type PublishTarget } from "../supply-chain/publish.js"
-import { systemClock, type RunRecord, type ScanSummary } from "../report/run-record.js"
-import { gateReportText } from "../supply-chain/scan/gate.js"
-import { loadSettings, type Settings } from "../config/settings.js"
-import {
-  deployStaging,
-  planStaging,
-} from "./staging.js"
-import { applyPlan, cloudAdapter, planStack, Stack, type StackCredentials } from "../terraform/apply.js"
+import type { NotifyMode } from "../notify/mode.js"
+import { systemClock, type Clock, type RunRecord, type ScanSummary } from "../report/run-record.js"
+import { pushImage, type PublishTarget } from "../supply-chain/publish.js"
 import { buildAndCheckImage, firstBlocker } from "../supply-chain/release.js"
-import { type AppliedStack, type CheckedImage, type HealthPort, type NotifyPort, type ReleasePort, type TerraformPort } from "./ports.js"
+import { gateReportText } from "../supply-chain/scan/gate.js"
+import { applyPlan, cloudAdapter, planStack, type StackCredentials } from "../terraform/apply.js"
+import type { AppliedStack, CheckedImage, HealthPort, NotifyPort, ReleasePort, TerraformPort } from "./ports.js"
+import type { StopStagingPort } from "./production.js"
+import { toScanSummary } from "./steps.js"
 
 // --- Release ------------------------------------------------------------------------------------
 
@@ -108,13 +89,8 @@ export function terraformPort(input: {
       // The apply runs in the engine and cannot be stopped from here once started; never start it for a
       // step that was cancelled while planning (the step runner waits for a running one, see step-runner.ts).
       signal.throwIfAborted()
+      // applyPlan refuses a stack without its service_url output (terraform/outputs.ts).
       const applied = await applyPlan(plan, { allowDestroy: false, now: input.now() })
-      if (!applied.serviceUrl) {
-        throw new Error(
-          `terraform/${input.credentials.stack === Stack.AWS ? "aws" : "gcp"} has no service_url output after apply; ` +
-            "declare it in outputs.tf (the deploy health-checks that URL).",
-        )
-      }
       const adopted = plan.imported.length > 0 ? `; adopted ${plan.imported.length} existing resource(s)` : ""
       return { serviceUrl: applied.serviceUrl, summary: `${applied.changes}${adopted}` }
     },
@@ -153,7 +129,32 @@ export function notifyPort(input: { given: SecretArgs; mode: NotifyMode; secretV
   }
 }
 
-// --- The two commands ---------------------------------------------------------------------------
+// --- What both deploys build the same way ------------------------------------------------------
+
+/** The ports both deploys build alike: clock, release (to `target`), Terraform, health, notifications. */
+export function sharedPorts(input: {
+  source: Directory
+  settings: Settings
+  environment: "staging" | "production"
+  commit: string
+  version: string
+  target: () => Promise<PublishTarget>
+  credentials: StackCredentials
+  given: SecretArgs
+  mode: NotifyMode
+  secretValues: readonly string[]
+}): { clock: Clock; release: ReleasePort; terraform: TerraformPort; health: HealthPort; notify: NotifyPort } {
+  const { source, settings } = input
+  return {
+    clock: systemClock,
+    release: releasePort({ source, settings, commit: input.commit, version: input.version, now: new Date(), target: input.target }),
+    terraform: terraformPort({ source, settings, credentials: input.credentials, now: () => new Date() }),
+    health: healthPort(settings, input.environment),
+    notify: notifyPort({ given: input.given, mode: input.mode, secretValues: input.secretValues }),
+  }
+}
+
+// --- The two commands' input ---------------------------------------------------------------------
 
 /** What `deploy-staging` / `deploy-production` receive besides the Secrets. */
 export interface DeployCommandInput {
@@ -168,104 +169,4 @@ export interface DeployCommandInput {
   commitTime?: string
   /** --allow-older: deploy even when a newer commit serves. */
   allowOlder: boolean
-}
-
-/**
- * deploy-staging: validates every input (settings, price table, commit, version, credentials) before
- * any cloud call, then runs staging.ts with the real ports and returns the report.
- */
-export async function runDeployStaging(input: DeployCommandInput): Promise<DeployReport> {
-  const settings = await loadSettings(input.source)
-  const pricing = await loadPricing(input.source)
-  const plan = planStaging({
-    settings,
-    pricing,
-    commit: input.commit,
-    version: input.version,
-    commitTime: input.commitTime,
-    allowOlder: input.allowOlder,
-    runUrl: input.runUrl,
-  })
-  const { given, values } = await presentSecrets(input.secrets)
-  const aws = requireAwsSecrets(given)
-  const mode = effectiveMode(settings.notifications.mode, input.notify)
-  // Creating the client makes no request; the first one is ECR's login inside the run.
-  const ecs = await openStagingService(stagingTarget(settings), await awsCredentials(aws))
-  try {
-    const run = await whileInterruptible((signal) => deployStaging(plan, {
-      clock: systemClock,
-      release: releasePort({
-        source: input.source,
-        settings,
-        commit: plan.commit,
-        version: plan.version,
-        now: new Date(),
-        target: () => ecrTarget(settings, aws),
-      }),
-      terraform: terraformPort({ source: input.source, settings, credentials: { stack: Stack.AWS, aws }, now: () => new Date() }),
-      ecs,
-      health: healthPort(settings, "staging"),
-      notify: notifyPort({ given, mode, secretValues: values }),
-    }, { signal }))
-    return toDeployReport(run, values)
-  } finally {
-    ecs.close()
-  }
-}
-
-/**
- * deploy-production: validates every input (settings, price table, commit, version, canary steps,
- * credentials) before any cloud call, then runs production.ts with the real ports and returns the report.
- */
-export async function runDeployProduction(
-  input: DeployCommandInput & { skipAwsStop: boolean; canarySteps?: string },
-): Promise<DeployReport> {
-  const settings = await loadSettings(input.source)
-  const pricing = await loadPricing(input.source)
-  const plan = planProduction({
-    settings,
-    pricing,
-    commit: input.commit,
-    version: input.version,
-    canarySteps: input.canarySteps,
-    skipAwsStop: input.skipAwsStop,
-    commitTime: input.commitTime,
-    allowOlder: input.allowOlder,
-    runUrl: input.runUrl,
-  })
-  const { given, values } = await presentSecrets(input.secrets)
-  const gcp = requireGcpSecrets(given.gcpCredentials, given.gcpAccessToken)
-  // No AWS key at all only skips the staging stop.
-  const aws = optionalAwsSecrets(given)
-  const mode = effectiveMode(settings.notifications.mode, input.notify)
-  // Connecting checks the GCP credential's form (a key must be a service-account key) without a request.
-  const cloudRun = await connectProductionService(settings, gcp)
-  try {
-    const run = await whileInterruptible((signal) => deployProduction(plan, {
-      clock: systemClock,
-      release: releasePort({
-        source: input.source,
-        settings,
-        commit: plan.commit,
-        version: plan.version,
-        now: new Date(),
-        target: async () => artifactRegistryTarget(settings, gcp),
-      }),
-      terraform: terraformPort({ source: input.source, settings, credentials: { stack: Stack.GCP, gcp }, now: () => new Date() }),
-      cloudRun,
-      stopStaging: aws
-        ? stopStagingPort(settings, aws)
-        : {
-            unavailable:
-              "no AWS credentials given (--aws-access-key-id/--aws-secret-access-key), so staging keeps running; " +
-              "pass credentials that may scale the staging service, or --skip-aws-stop to say it is intended",
-          },
-      health: healthPort(settings, "production"),
-      notify: notifyPort({ given, mode, secretValues: values }),
-      sleep,
-    }, { signal }))
-    return toDeployReport(run, values)
-  } finally {
-    await cloudRun.close()
-  }
 }
