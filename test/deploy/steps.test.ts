@@ -20,6 +20,7 @@ import { NEW_RELEASE, OLD_RELEASE, pipelineYaml, trivyReport } from "../support/
 import { repoRoot } from "../tools/paths.js"
 import { type CheckedImage, type HealthPort } from "../../dagger/src/deploy/ports.js"
 import { stepDetail, softStep, startSteps } from "../../dagger/src/deploy/step-runner.js"
+import { toDeployReport } from "../../dagger/src/report/deploy-report.js"
 
 const settings = parseSettings(pipelineYaml({}))
 const pricing = parsePricing(readFileSync(join(repoRoot, "ci/pricing.yaml"), "utf8"))
@@ -80,6 +81,21 @@ describe("planStaging / planProduction: bad input is refused before anything run
   it("defaults the version to the short commit and checks --run-url", () => {
     expect(planStaging({ settings, pricing, commit: NEW_RELEASE.commit }).version).toBe(NEW_RELEASE.commit.slice(0, 7))
     expect(() => planStaging({ settings, pricing, commit: NEW_RELEASE.commit, runUrl: "javascript:alert(1)" })).toThrow(/--run-url/)
+  })
+
+  it("refuses a --run-url that carries credentials, without echoing them", () => {
+    for (const runUrl of ["https://ci-bot:s3cr3t-pass@ci.example.com/runs/7", "https://token@ci.example.com/runs/7", "https://u:p@ss@ci.example.com/runs/7"]) {
+      let err: unknown
+      try {
+        planStaging({ settings, pricing, commit: NEW_RELEASE.commit, runUrl })
+      } catch (e) {
+        err = e
+      }
+      expect(err, runUrl).toBeInstanceOf(Error)
+      expect((err as Error).message).toMatch(/--run-url carries credentials/)
+      for (const part of ["ci-bot", "s3cr3t-pass", "token", "p@ss"]) expect((err as Error).message).not.toContain(part)
+    }
+    expect(planStaging({ settings, pricing, commit: NEW_RELEASE.commit, runUrl: "https://ci.example.com/runs/7" }).runUrl).toBe("https://ci.example.com/runs/7")
   })
 
   it("takes the canary steps from the flag over the settings, and refuses a bad list", () => {
@@ -427,5 +443,43 @@ describe("a failure before the service changes", () => {
     expect(run.failingStep).toBe("task definition")
     expect(calls).toEqual([])
     expect(run.rollback).toMatchObject({ attempted: false, outcome: "not-needed", detail: expect.stringMatching(/not changed/) })
+  })
+})
+
+describe("secrets are scrubbed before anything is cut (issue 13.6)", () => {
+  it("a step error with a secret straddling the report's cut leaves no piece of it in the report", async () => {
+    const secret = "planted-secret-straddling-the-cut-QWZXKVJQ"
+    // Whatever the cut (the record's, the report's 300-character detail), the secret sits across it.
+    const message = `${"x".repeat(280)} token=${secret} and more text after it`
+    const ports: StagingPorts = {
+      clock: { now: () => Date.now() },
+      release: { check: async () => released() },
+      terraform: {
+        apply: async () => {
+          throw new Error(message)
+        },
+      },
+      ecs: {
+        serving: async () => undefined,
+        registerRevision: async () => ({ taskDefinitionArn: "td:2", previousTaskDefinitionArn: "td:1" }),
+        rollout: async () => {
+          throw new Error("not expected")
+        },
+        rollBack: async () => {
+          throw new Error("not expected")
+        },
+        facts: async () => ({ desiredCount: 1 }),
+      },
+      health: healthOf(() => OLD_RELEASE),
+      notify: quiet,
+    }
+    const run = await deployStaging(planStaging({ settings, pricing, commit: NEW_RELEASE.commit }), ports)
+    expect(run.failingStep).toBe("terraform apply (aws)")
+    const report = toDeployReport(run, [secret])
+    for (const text of [report.markdown, report.json]) {
+      for (let i = 0; i + 8 <= secret.length; i++) expect(text, secret.slice(i, i + 8)).not.toContain(secret.slice(i, i + 8))
+    }
+    // The record keeps the whole line, scrubbed; the Markdown cuts it after scrubbing.
+    expect(report.json).toContain("token=***")
   })
 })

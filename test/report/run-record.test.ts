@@ -85,8 +85,9 @@ describe("formatting helpers", () => {
     [3_720_000, "1 h 02 min"],
   ])("formatDuration(%d) = %s", (ms, text) => expect(formatDuration(ms)).toBe(text))
 
-  it("firstLine keeps the first non-empty line and caps it", () => {
+  it("firstLine keeps the first non-empty line, uncut unless a limit is given", () => {
     expect(firstLine(new Error("\n\nfirst\nsecond"))).toBe("first")
-    expect(firstLine("x".repeat(400)).length).toBe(300)
+    expect(firstLine("x".repeat(400)).length).toBe(400)
+    expect(firstLine("x".repeat(400), 300).length).toBe(300)
   })
 })

@@ -119,10 +119,16 @@ export async function requireHealthy(
 /** `--run-url` must be an http(s) link (it becomes a link in Markdown and chat messages). */
 export function runUrlOf(runUrl: string | undefined): { runUrl?: string } {
   if (runUrl === undefined || runUrl.trim() === "") return {}
-  if (!/^https?:\/\/\S+$/.test(runUrl.trim())) {
+  const link = runUrl.trim()
+  if (!/^https?:\/\/\S+$/.test(link) || !URL.canParse(link)) {
     throw new Error(`--run-url '${runUrl}' is not an http(s) URL; pass the CI run's link, e.g. https://github.com/OWNER/REPO/actions/runs/123`)
   }
-  return { runUrl: runUrl.trim() }
+  const url = new URL(link)
+  if (url.username !== "" || url.password !== "") {
+    // The link goes into reports and chat messages as is: credentials in it would be published.
+    throw new Error(`--run-url carries credentials (user:password@${url.host}); pass the plain link to the CI run, without them`)
+  }
+  return { runUrl: link }
 }
 
 /** Terraform defaults of the production service (terraform/modules/gcp-cloud-run-service), used when it is not read. */

@@ -8,8 +8,12 @@ export function durationMs(startedAt: string | undefined, endedAt: string | unde
   return Number.isFinite(d) && d > 0 ? d : 0
 }
 
-/** First line of an error message, capped so one step cannot flood the report. */
-export function firstLine(err: unknown, max = 300): string {
+/**
+ * First non-empty line of an error message (or of a text), cut at `max` when given. What is recorded stays
+ * uncut: a cut made before secrets are scrubbed could leave a secret's prefix behind, so reports and
+ * notifications cut only after redaction (report/render.ts, notify/).
+ */
+export function firstLine(err: unknown, max = Infinity): string {
   const text = err instanceof Error ? err.message : String(err)
   const line = text.split("\n").find((l) => l.trim() !== "") ?? text
   return line.length > max ? `${line.slice(0, max - 1)}…` : line

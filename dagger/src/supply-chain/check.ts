@@ -8,6 +8,7 @@ import { renderScanSummary, type ScanVerdict } from "./scan/gate.js"
 import type { Settings } from "../config/settings.js"
 import { shortImageId } from "./image-ref.js"
 import { stripTerminalCodes } from "../shared/terminal.js"
+import { firstLine } from "../shared/text.js"
 
 export type StepStatus = "PASS" | "FAIL" | "NOT RUN"
 
@@ -46,10 +47,6 @@ export function renderCheckSummary(steps: readonly StepResult[], context: { vers
     lines.push("", `### ${s.name}`, "", "```text", stripTerminalCodes(s.detail).replace(/```/g, "'''"), "```")
   }
   return lines.join("\n") + "\n"
-}
-
-function firstLine(text: string): string {
-  return text.split("\n")[0] ?? ""
 }
 
 /** Turns the image steps' outcomes into report lines (pure, given the outcomes). */
