@@ -1,7 +1,7 @@
 // GCP side of adopt-or-create: existence probes over the public REST APIs with an OAuth access
 // token. Plain `fetch` keeps this file light; only the key-to-token exchange loads
 // google-auth-library, lazily.
-import type { GcpSecrets } from "../../config/credentials.js"
+import { readGcpCredentials, type GcpSecrets } from "../../config/credentials.js"
 import type { ImportEntry, Probe, ProbeResult } from "../import.js"
 
 /** Base URLs of the Google APIs the probes call; tests point them at a local fake. */
@@ -30,22 +30,18 @@ export interface GcpTarget {
 
 /**
  * Resolves the GCP secrets to a short-lived access token, inside this process only: an access token
- * is used as is; a service-account key (or workload-identity config) is exchanged for one.
+ * is used as is; a service-account key is exchanged for one.
  */
 export async function gcpAccessToken(secrets: GcpSecrets): Promise<string> {
-  if (secrets.accessToken) return (await secrets.accessToken.plaintext()).trim()
-  if (!secrets.credentials) {
-    throw new Error("GCP credentials missing: pass --gcp-credentials or --gcp-access-token.")
-  }
-  let key: Record<string, unknown>
-  try {
-    key = JSON.parse(await secrets.credentials.plaintext()) as Record<string, unknown>
-  } catch {
-    // Never echo the secret's content, not even a fragment of it.
-    throw new Error("--gcp-credentials is not JSON; pass the service-account key file's content (env://GCP_SERVICE_ACCOUNT_KEY).")
-  }
+  // The one reader of the GCP Secret (config/credentials.ts): the same checks and errors as every other use.
+  const credentials = await readGcpCredentials(secrets, "for the Terraform probes")
+  if (credentials.kind === "access-token") return credentials.token
   const { GoogleAuth } = await import("#google-auth-library")
-  const auth = new GoogleAuth({ credentials: key, scopes: ["https://www.googleapis.com/auth/cloud-platform"] })
+  const { key } = credentials
+  const auth = new GoogleAuth({
+    credentials: { client_email: key.clientEmail, private_key: key.privateKey },
+    scopes: ["https://www.googleapis.com/auth/cloud-platform"],
+  })
   const token = await auth.getAccessToken()
   if (!token) throw new Error("the GCP service-account key did not yield an access token; is the key disabled or deleted?")
   return token
