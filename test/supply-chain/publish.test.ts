@@ -13,7 +13,7 @@ afterAll(async () => {
   await moto?.stop()
 })
 
-describe("ECR authorization via the AWS SDK (moto)", () => {
+describe("ECR authorization via a signed call (moto)", () => {
   it("returns the registry host and a decoded AWS login", async () => {
     const auth = await ecrAuthorization({ region: moto.region, credentials: moto.credentials, endpointUrl: moto.endpoint })
     expect(auth.host).toMatch(new RegExp(`^\\d{12}\\.dkr\\.ecr\\.${moto.region}\\.amazonaws\\.com$`))

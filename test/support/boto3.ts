@@ -1,12 +1,12 @@
 // AWS fixtures made with boto3 (the moto venv's own, from test/tools/setup.mjs), for the services the
-// module no longer ships an SDK client for (EC2, ELBv2, IAM, CloudWatch Logs). A second, independent
-// AWS client: the module's own signed calls (dagger/src/terraform/probes/aws-api.ts) then read what
+// module no longer ships an SDK client for (EC2, ELBv2, IAM, CloudWatch Logs, S3, DynamoDB, ECR). A second, independent
+// AWS client: the module's own signed calls (dagger/src/aws/signed-api.ts) then read what
 // boto3 wrote, so a mistake in how they encode a request or read an answer cannot cancel itself out.
 import { execFile } from "node:child_process"
 import type { Moto } from "./moto.js"
 import { toolPath } from "../tools/paths.js"
 
-/** One boto3 call: service ("ec2", "elbv2", "iam", "logs"), operation in boto3's snake_case, parameters as the API names them. */
+/** One boto3 call: service ("ec2", "elbv2", "iam", "logs", "s3", "dynamodb", "ecr"), operation in boto3's snake_case, parameters as the API names them. */
 export type BotoCall = [service: string, operation: string, params: Record<string, unknown>]
 
 // Runs the calls in order in one interpreter (boto3 takes ~0.5 s to import) and prints their answers as JSON.

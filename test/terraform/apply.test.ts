@@ -4,8 +4,6 @@
 // module asks the engine to do: order (state list → probe → imports.tf → plan → apply of that plan),
 // the container (pinned image, plugin cache, secret variables, lock timeout, cache buster) and the
 // destroy guard.
-import { CreateRepositoryCommand, ECRClient } from "@aws-sdk/client-ecr"
-import { HeadBucketCommand, S3Client } from "@aws-sdk/client-s3"
 import { parse as parseHcl } from "@cdktf/hcl2json"
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -192,12 +190,11 @@ describe("plan / apply of the AWS stack through the module entrypoint (moto behi
       args: args as never,
       timeoutMs: 180_000,
     })
-  const cfg = () => ({ region: moto.region, endpoint: moto.endpoint, credentials: moto.credentials })
 
   it("first run: bootstraps the backend, adopts what exists (import blocks), plans; apply applies that plan file", async () => {
     const names = awsStack(settings)
     // Leftovers of the seed's scripts: they exist but no state knows them.
-    await new ECRClient(cfg()).send(new CreateRepositoryCommand({ repositoryName: settings.staging.names.ecrRepository }))
+    await botoCalls(moto, [["ecr", "create_repository", { repositoryName: settings.staging.names.ecrRepository }]])
     await botoCalls(moto, [["logs", "create_log_group", { logGroupName: `/ecs/${settings.staging.names.prefix}` }]])
     double.setScript(
       terraform({
@@ -219,7 +216,7 @@ describe("plan / apply of the AWS stack through the module entrypoint (moto behi
     expect(plan.changes).toBe("1 to import, 1 to add, 0 to change, 0 to replace, 0 to destroy")
     expect(plan.bootstrapped).toEqual([`S3 bucket ${settings.staging.terraform.stateBucket}`, `DynamoDB table ${settings.staging.terraform.lockTable}`])
     // The bucket really exists now (init needs it).
-    await new S3Client({ ...cfg(), forcePathStyle: true }).send(new HeadBucketCommand({ Bucket: settings.staging.terraform.stateBucket }))
+    await botoCalls(moto, [["s3", "head_bucket", { Bucket: settings.staging.terraform.stateBucket }]])
     expect((plan.imported as string[]).sort()).toEqual(
       [
         "module.registry.aws_ecr_repository.this",
@@ -370,8 +367,8 @@ describe("plan / apply of the AWS stack through the module entrypoint (moto behi
       expect(double.execs()).toEqual([])
     }
     // The state bucket bootstrap (the first cloud call of a plan) never ran.
-    const head = new S3Client({ ...cfg(), forcePathStyle: true }).send(new HeadBucketCommand({ Bucket: settings.staging.terraform.stateBucket }))
-    await expect(head).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } })
+    const head = botoCalls(moto, [["s3", "head_bucket", { Bucket: settings.staging.terraform.stateBucket }]])
+    await expect(head).rejects.toThrow(/\(404\) when calling the HeadBucket operation/)
   }, 240_000)
 
   it("a failing init is reported with its exit code, Terraform's words and the fix; nothing is planned", async () => {

@@ -1,8 +1,6 @@
 // The state backends bootstrapped before `terraform init`: the staging S3 bucket and lock table
 // against a real moto server, the production GCS bucket against a local fake of the Storage API
 // (test/support/google-apis-fake.ts). Created private and versioned once, found afterwards, safe to race.
-import { DescribeTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb"
-import { GetBucketVersioningCommand, GetPublicAccessBlockCommand, S3Client } from "@aws-sdk/client-s3"
 import { readFileSync } from "node:fs"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import { parseSettings } from "../../dagger/src/config/settings.js"
@@ -10,6 +8,7 @@ import { bootstrapAwsBackend, bootstrapGcsBackend } from "../../dagger/src/terra
 import type { AwsTarget } from "../../dagger/src/terraform/probes/aws.js"
 import type { GcpTarget } from "../../dagger/src/terraform/probes/gcp.js"
 import { awsNames, gcpNames } from "../../dagger/src/terraform/stacks.js"
+import { botoCalls } from "../support/boto3.js"
 import { startGoogleApisFake, type GoogleApisFake } from "../support/google-apis-fake.js"
 import { startMoto, type Moto } from "../support/moto.js"
 import { repoRoot } from "../tools/paths.js"
@@ -35,10 +34,6 @@ beforeEach(async () => {
   fake.reset()
 })
 
-function cfg() {
-  return { region: moto.region, endpoint: moto.endpoint, credentials: moto.credentials }
-}
-
 function gcsTarget(): GcpTarget {
   return { accessToken: TOKEN, endpoints: { storage: fake.endpoint } }
 }
@@ -50,14 +45,26 @@ describe("bootstrapAwsBackend (moto)", () => {
       created: [`S3 bucket ${aws.stateBucket}`, `DynamoDB table ${aws.lockTable}`],
       existing: [],
     })
-    const s3 = new S3Client({ ...cfg(), forcePathStyle: true })
-    expect((await s3.send(new GetBucketVersioningCommand({ Bucket: aws.stateBucket }))).Status).toBe("Enabled")
-    expect(
-      (await s3.send(new GetPublicAccessBlockCommand({ Bucket: aws.stateBucket }))).PublicAccessBlockConfiguration,
-    ).toMatchObject({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true })
-    const table = await new DynamoDBClient(cfg()).send(new DescribeTableCommand({ TableName: aws.lockTable }))
-    expect(table.Table?.TableStatus).toBe("ACTIVE")
-    expect(table.Table?.KeySchema).toEqual([{ AttributeName: "LockID", KeyType: "HASH" }])
+    // Read back with boto3, an independent client, so the module's request encoding is checked against what moto stored.
+    const [versioning, publicAccess, encryption, location, described] = await botoCalls(moto, [
+      ["s3", "get_bucket_versioning", { Bucket: aws.stateBucket }],
+      ["s3", "get_public_access_block", { Bucket: aws.stateBucket }],
+      ["s3", "get_bucket_encryption", { Bucket: aws.stateBucket }],
+      ["s3", "get_bucket_location", { Bucket: aws.stateBucket }],
+      ["dynamodb", "describe_table", { TableName: aws.lockTable }],
+    ])
+    expect(versioning).toMatchObject({ Status: "Enabled" })
+    expect(publicAccess).toMatchObject({
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+    })
+    expect(encryption).toMatchObject({
+      ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: "aws:kms" }, BucketKeyEnabled: true }] },
+    })
+    expect((location as { LocationConstraint?: string | null }).LocationConstraint ?? "us-east-1").toBe(moto.region)
+    const table = (described as { Table?: { TableStatus?: string; KeySchema?: unknown; BillingModeSummary?: { BillingMode?: string } } }).Table
+    expect(table?.TableStatus).toBe("ACTIVE")
+    expect(table?.KeySchema).toEqual([{ AttributeName: "LockID", KeyType: "HASH" }])
+    expect(table?.BillingModeSummary?.BillingMode).toBe("PAY_PER_REQUEST")
 
     const second = await bootstrapAwsBackend(awsTarget, { bucket: aws.stateBucket, lockTable: aws.lockTable })
     expect(second).toEqual({ created: [], existing: [`S3 bucket ${aws.stateBucket}`, `DynamoDB table ${aws.lockTable}`] })

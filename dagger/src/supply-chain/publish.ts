@@ -1,4 +1,4 @@
-// Publishing: registry logins (ECR via the AWS SDK inside this module; Artifact Registry from the GCP
+// Publishing: registry logins (ECR through a signed API call inside this module; Artifact Registry from the GCP
 // secret as is) and the push itself, which answers the reference WITH its digest.
 //
 // Secrets: the ECR password is obtained here, in the module process, and becomes a Dagger Secret at once
@@ -6,6 +6,7 @@
 // Artifact Registry accepts the key JSON (user `_json_key`) or an access token (user `oauth2accesstoken`)
 // as the registry password.
 import { dag, type Container, type Secret } from "@dagger.io/dagger"
+import { jsonApi } from "../aws/signed-api.js"
 import { awsCredentials, gcpCredentialSecret, type AwsCredentials, type AwsSecrets, type GcpSecrets } from "../config/credentials.js"
 import {
   artifactRegistryAddress,
@@ -45,7 +46,7 @@ export function decodeEcrToken(token: string): { username: string; password: str
   return { username: text.slice(0, colon), password: text.slice(colon + 1) }
 }
 
-/** Plaintext ECR login as the SDK answers it. Stays inside this process. */
+/** Plaintext ECR login as ECR answers it. Stays inside this process. */
 export interface EcrAuthorization {
   host: string
   username: string
@@ -62,15 +63,10 @@ export async function ecrAuthorization(opts: {
   credentials: AwsCredentials
   endpointUrl?: string
 }): Promise<EcrAuthorization> {
-  const { ECRClient, GetAuthorizationTokenCommand } = await import("#aws-sdk/client-ecr")
-  const client = new ECRClient({
-    region: opts.region,
-    credentials: opts.credentials,
-    ...(opts.endpointUrl ? { endpoint: opts.endpointUrl } : {}),
-  })
-  let data
+  let data: { authorizationToken?: string; proxyEndpoint?: string; expiresAt?: number } | undefined
   try {
-    const out = await client.send(new GetAuthorizationTokenCommand({}))
+    const target = { region: opts.region, credentials: opts.credentials, ...(opts.endpointUrl ? { endpoint: opts.endpointUrl } : {}) }
+    const out = (await jsonApi(target, "ecr", "GetAuthorizationToken", {})) as { authorizationData?: (typeof data)[] }
     data = out.authorizationData?.[0]
   } catch (err) {
     const e = err as Error
@@ -79,14 +75,14 @@ export async function ecrAuthorization(opts: {
         "Check --aws-access-key-id/--aws-secret-access-key (and --aws-session-token for OIDC) and that the " +
         "identity may call ecr:GetAuthorizationToken.",
     )
-  } finally {
-    client.destroy()
   }
   if (!data?.authorizationToken || !data.proxyEndpoint) {
     throw new Error(`ECR GetAuthorizationToken in ${opts.region} answered no token or no proxy endpoint; cannot log in to ECR`)
   }
   const { username, password } = decodeEcrToken(data.authorizationToken)
-  return { host: registryHostFromEndpoint(data.proxyEndpoint), username, password, expiresAt: data.expiresAt }
+  // The JSON answer gives the expiry in epoch seconds.
+  const expiresAt = typeof data.expiresAt === "number" ? new Date(data.expiresAt * 1000) : undefined
+  return { host: registryHostFromEndpoint(data.proxyEndpoint), username, password, expiresAt }
 }
 
 /** Wraps an ECR authorization as a registry login whose password is a Dagger Secret. */

@@ -3,6 +3,8 @@
 // and encrypted from the first second (state may hold secrets); every bootstrap is safe to repeat and
 // to race. Terraform adopts them through the import manifest and owns their settings afterwards.
 import type { AwsProbe } from "./import.js"
+import { jsonApi, s3BucketApi } from "../aws/signed-api.js"
+import { sleep } from "../shared/wait.js"
 import { AwsClients, awsErrorName, probeAwsResource, type AwsTarget } from "./probes/aws.js"
 import { callGoogleApi, googleApiMessage, googleEndpoints, probeGcpResource, type GcpTarget } from "./probes/gcp.js"
 
@@ -61,67 +63,90 @@ const errorText = (err: unknown) => `${awsErrorName(err)} ${err instanceof Error
 
 /** True when this run created the bucket (false when a concurrent run did). */
 async function createStateBucket(clients: AwsClients, bucket: string): Promise<boolean> {
-  const region = clients.target.region
-  const sdk = await import("#aws-sdk/client-s3")
-  const s3 = await clients.s3()
+  const target = clients.target
+  const region = target.region
+  const put = (subresource: string | undefined, xml: string) => s3BucketApi(target, { method: "PUT", bucket, subresource, xml })
   const created = await createUnlessRaced(
+    // us-east-1 is the one region that rejects an explicit location constraint.
     () =>
-      s3.send(
-        new sdk.CreateBucketCommand({
-          Bucket: bucket,
-          // us-east-1 is the one region that rejects an explicit location constraint.
-          ...(region === "us-east-1" ? {} : { CreateBucketConfiguration: { LocationConstraint: region as never } }),
-        }),
-      ),
+      region === "us-east-1"
+        ? s3BucketApi(target, { method: "PUT", bucket })
+        : put(undefined, s3Xml("CreateBucketConfiguration", `<LocationConstraint>${region}</LocationConstraint>`)),
     "BucketAlreadyOwnedByYou",
     (err) =>
       `could not create the state bucket ${bucket} in ${region}: ${errorText(err)}. ` +
       "Bucket names are global; if another account owns it, choose another staging.terraform.stateBucket.",
   )
   // Idempotent puts: a racing run applying them too is harmless.
-  await s3.send(
-    new sdk.PutPublicAccessBlockCommand({
-      Bucket: bucket,
-      PublicAccessBlockConfiguration: {
-        BlockPublicAcls: true,
-        BlockPublicPolicy: true,
-        IgnorePublicAcls: true,
-        RestrictPublicBuckets: true,
-      },
-    }),
-  )
-  await s3.send(new sdk.PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: "Enabled" } }))
-  await s3.send(
-    new sdk.PutBucketEncryptionCommand({
-      Bucket: bucket,
-      ServerSideEncryptionConfiguration: {
-        Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: "aws:kms" }, BucketKeyEnabled: true }],
-      },
-    }),
-  )
+  const settings: [string, string][] = [
+    [
+      "publicAccessBlock",
+      s3Xml(
+        "PublicAccessBlockConfiguration",
+        "<BlockPublicAcls>true</BlockPublicAcls><IgnorePublicAcls>true</IgnorePublicAcls>" +
+          "<BlockPublicPolicy>true</BlockPublicPolicy><RestrictPublicBuckets>true</RestrictPublicBuckets>",
+      ),
+    ],
+    ["versioning", s3Xml("VersioningConfiguration", "<Status>Enabled</Status>")],
+    [
+      "encryption",
+      s3Xml(
+        "ServerSideEncryptionConfiguration",
+        "<Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>aws:kms</SSEAlgorithm></ApplyServerSideEncryptionByDefault>" +
+          "<BucketKeyEnabled>true</BucketKeyEnabled></Rule>",
+      ),
+    ],
+  ]
+  for (const [subresource, xml] of settings) {
+    try {
+      await put(subresource, xml)
+    } catch (err) {
+      throw new Error(
+        `could not set ${subresource} on the state bucket ${bucket}: ${errorText(err)}. ` +
+          "The pipeline's AWS identity needs s3:PutBucketPublicAccessBlock, s3:PutBucketVersioning and s3:PutEncryptionConfiguration on it.",
+      )
+    }
+  }
   return created
 }
 
+/** An S3 configuration document (the values put here are fixed literals, so nothing needs escaping). */
+const s3Xml = (root: string, inner: string) => `<${root} xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${inner}</${root}>`
+
+// The lock table must be ACTIVE (not CREATING) before init locks state: polled as the SDK waiter did.
+const TABLE_ACTIVE_WAIT = { maxMs: 120_000, minDelayMs: 1_000, maxDelayMs: 5_000 }
+
 /** True when this run created the table (false when a concurrent run did). */
 async function createLockTable(clients: AwsClients, table: string): Promise<boolean> {
-  const sdk = await import("#aws-sdk/client-dynamodb")
-  const client = await clients.dynamodb()
+  const target = clients.target
   const created = await createUnlessRaced(
     () =>
-      client.send(
-        new sdk.CreateTableCommand({
-          TableName: table,
-          BillingMode: "PAY_PER_REQUEST",
-          AttributeDefinitions: [{ AttributeName: "LockID", AttributeType: "S" }],
-          KeySchema: [{ AttributeName: "LockID", KeyType: "HASH" }],
-        }),
-      ),
+      jsonApi(target, "dynamodb", "CreateTable", {
+        TableName: table,
+        BillingMode: "PAY_PER_REQUEST",
+        AttributeDefinitions: [{ AttributeName: "LockID", AttributeType: "S" }],
+        KeySchema: [{ AttributeName: "LockID", KeyType: "HASH" }],
+      }),
     "ResourceInUseException",
     (err) => `could not create the lock table ${table}: ${errorText(err)}`,
   )
-  // init locks state right after this; the table must be ACTIVE, not CREATING.
-  await sdk.waitUntilTableExists({ client, maxWaitTime: 120, minDelay: 1, maxDelay: 5 }, { TableName: table })
-  return created
+  const deadline = Date.now() + TABLE_ACTIVE_WAIT.maxMs
+  let status = "unknown"
+  for (let delay = TABLE_ACTIVE_WAIT.minDelayMs; ; delay = Math.min(delay * 2, TABLE_ACTIVE_WAIT.maxDelayMs)) {
+    try {
+      const answer = (await jsonApi(target, "dynamodb", "DescribeTable", { TableName: table })) as { Table?: { TableStatus?: string } }
+      status = answer.Table?.TableStatus ?? "unknown"
+      if (status === "ACTIVE") return created
+    } catch (err) {
+      // A table created a moment ago may not be visible yet.
+      if (awsErrorName(err) !== "ResourceNotFoundException") throw new Error(`could not read the lock table ${table}: ${errorText(err)}`)
+    }
+    if (Date.now() + delay > deadline) break
+    await sleep(delay)
+  }
+  throw new Error(
+    `the lock table ${table} is still ${status} after ${TABLE_ACTIVE_WAIT.maxMs / 1000} s; check it in the DynamoDB console and run again`,
+  )
 }
 
 /**

@@ -2,7 +2,6 @@
 // (with the import ID Terraform expects), reports absence as absence, and refuses to guess when names
 // are ambiguous. A second run probes nothing. EC2, ELBv2, IAM and Logs resources are made with boto3
 // (the module reads them with its own signed calls), ECR and ECS ones with the module's SDK clients.
-import { CreateRepositoryCommand, ECRClient } from "@aws-sdk/client-ecr"
 import { CreateClusterCommand, CreateServiceCommand, ECSClient, RegisterTaskDefinitionCommand } from "@aws-sdk/client-ecs"
 import { readFileSync } from "node:fs"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
@@ -49,7 +48,7 @@ const tag = (name: string, type: "vpc" | "subnet" | "internet-gateway" | "route-
 /** Creates, with the SDK, everything the staging manifest lists, named as Terraform would name it. */
 async function createStagingByHand(): Promise<Record<string, string>> {
   await bootstrapAwsBackend(target, { bucket: names.stateBucket, lockTable: names.lockTable })
-  await new ECRClient(cfg()).send(new CreateRepositoryCommand({ repositoryName: names.ecrRepository }))
+  await botoCalls(moto, [["ecr", "create_repository", { repositoryName: names.ecrRepository }]])
 
   type Id = Record<string, string>
   const [vpcOut] = await botoCalls(moto, [["ec2", "create_vpc", { CidrBlock: "10.40.0.0/16", TagSpecifications: tag(names.vpc, "vpc") }]])

@@ -1,29 +1,12 @@
 // AWS side of adopt-or-create: one small probe per resource kind, each answering "does this
 // resource exist, and what is its import ID?", dispatched through one table. Calls run in the module
-// process with plaintext credentials: through the SDK clients the module ships anyway (S3, DynamoDB,
-// ECR, ECS), and through signed API calls (aws-api.ts) for EC2, ELBv2, IAM and CloudWatch Logs. Each
-// SDK is imported only when a probe of its kind runs, because every module file loads on every call.
-import type { AwsCredentials } from "../../config/credentials.js"
+// process with plaintext credentials: through the ECS SDK client the module ships anyway, and through
+// signed API calls (aws/signed-api.ts) for every other service. The ECS SDK is imported only when a
+// probe of its kind runs, because every module file loads on every call.
 import type { AwsProbe, ImportEntry, Probe, ProbeResult } from "../import.js"
-import { at, ec2Filters, list, logsApi, queryApi, text, type XmlValue } from "./aws-api.js"
+import { at, ec2Filters, jsonApi, list, queryApi, s3BucketApi, text, type AwsTarget, type XmlValue } from "../../aws/signed-api.js"
 
-/** Where and as whom to call AWS. */
-export interface AwsTarget {
-  region: string
-  /** Emulator endpoint (moto, LocalStack) from staging.aws.endpointUrl; absent for AWS itself. */
-  endpoint?: string
-  credentials: AwsCredentials
-}
-
-function clientConfig(t: AwsTarget) {
-  return {
-    region: t.region,
-    credentials: t.credentials,
-    ...(t.endpoint ? { endpoint: t.endpoint } : {}),
-    // The SDK's own retries (3 attempts with backoff) cover throttling; probes add none of their own.
-    maxAttempts: 3,
-  }
-}
+export type { AwsTarget } from "../../aws/signed-api.js"
 
 /** Name of an SDK or API error (`ResourceNotFoundException`, `NoSuchEntity`, ...), or "" when it has none. */
 export function awsErrorName(err: unknown): string {
@@ -73,37 +56,29 @@ async function lookUp(what: string, absentWhen: readonly string[], ask: () => Pr
 }
 
 /**
- * Lazily created SDK clients, one per service, shared by the probes (and the backend bootstrap) of a
- * run; `target` also signs the API calls of the kinds without an SDK client.
+ * The ECS SDK client, created lazily and shared by the probes of a run; `target` signs the API calls
+ * of every other kind.
  */
 export class AwsClients {
-  private cache = new Map<string, unknown>()
+  private ecsClient?: Promise<import("#aws-sdk/client-ecs").ECSClient>
   constructor(readonly target: AwsTarget) {}
 
-  private async get<T>(key: string, make: () => Promise<T>): Promise<T> {
-    if (!this.cache.has(key)) this.cache.set(key, await make())
-    return this.cache.get(key) as T
-  }
-
-  s3() {
-    return this.get("s3", async () => {
-      const { S3Client } = await import("#aws-sdk/client-s3")
-      // Emulators answer on an IP address, where virtual-host bucket URLs cannot resolve.
-      return new S3Client({ ...clientConfig(this.target), forcePathStyle: this.target.endpoint !== undefined })
-    })
-  }
-  dynamodb() {
-    return this.get("dynamodb", async () => new (await import("#aws-sdk/client-dynamodb")).DynamoDBClient(clientConfig(this.target)))
-  }
-  ecr() {
-    return this.get("ecr", async () => new (await import("#aws-sdk/client-ecr")).ECRClient(clientConfig(this.target)))
-  }
   ecs() {
-    return this.get("ecs", async () => new (await import("#aws-sdk/client-ecs")).ECSClient(clientConfig(this.target)))
+    this.ecsClient ??= import("#aws-sdk/client-ecs").then(
+      ({ ECSClient }) =>
+        new ECSClient({
+          region: this.target.region,
+          credentials: this.target.credentials,
+          ...(this.target.endpoint ? { endpoint: this.target.endpoint } : {}),
+          // The SDK's own retries (3 attempts with backoff) cover throttling; probes add none of their own.
+          maxAttempts: 3,
+        }),
+    )
+    return this.ecsClient
   }
 
   destroy(): void {
-    for (const c of this.cache.values()) (c as { destroy?: () => void }).destroy?.()
+    void this.ecsClient?.then((c) => c.destroy())
   }
 }
 
@@ -111,8 +86,7 @@ export class AwsClients {
 
 async function s3Bucket(clients: AwsClients, { bucket }: { bucket: string }): Promise<ProbeResult> {
   try {
-    const { HeadBucketCommand } = await import("#aws-sdk/client-s3")
-    await (await clients.s3()).send(new HeadBucketCommand({ Bucket: bucket }))
+    await s3BucketApi(clients.target, { method: "HEAD", bucket })
     return found(bucket)
   } catch (err) {
     // HeadBucket answers with a bare status and no error name.
@@ -129,16 +103,14 @@ async function s3Bucket(clients: AwsClients, { bucket }: { bucket: string }): Pr
 
 function dynamodbTable(clients: AwsClients, { table }: { table: string }): Promise<ProbeResult> {
   return lookUp(`DynamoDB table ${table}`, ["ResourceNotFoundException"], async () => {
-    const { DescribeTableCommand } = await import("#aws-sdk/client-dynamodb")
-    await (await clients.dynamodb()).send(new DescribeTableCommand({ TableName: table }))
+    await jsonApi(clients.target, "dynamodb", "DescribeTable", { TableName: table })
     return found(table)
   })
 }
 
 function ecrRepository(clients: AwsClients, { name }: { name: string }): Promise<ProbeResult> {
   return lookUp(`ECR repository ${name}`, ["RepositoryNotFoundException"], async () => {
-    const { DescribeRepositoriesCommand } = await import("#aws-sdk/client-ecr")
-    await (await clients.ecr()).send(new DescribeRepositoriesCommand({ repositoryNames: [name] }))
+    await jsonApi(clients.target, "ecr", "DescribeRepositories", { repositoryNames: [name] })
     return found(name)
   })
 }
@@ -242,7 +214,7 @@ function logGroup(clients: AwsClients, { name }: { name: string }): Promise<Prob
     // A prefix query also returns longer names, page by page; only the exact one counts.
     let nextToken: string | undefined
     do {
-      const page = (await logsApi(clients.target, "DescribeLogGroups", { logGroupNamePrefix: name, ...(nextToken ? { nextToken } : {}) })) as {
+      const page = (await jsonApi(clients.target, "logs", "DescribeLogGroups", { logGroupNamePrefix: name, ...(nextToken ? { nextToken } : {}) })) as {
         logGroups?: { logGroupName?: string }[]
         nextToken?: string
       }
