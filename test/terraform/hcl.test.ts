@@ -6,7 +6,7 @@ import { relative } from "node:path"
 import { beforeAll, describe, expect, it } from "vitest"
 import { parse as parseHcl } from "@cdktf/hcl2json"
 import { PREVIOUS_DESIRED_COUNT_TAG } from "../../dagger/src/aws/ecs.js"
-import { AWS_OWNERSHIP, GCP_OWNERSHIP, type OwnedFields } from "./ownership.js"
+import { AWS_OWNERSHIP, GCP_OWNERSHIP, type OwnedFields } from "../../dagger/src/terraform/ownership.js"
 import { parseSettings, type Settings } from "../../dagger/src/config/settings.js"
 import type { ImportEntry } from "../../dagger/src/terraform/import.js"
 import {

@@ -2,7 +2,7 @@
 // the listed fields change at run time (deploys, rollbacks, canary traffic, stopping staging), so
 // Terraform must ignore them: otherwise the next `apply` would undo a deploy or restart a stopped
 // staging. Each list here is exactly the resource's `lifecycle { ignore_changes }` in terraform/;
-// test/terraform-hcl.test.ts fails when the two differ.
+// test/terraform/hcl.test.ts fails when the two differ; the drift check (drift.ts) ignores the same fields.
 
 /** A Terraform resource (by address, as in `terraform state list`) and the fields the pipeline owns. */
 export interface OwnedFields {
