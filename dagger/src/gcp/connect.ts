@@ -33,7 +33,7 @@ export interface CloudRunConnection {
 /** The two v2 clients the pipeline uses. */
 export interface CloudRunClients {
   services: Pick<v2.ServicesClient, "getService" | "updateService">
-  revisions: Pick<v2.RevisionsClient, "getRevision">
+  revisions: Pick<v2.RevisionsClient, "getRevision" | "listRevisions" | "deleteRevision">
   close(): Promise<void>
 }
 

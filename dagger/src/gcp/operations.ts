@@ -291,7 +291,7 @@ interface UpdateOperation {
  * Polled here rather than by the SDK's `promise()`, which cannot be stopped without cancelling the
  * operation itself (a write).
  */
-async function waitForOperation(ctx: CloudRunContext, op: UpdateOperation, timeoutMs: number, signal: AbortSignal): Promise<Service> {
+export async function waitForOperation(ctx: CloudRunContext, op: UpdateOperation, timeoutMs: number, signal: AbortSignal): Promise<Service> {
   const poll = pollSettings(ctx)
   const budget = timeBudget(timeoutMs)
   for (let pause = poll.initialDelayMs; ; pause = Math.min(pause * poll.multiplier, poll.maxDelayMs)) {

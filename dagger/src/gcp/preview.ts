@@ -1,0 +1,180 @@
+// A pull request's preview on the production service: implements deploy/preview.ts's PreviewPort over the
+// v2 clients. Deploy = one read-modify-write (operations.ts updateService) that creates the PR's revision with
+// no traffic behind the tag `pr-<number>`; removal = the tag taken off the same way, then the PR's revisions
+// deleted. The traffic decisions are preview-traffic.ts's; after each write the split and every tag are read
+// back and must be exactly as planned (who serves never changes, no other tag moves).
+//
+// Every call takes the step's AbortSignal (operations.ts): once it aborts nothing more is sent to Cloud Run.
+import type { PreviewDeployment, PreviewPort, PreviewRemoval } from "../deploy/preview.js"
+import { readGcpCredentials, type GcpSecrets } from "../config/credentials.js"
+import { stepTimeoutMs, type Settings } from "../config/settings.js"
+import { timeBudget, waitForVerdict } from "../shared/wait.js"
+import { connectCloudRun } from "./connect.js"
+import { apiError } from "./errors.js"
+import { CloudRunError } from "./errors.js"
+import {
+  abortable,
+  type CloudRunContext,
+  getRevision,
+  pollSettings,
+  readServiceTraffic,
+  requireBudget,
+  serviceName,
+  type Service,
+  toProtoTarget,
+  updateService,
+  waitForOperation,
+  writable,
+} from "./operations.js"
+import { planPreviewRemoval, planPreviewTraffic, previewRevisionsToDelete, type PreviewTraffic, tagMismatches } from "./preview-traffic.js"
+import { candidateRevisionName, describeTraffic, readTraffic, revisionVerdict, shortName, trafficMismatches, validateCandidate } from "./traffic.js"
+
+export interface PreviewServiceOptions {
+  /** Time budget of a deploy (operation and readiness) and of a removal's write, ms. */
+  rolloutMs: number
+  /** Random suffix for revision names (4 lower-case letters/digits). Default: crypto random. */
+  randomSuffix?: () => string
+}
+
+function randomSuffix(): string {
+  const bytes = new Uint8Array(4)
+  crypto.getRandomValues(bytes)
+  return [...bytes].map((b) => "abcdefghijklmnopqrstuvwxyz0123456789"[b % 36]).join("")
+}
+
+export class PreviewService implements PreviewPort {
+  private readonly options: Required<PreviewServiceOptions>
+
+  constructor(
+    readonly ctx: CloudRunContext,
+    options: PreviewServiceOptions,
+  ) {
+    requireBudget(options.rolloutMs, "deploying or removing a preview")
+    this.options = { randomSuffix, ...options }
+  }
+
+  /**
+   * A revision of `image` with no traffic behind `tag` (moved from the PR's earlier revision, if any); the
+   * split and every other tag stay as they are. `env` is set on the first container. Waits for readiness.
+   */
+  async deploy(input: { image: string; tag: string; env: Record<string, string> }, signal: AbortSignal): Promise<PreviewDeployment> {
+    const { ctx } = this
+    const service = ctx.target.service
+    const image = validateCandidate({ service, tag: input.tag, image: input.image })
+    const budget = timeBudget(this.options.rolloutMs)
+    const revision = candidateRevisionName(service, input.tag, this.options.randomSuffix())
+    const doing = `deploying preview revision ${revision} of '${service}'`
+    let planned: PreviewTraffic | undefined
+    await updateService(ctx, { doing, timeoutMs: this.options.rolloutMs, signal }, (current) => {
+      const plan = planPreviewTraffic(readTraffic(current), { tag: input.tag, revision })
+      planned = plan
+      const template = current.template ?? {}
+      const [first, ...rest] = template.containers ?? []
+      if (!first) {
+        throw new CloudRunError("rejected", `service '${service}' has no container in its template; re-create it with Terraform (terraform/gcp).`)
+      }
+      const env = (first.env ?? []).filter((e) => !(e.name && e.name in input.env))
+      for (const [name, value] of Object.entries(input.env)) env.push({ name, value })
+      const next: Service = {
+        ...writable(current),
+        template: { ...template, revision, containers: [{ ...first, image, env }, ...rest] },
+        traffic: plan.targets.map(toProtoTarget),
+      }
+      return { service: next, plan: { targets: plan.targets, expected: plan.expected, notices: plan.notices }, revision }
+    })
+    const ready = await waitForVerdict(() => getRevision(ctx, revision, signal), revisionVerdict, {
+      budgetMs: Math.max(1, budget.remainingMs()),
+      intervalMs: pollSettings(ctx).maxDelayMs,
+      signal,
+    })
+    if (ready.verdict.state === "failure") {
+      throw new CloudRunError(
+        ready.verdict.kind === "timed-out" ? "timed-out" : "revision-failed",
+        `preview revision ${revision} is not ready: ${ready.verdict.detail}. Production traffic was not changed.`,
+        { revision },
+      )
+    }
+    const reading = await this.verify(doing, planned!, signal)
+    const uri = reading.tags.find((t) => t.tag === input.tag)?.uri
+    if (!uri) {
+      throw new CloudRunError("traffic-mismatch", `after ${doing}, tag '${input.tag}' has no URL; check the service's traffic in the console.`, { revision })
+    }
+    return { revision, url: uri, image, notices: planned!.notices }
+  }
+
+  /**
+   * Takes `tag` off (split and other tags unchanged), then deletes the PR's revisions that neither hold
+   * traffic nor carry a tag. Harmless to repeat: a missing tag writes nothing, deleted revisions are gone.
+   */
+  async remove(input: { tag: string; pr: number }, signal: AbortSignal): Promise<PreviewRemoval> {
+    const { ctx } = this
+    const doing = `removing tag '${input.tag}' from '${ctx.target.service}'`
+    let planned: PreviewTraffic | undefined
+    const before = await readServiceTraffic(ctx, undefined, signal)
+    const tagRemoved = before.tags.some((t) => t.tag === input.tag)
+    if (tagRemoved) {
+      await updateService(ctx, { doing, timeoutMs: this.options.rolloutMs, signal }, (current) => {
+        const plan = planPreviewRemoval(readTraffic(current), input.tag)
+        // Gone meanwhile (another removal): write the service back as it is, which changes nothing.
+        planned = plan ?? { targets: [], expected: new Map(), tags: new Map(), notices: [] }
+        const traffic = plan ? plan.targets.map(toProtoTarget) : current.traffic
+        return { service: { ...writable(current), traffic }, plan: { targets: planned.targets, expected: planned.expected, notices: [] } }
+      })
+    }
+    const reading = planned && planned.targets.length > 0 ? await this.verify(doing, planned, signal) : await readServiceTraffic(ctx, undefined, signal)
+    const names = await this.revisionNames(signal)
+    const { remove, keep } = previewRevisionsToDelete(reading, { service: ctx.target.service, pr: input.pr, revisions: names })
+    for (const revision of remove) await this.deleteRevision(revision, signal)
+    return { tagRemoved, deleted: remove, kept: keep.map((k) => `${k.revision} (${k.why})`), traffic: describeTraffic(reading) }
+  }
+
+  /** Reads traffic back: the split must be what it was, the tags exactly as planned. */
+  private async verify(doing: string, plan: PreviewTraffic, signal: AbortSignal) {
+    const reading = await readServiceTraffic(this.ctx, undefined, signal)
+    const problems = [...trafficMismatches(reading, plan.expected), ...tagMismatches(reading, plan.tags)]
+    if (problems.length > 0) {
+      throw new CloudRunError(
+        "traffic-mismatch",
+        `after ${doing}, Cloud Run reports traffic ${describeTraffic(reading)}: ${problems.join("; ")}. ` +
+          "Someone else may have changed the service at the same time; check it and re-run.",
+      )
+    }
+    return reading
+  }
+
+  private async revisionNames(signal: AbortSignal): Promise<string[]> {
+    try {
+      const [revisions] = await abortable(this.ctx.clients.revisions.listRevisions({ parent: serviceName(this.ctx.target) }), signal)
+      return revisions.map((r) => shortName(r.name)).filter((n): n is string => n !== undefined)
+    } catch (err) {
+      if (signal.aborted) throw signal.reason
+      throw apiError(`listing the revisions of '${this.ctx.target.service}'`, err)
+    }
+  }
+
+  private async deleteRevision(revision: string, signal: AbortSignal): Promise<void> {
+    signal.throwIfAborted()
+    const doing = `deleting preview revision ${revision}`
+    try {
+      const [op] = await abortable(this.ctx.clients.revisions.deleteRevision({ name: `${serviceName(this.ctx.target)}/revisions/${revision}` }), signal)
+      await waitForOperation(this.ctx, op, this.options.rolloutMs, signal)
+    } catch (err) {
+      if (signal.aborted) throw signal.reason
+      throw apiError(doing, err, revision)
+    }
+  }
+
+  close(): Promise<void> {
+    return this.ctx.clients.close()
+  }
+}
+
+/** The preview side of the production service of ci/pipeline.yaml, with the rollout budget. Close it when done. */
+export async function connectPreviewService(settings: Settings, secrets: GcpSecrets): Promise<PreviewService> {
+  const p = settings.production
+  const clients = await connectCloudRun({ auth: await readGcpCredentials(secrets, "for Cloud Run"), endpoint: p.gcp.cloudRunEndpoint })
+  return new PreviewService(
+    { clients, target: { project: p.gcp.project, region: p.gcp.region, service: p.names.service } },
+    { rolloutMs: stepTimeoutMs(settings, "rollout") },
+  )
+}
