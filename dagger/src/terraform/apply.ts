@@ -132,6 +132,11 @@ export interface PlanInput {
   lockTimeout?: string
   /** The run's clock: the cache-buster value. */
   now: Date
+  /**
+   * Credentials that may only read state and describe resources (pull-request plans): no backend
+   * bootstrap, no state lock. Default: false.
+   */
+  readOnly?: boolean
 }
 
 export function stackDefinition(stack: Stack, settings: Settings, options: StackOptions = {}): StackDefinition {
@@ -233,6 +238,24 @@ export class TerraformApply {
   serviceUrl: string = ""
 }
 
+/** `terraform init` of a stack in the pinned image, credentials attached; throws explaining a failed init. */
+export async function initStack(input: Omit<PlanInput, "cloud" | "options"> & { def: StackDefinition }): Promise<Container> {
+  const lockTimeout = input.lockTimeout ?? DEFAULT_LOCK_TIMEOUT
+  const initialized = terraformContainer({
+    source: input.source,
+    image: input.settings.images.terraform,
+    def: input.def,
+    credentials: input.credentials,
+    now: input.now,
+  }).withExec(["terraform", "init", "-input=false", "-no-color", `-lock-timeout=${lockTimeout}`, ...backendConfigArgs(input.def.backendConfig)])
+  try {
+    await initialized.sync()
+  } catch (err) {
+    explainExecError(err, `terraform init (terraform/${input.def.dir})`, fixFor(input.credentials.stack))
+  }
+  return initialized
+}
+
 /** Runs plan for a stack; see the file comment for the steps. */
 export async function planStack(input: PlanInput): Promise<TerraformPlan> {
   const stack = input.credentials.stack
@@ -240,21 +263,10 @@ export async function planStack(input: PlanInput): Promise<TerraformPlan> {
   const lockTimeout = input.lockTimeout ?? DEFAULT_LOCK_TIMEOUT
   const step = (what: string) => `terraform ${what} (terraform/${def.dir})`
 
-  // The backend must exist before init; the bootstrap is idempotent and race-safe.
-  const bootstrapped = await input.cloud.bootstrap()
-
-  const initialized = terraformContainer({
-    source: input.source,
-    image: input.settings.images.terraform,
-    def,
-    credentials: input.credentials,
-    now: input.now,
-  }).withExec(["terraform", "init", "-input=false", "-no-color", `-lock-timeout=${lockTimeout}`, ...backendConfigArgs(def.backendConfig)])
-  try {
-    await initialized.sync()
-  } catch (err) {
-    explainExecError(err, step("init"), fixFor(stack))
-  }
+  // The backend must exist before init; the bootstrap is idempotent and race-safe. A read-only run
+  // may not create it: init then fails naming the missing backend.
+  const bootstrapped = input.readOnly ? [] : await input.cloud.bootstrap()
+  const initialized = await initStack({ ...input, def })
 
   const listing = initialized.withExec(["terraform", "state", "list"], { expect: ReturnType.Any })
   const [exitCode, stdout, stderr] = await Promise.all([listing.exitCode(), listing.stdout(), listing.stderr()])
@@ -270,7 +282,8 @@ export async function planStack(input: PlanInput): Promise<TerraformPlan> {
     "plan",
     "-input=false",
     "-no-color",
-    `-lock-timeout=${lockTimeout}`,
+    // Taking the state lock writes to the lock table, which read-only credentials may not do.
+    ...(input.readOnly ? ["-lock=false"] : [`-lock-timeout=${lockTimeout}`]),
     `-var-file=${TFVARS_FILE}`,
     `-out=${PLAN_FILE}`,
   ])
