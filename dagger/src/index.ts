@@ -22,12 +22,10 @@ import { checkHealth } from "./health/poll.js"
 import { loadSettings } from "./config/settings.js"
 import { runDeployProduction } from "./deploy/production.js"
 import { runDeployStaging } from "./deploy/staging.js"
+import { Preview, runDeployPreview, runRemovePreview } from "./deploy/preview.js"
 import { DeployReport } from "./report/deploy-report.js"
 import { NotifyMode } from "./notify/mode.js"
-import { Stack, TerraformApply, TerraformPlan, applyPlan, cloudAdapter, planStack, stackCredentials, stackDefinition } from "./terraform/apply.js"
-import { DriftCheck, checkDrift } from "./terraform/drift-check.js"
-import { renderPlanSummary } from "./terraform/plan-summary.js"
-import { loadPricing } from "./report/cost.js"
+import { Stack, TerraformApply, TerraformPlan, applyPlan, cloudAdapter, planStack, stackCredentials } from "./terraform/apply.js"
 import { type AwsStagingScale, scaleAwsStaging } from "./aws/stop-aws.js"
 
 // Longer than the ~350 lines a file holds here, on purpose: one doc-commented function per command is the
@@ -325,6 +323,42 @@ export class PortfolioPipeline {
   }
 
   /**
+   * Deploys a pull request's commit as a preview on the production Cloud Run service: build, tests,
+   * Trivy scan and SBOM exactly as a release (a failed gate stops before anything is pushed) → push to
+   * Artifact Registry by digest → a revision with NO traffic behind the tag pr-<number> → health check on
+   * the tag URL requiring this version and commit. Each push makes a new revision and moves the tag. The
+   * traffic split and every other tag (the canary tag, anyone else's) are never changed, and read back to
+   * prove it. Returns the preview (url, tag, revision, verdict, markdown for the job summary); a failed
+   * deploy is a Preview with verdict "failed", only bad input (e.g. tag + service name over 46
+   * characters) fails the call, before any cloud request.
+   *
+   * @param pr The pull request's number; the tag is pr-<number>.
+   * @param commit Git SHA of the PR's head (baked in as APP_COMMIT), e.g. --commit=${{ github.event.pull_request.head.sha }}.
+   * @param version Version baked in as APP_VERSION and used as the image tag. Default: the short commit.
+   * @param gcpCredentials GCP service-account key JSON (e.g. env://GCP_SERVICE_ACCOUNT_KEY). Give this or --gcp-access-token.
+   * @param gcpAccessToken GCP OAuth access token (workload identity federation), instead of --gcp-credentials.
+   */
+  @func({ cache: "never" })
+  async deployPreview(pr: number, commit: string, version?: string, gcpCredentials?: Secret, gcpAccessToken?: Secret): Promise<Preview> {
+    return runDeployPreview({ source: this.source, pr, commit, version, secrets: { gcpCredentials, gcpAccessToken } })
+  }
+
+  /**
+   * Removes a pull request's preview: takes the tag pr-<number> off the production Cloud Run service and
+   * deletes the PR's revisions, except one that holds traffic or carries another tag (kept and named).
+   * The traffic split and every other tag are never changed. Safe to repeat (nothing left = nothing
+   * done). Returns what it did, one line per thing.
+   *
+   * @param pr The pull request's number; the tag removed is pr-<number>.
+   * @param gcpCredentials GCP service-account key JSON (e.g. env://GCP_SERVICE_ACCOUNT_KEY). Give this or --gcp-access-token.
+   * @param gcpAccessToken GCP OAuth access token (workload identity federation), instead of --gcp-credentials.
+   */
+  @func({ cache: "never" })
+  async removePreview(pr: number, gcpCredentials?: Secret, gcpAccessToken?: Secret): Promise<string> {
+    return runRemovePreview({ source: this.source, pr, secrets: { gcpCredentials, gcpAccessToken } })
+  }
+
+  /**
    * Polls `<url>/health` until the expected release answers healthy several times in a row, and
    * reports what it saw: attempts, failures by kind (refused, timeout, dns, reset, tls, http5xx,
    * http4xx, unready, wrongVersion, badBody), the last error and the time to the verdict. The first
@@ -468,87 +502,5 @@ export class PortfolioPipeline {
   ): Promise<TerraformApply> {
     const plan = await this.plan(stack, awsAccessKeyId, awsSecretAccessKey, awsSessionToken, gcpCredentials, gcpAccessToken, initialImage)
     return applyPlan(plan, { allowDestroy, now: new Date() })
-  }
-
-  /**
-   * Plans a Terraform stack with read-only credentials and renders the plan for a pull request as
-   * Markdown: resources to add, change, replace, destroy and import (the adopt-or-create imports),
-   * what the destroy guard would refuse to apply (❌, bold), and the priced resources the plan changes
-   * with the rates from ci/pricing.yaml. Needs only credentials that read state and describe resources
-   * (README, "Read-only roles"): it creates no state backend, takes no state lock and applies nothing.
-   * Never cached: a plan reads live state and the cloud, which change between calls.
-   *
-   * @param stack AWS (staging, needs the --aws-* secrets) or GCP (production, needs --gcp-credentials or --gcp-access-token).
-   * @param awsAccessKeyId AWS access key ID of the read-only plan role (e.g. env://AWS_ACCESS_KEY_ID). Required for --stack=AWS.
-   * @param awsSecretAccessKey AWS secret access key of the read-only plan role. Required for --stack=AWS.
-   * @param awsSessionToken AWS session token, for temporary (OIDC role) credentials. Default: none.
-   * @param gcpCredentials GCP key JSON of the read-only plan service account. For --stack=GCP.
-   * @param gcpAccessToken GCP OAuth access token of the read-only plan service account, instead of --gcp-credentials.
-   */
-  @func({ cache: "never" })
-  async planSummary(
-    stack: Stack,
-    awsAccessKeyId?: Secret,
-    awsSecretAccessKey?: Secret,
-    awsSessionToken?: Secret,
-    gcpCredentials?: Secret,
-    gcpAccessToken?: Secret,
-  ): Promise<string> {
-    const settings = await loadSettings(this.source)
-    const pricing = await loadPricing(this.source)
-    const { given } = await presentSecrets({ awsAccessKeyId, awsSecretAccessKey, awsSessionToken, gcpCredentials, gcpAccessToken })
-    const credentials = stackCredentials(stack, given)
-    const plan = await planStack({
-      source: this.source,
-      settings,
-      credentials,
-      cloud: cloudAdapter(settings, credentials),
-      now: new Date(),
-      readOnly: true,
-    })
-    const planJson: unknown = JSON.parse(await plan.json.contents())
-    const dir = stackDefinition(stack, settings).dir
-    return renderPlanSummary({ stack, dir: `terraform/${dir}`, planJson, pricing, bootstrapped: plan.bootstrapped })
-  }
-
-  /**
-   * Checks a Terraform stack for drift: a refresh-only plan (`terraform plan -refresh-only
-   * -detailed-exitcode`) compares state with the cloud, ignoring the fields the pipeline changes on
-   * every deploy (dagger/src/terraform/ownership.ts: task count and revision, Cloud Run revision and
-   * traffic). Returns each drifted address and attribute; when there is drift it is also sent to the
-   * given webhooks. No drift: a quiet success. Read-only: no lock, nothing applied.
-   * Never cached: it reads live state and the cloud, and announces what it finds.
-   *
-   * @param stack AWS (staging, needs the --aws-* secrets) or GCP (production, needs --gcp-credentials or --gcp-access-token).
-   * @param awsAccessKeyId AWS access key ID of the read-only role (e.g. env://AWS_ACCESS_KEY_ID). Required for --stack=AWS.
-   * @param awsSecretAccessKey AWS secret access key of the read-only role. Required for --stack=AWS.
-   * @param awsSessionToken AWS session token, for temporary (OIDC role) credentials. Default: none.
-   * @param gcpCredentials GCP key JSON of the read-only service account. For --stack=GCP.
-   * @param gcpAccessToken GCP OAuth access token of the read-only service account, instead of --gcp-credentials.
-   * @param slackWebhook Slack incoming-webhook URL told about drift (e.g. env://SLACK_WEBHOOK_URL). Default: no Slack message.
-   * @param discordWebhook Discord webhook URL told about drift (e.g. env://DISCORD_WEBHOOK_URL). Default: no Discord message.
-   * @param webhook URL that receives the drift as JSON (e.g. env://DEPLOY_WEBHOOK_URL). Default: none.
-   */
-  @func({ cache: "never" })
-  async drift(
-    stack: Stack,
-    awsAccessKeyId?: Secret,
-    awsSecretAccessKey?: Secret,
-    awsSessionToken?: Secret,
-    gcpCredentials?: Secret,
-    gcpAccessToken?: Secret,
-    slackWebhook?: Secret,
-    discordWebhook?: Secret,
-    webhook?: Secret,
-  ): Promise<DriftCheck> {
-    const settings = await loadSettings(this.source)
-    const { given } = await presentSecrets({ awsAccessKeyId, awsSecretAccessKey, awsSessionToken, gcpCredentials, gcpAccessToken })
-    return checkDrift({
-      source: this.source,
-      settings,
-      credentials: stackCredentials(stack, given),
-      notify: { slack: slackWebhook, discord: discordWebhook, webhook },
-      now: new Date(),
-    })
   }
 }

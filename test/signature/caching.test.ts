@@ -20,6 +20,8 @@ const SIDE_EFFECTS: Record<string, string> = {
   "PortfolioPipeline.publish": "pushes images to ECR / Artifact Registry",
   "PortfolioPipeline.deployStaging": "deploys to AWS, notifies",
   "PortfolioPipeline.deployProduction": "deploys to GCP, scales AWS staging to 0, notifies",
+  "PortfolioPipeline.deployPreview": "pushes an image, adds a Cloud Run revision behind the PR's tag",
+  "PortfolioPipeline.removePreview": "removes the PR's tag and deletes its Cloud Run revisions",
   "PortfolioPipeline.stopAws": "scales the ECS service to 0",
   "PortfolioPipeline.startAws": "scales the ECS service up",
   "PortfolioPipeline.plan": "creates the state backend when it is missing",
