@@ -25,7 +25,10 @@ import { runDeployStaging } from "./deploy/staging.js"
 import { Preview, runDeployPreview, runRemovePreview } from "./deploy/preview.js"
 import { DeployReport } from "./report/deploy-report.js"
 import { NotifyMode } from "./notify/mode.js"
-import { Stack, TerraformApply, TerraformPlan, applyPlan, cloudAdapter, planStack, stackCredentials } from "./terraform/apply.js"
+import { Stack, TerraformApply, TerraformPlan, applyPlan, cloudAdapter, planStack, stackCredentials, stackDefinition } from "./terraform/apply.js"
+import { DriftCheck, checkDrift } from "./terraform/drift-check.js"
+import { renderPlanSummary } from "./terraform/plan-summary.js"
+import { loadPricing } from "./report/cost.js"
 import { type AwsStagingScale, scaleAwsStaging } from "./aws/stop-aws.js"
 
 // Longer than the ~350 lines a file holds here, on purpose: one doc-commented function per command is the
@@ -502,5 +505,87 @@ export class PortfolioPipeline {
   ): Promise<TerraformApply> {
     const plan = await this.plan(stack, awsAccessKeyId, awsSecretAccessKey, awsSessionToken, gcpCredentials, gcpAccessToken, initialImage)
     return applyPlan(plan, { allowDestroy, now: new Date() })
+  }
+
+  /**
+   * Plans a Terraform stack with read-only credentials and renders the plan for a pull request as
+   * Markdown: resources to add, change, replace, destroy and import (the adopt-or-create imports),
+   * what the destroy guard would refuse to apply (❌, bold), and the priced resources the plan changes
+   * with the rates from ci/pricing.yaml. Needs only credentials that read state and describe resources
+   * (README, "Read-only roles"): it creates no state backend, takes no state lock and applies nothing.
+   * Never cached: a plan reads live state and the cloud, which change between calls.
+   *
+   * @param stack AWS (staging, needs the --aws-* secrets) or GCP (production, needs --gcp-credentials or --gcp-access-token).
+   * @param awsAccessKeyId AWS access key ID of the read-only plan role (e.g. env://AWS_ACCESS_KEY_ID). Required for --stack=AWS.
+   * @param awsSecretAccessKey AWS secret access key of the read-only plan role. Required for --stack=AWS.
+   * @param awsSessionToken AWS session token, for temporary (OIDC role) credentials. Default: none.
+   * @param gcpCredentials GCP key JSON of the read-only plan service account. For --stack=GCP.
+   * @param gcpAccessToken GCP OAuth access token of the read-only plan service account, instead of --gcp-credentials.
+   */
+  @func({ cache: "never" })
+  async planSummary(
+    stack: Stack,
+    awsAccessKeyId?: Secret,
+    awsSecretAccessKey?: Secret,
+    awsSessionToken?: Secret,
+    gcpCredentials?: Secret,
+    gcpAccessToken?: Secret,
+  ): Promise<string> {
+    const settings = await loadSettings(this.source)
+    const pricing = await loadPricing(this.source)
+    const { given } = await presentSecrets({ awsAccessKeyId, awsSecretAccessKey, awsSessionToken, gcpCredentials, gcpAccessToken })
+    const credentials = stackCredentials(stack, given)
+    const plan = await planStack({
+      source: this.source,
+      settings,
+      credentials,
+      cloud: cloudAdapter(settings, credentials),
+      now: new Date(),
+      readOnly: true,
+    })
+    const planJson: unknown = JSON.parse(await plan.json.contents())
+    const dir = stackDefinition(stack, settings).dir
+    return renderPlanSummary({ stack, dir: `terraform/${dir}`, planJson, pricing, bootstrapped: plan.bootstrapped })
+  }
+
+  /**
+   * Checks a Terraform stack for drift: a refresh-only plan (`terraform plan -refresh-only
+   * -detailed-exitcode`) compares state with the cloud, ignoring the fields the pipeline changes on
+   * every deploy (dagger/src/terraform/ownership.ts: task count and revision, Cloud Run revision and
+   * traffic). Returns each drifted address and attribute; when there is drift it is also sent to the
+   * given webhooks. No drift: a quiet success. Read-only: no lock, nothing applied.
+   * Never cached: it reads live state and the cloud, and announces what it finds.
+   *
+   * @param stack AWS (staging, needs the --aws-* secrets) or GCP (production, needs --gcp-credentials or --gcp-access-token).
+   * @param awsAccessKeyId AWS access key ID of the read-only role (e.g. env://AWS_ACCESS_KEY_ID). Required for --stack=AWS.
+   * @param awsSecretAccessKey AWS secret access key of the read-only role. Required for --stack=AWS.
+   * @param awsSessionToken AWS session token, for temporary (OIDC role) credentials. Default: none.
+   * @param gcpCredentials GCP key JSON of the read-only service account. For --stack=GCP.
+   * @param gcpAccessToken GCP OAuth access token of the read-only service account, instead of --gcp-credentials.
+   * @param slackWebhook Slack incoming-webhook URL told about drift (e.g. env://SLACK_WEBHOOK_URL). Default: no Slack message.
+   * @param discordWebhook Discord webhook URL told about drift (e.g. env://DISCORD_WEBHOOK_URL). Default: no Discord message.
+   * @param webhook URL that receives the drift as JSON (e.g. env://DEPLOY_WEBHOOK_URL). Default: none.
+   */
+  @func({ cache: "never" })
+  async drift(
+    stack: Stack,
+    awsAccessKeyId?: Secret,
+    awsSecretAccessKey?: Secret,
+    awsSessionToken?: Secret,
+    gcpCredentials?: Secret,
+    gcpAccessToken?: Secret,
+    slackWebhook?: Secret,
+    discordWebhook?: Secret,
+    webhook?: Secret,
+  ): Promise<DriftCheck> {
+    const settings = await loadSettings(this.source)
+    const { given } = await presentSecrets({ awsAccessKeyId, awsSecretAccessKey, awsSessionToken, gcpCredentials, gcpAccessToken })
+    return checkDrift({
+      source: this.source,
+      settings,
+      credentials: stackCredentials(stack, given),
+      notify: { slack: slackWebhook, discord: discordWebhook, webhook },
+      now: new Date(),
+    })
   }
 }
