@@ -127,7 +127,7 @@ describe("the Dagger call of each workflow", () => {
     const engine = (JSON.parse(readFileSync(join(repoRoot, "dagger.json"), "utf8")) as { engineVersion: string })
       .engineVersion.replace(/^v/, "")
     const steps = daggerSteps(load(file).wf)
-    expect(steps.length).toBe(1)
+    expect(steps.length).toBeGreaterThan(0)
     for (const s of steps) expect(String(s.with?.version)).toBe(engine)
   })
 

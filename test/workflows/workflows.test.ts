@@ -10,7 +10,7 @@ import { daggerSteps, DEPLOY_WORKFLOWS, deployJob, load, workflowFiles } from ".
 
 describe("workflows", () => {
   it("are the three the project promises", () => {
-    expect(workflowFiles.sort()).toEqual(["ci.yml", "production-gcp.yml", "staging-aws.yml"])
+    expect(workflowFiles.sort()).toEqual(["ci.yml", "drift.yml", "preview.yml", "production-gcp.yml", "staging-aws.yml"])
   })
 
   it("pass actionlint (with shellcheck on run blocks)", () => {
