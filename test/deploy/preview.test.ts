@@ -142,6 +142,19 @@ describe("deploy-preview and remove-preview through the SDK entrypoint", () => {
     expect(live).toEqual([rev("00001-old"), rev("00002-new")])
   })
 
+  it("a removal Cloud Run refuses fails the call, naming the PR and that a re-run is safe; production untouched", async () => {
+    const before = observed()
+    const p = (await call("deploy-preview", { pr: 6, commit: PR_RELEASE.commit, version: PR_RELEASE.version })).result as PreviewResult
+    fake.inject({ kind: "http-error", status: 403, method: "DELETE", path: "/revisions/", message: "Permission 'run.revisions.delete' denied" })
+    const failed = await call("remove-preview", { pr: 6 })
+    expect(failed.error?.message).toMatch(/removing the preview of PR #6 \(tag 'pr-6'\) failed: .*PERMISSION_DENIED.*Re-run the job/s)
+    expect(observed()).toEqual(before)
+    // The re-run finishes the job: the tag is already gone, the revision is deleted now.
+    const again = await call("remove-preview", { pr: 6 })
+    expect(again.result).toContain("tag 'pr-6' was not there")
+    expect(again.result).toContain(`Deleted revision(s): ${p.revision}.`)
+  })
+
   // The 46-character rule itself cannot be reached from here: settings cap production.names.service at 26
   // characters (the runtime service account's ID), and pr-<Int> adds at most 13. It is tested on tables
   // (test/gcp/preview-traffic.test.ts) and against the fake (test/gcp/preview.test.ts).

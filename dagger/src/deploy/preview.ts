@@ -5,7 +5,7 @@
 // requiring the PR's version and commit. Nothing here changes who serves production or any other tag
 // (gcp/preview-traffic.ts decides, gcp/preview.ts reads everything back). No Terraform, no staging stop,
 // no canary, no notification: a preview is the PR's business.
-import { func, object } from "@dagger.io/dagger"
+import { func, object, type Directory } from "@dagger.io/dagger"
 import { requireGcpSecrets, presentSecrets, type SecretArgs } from "../config/credentials.js"
 import { loadSettings, type Settings } from "../config/settings.js"
 import { gcpNames } from "../terraform/stacks.js"
@@ -19,10 +19,9 @@ import { requireCommit, resolveVersion } from "../supply-chain/image-ref.js"
 import { artifactRegistryTarget } from "../supply-chain/publish.js"
 import type { HealthPort, ReleasePort } from "./ports.js"
 import { releaseEnvironment } from "./release-order.js"
-import { startSteps } from "./step-runner.js"
+import { startSteps, stepDetail } from "./step-runner.js"
 import { checkAndPublish, requireHealthy } from "./steps.js"
 import { healthPort, releasePort } from "./wiring.js"
-import type { Directory } from "@dagger.io/dagger"
 
 /** The PR's revision as Cloud Run reports it after the deploy. */
 export interface PreviewDeployment {
@@ -188,10 +187,30 @@ export async function runRemovePreview(input: Omit<PreviewCommandInput, "commit"
   const gcp = requireGcpSecrets(given.gcpCredentials, given.gcpAccessToken)
   const cloudRun = await connectPreviewService(settings, gcp)
   try {
-    const removal = await whileInterruptible((signal) => cloudRun.remove({ tag, pr: input.pr }, signal))
+    const removal = await whileInterruptible((signal) => removePreview({ settings, pr: input.pr, tag }, { clock: systemClock, cloudRun }, { signal }))
     return redact(describeRemoval(input.pr, tag, removal), values)
   } finally {
     await cloudRun.close()
+  }
+}
+
+/**
+ * The removal as one step of the runner (its rollout budget, the run's deadline, cancellation). Throws
+ * when it failed: a preview left behind must turn the closing job red, not pass as done.
+ */
+export async function removePreview(
+  input: { settings: Settings; pr: number; tag: string },
+  ports: Pick<PreviewPorts, "clock" | "cloudRun">,
+  options: { signal?: AbortSignal } = {},
+): Promise<PreviewRemoval> {
+  const run = startRun({ environment: "production", commit: "unknown" }, ports.clock)
+  const steps = startSteps(run, input.settings, ports.clock, options.signal)
+  try {
+    return await steps.step("remove preview", "rollout", (ctx) => ports.cloudRun.remove({ tag: input.tag, pr: input.pr }, ctx.signal))
+  } catch (err) {
+    throw new Error(`removing the preview of PR #${input.pr} (tag '${input.tag}') failed: ${stepDetail(err)}. Re-run the job; the removal is safe to repeat.`)
+  } finally {
+    steps.close()
   }
 }
 

@@ -10,8 +10,7 @@ import { readGcpCredentials, type GcpSecrets } from "../config/credentials.js"
 import { stepTimeoutMs, type Settings } from "../config/settings.js"
 import { timeBudget, waitForVerdict } from "../shared/wait.js"
 import { connectCloudRun } from "./connect.js"
-import { apiError } from "./errors.js"
-import { CloudRunError } from "./errors.js"
+import { apiError, CloudRunError } from "./errors.js"
 import {
   abortable,
   type CloudRunContext,
@@ -114,14 +113,19 @@ export class PreviewService implements PreviewPort {
     const tagRemoved = before.tags.some((t) => t.tag === input.tag)
     if (tagRemoved) {
       await updateService(ctx, { doing, timeoutMs: this.options.rolloutMs, signal }, (current) => {
-        const plan = planPreviewRemoval(readTraffic(current), input.tag)
-        // Gone meanwhile (another removal): write the service back as it is, which changes nothing.
-        planned = plan ?? { targets: [], expected: new Map(), tags: new Map(), notices: [] }
-        const traffic = plan ? plan.targets.map(toProtoTarget) : current.traffic
+        // Re-planned on every attempt; a tag gone meanwhile (another removal) leaves the traffic as it is.
+        const reading = readTraffic(current)
+        planned = planPreviewRemoval(reading, input.tag) ?? {
+          targets: [],
+          expected: new Map(reading.holders.map((h) => [h.revision, h.percent])),
+          tags: new Map(reading.tags.map((t) => [t.tag, t.revision])),
+          notices: [],
+        }
+        const traffic = planned.targets.length > 0 ? planned.targets.map(toProtoTarget) : current.traffic
         return { service: { ...writable(current), traffic }, plan: { targets: planned.targets, expected: planned.expected, notices: [] } }
       })
     }
-    const reading = planned && planned.targets.length > 0 ? await this.verify(doing, planned, signal) : await readServiceTraffic(ctx, undefined, signal)
+    const reading = planned ? await this.verify(doing, planned, signal) : before
     const names = await this.revisionNames(signal)
     const { remove, keep } = previewRevisionsToDelete(reading, { service: ctx.target.service, pr: input.pr, revisions: names })
     for (const revision of remove) await this.deleteRevision(revision, signal)
