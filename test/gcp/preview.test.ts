@@ -3,6 +3,7 @@
 // and a removal the fake must still report exactly that split and those tags; only `pr-<n>` moves or goes.
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { PreviewService } from "../../dagger/src/gcp/preview.js"
+import { ProductionService } from "../../dagger/src/gcp/production-service.js"
 import { CloudRunInputError } from "../../dagger/src/gcp/traffic.js"
 import type { CloudRunFakeOptions } from "../support/cloud-run-fake.js"
 import { caught, type CloudRunWorld, FULL, IMAGE_NEW, OLD, RUNNING, SERVICE, STABLE, startCloudRunWorld } from "../support/cloud-run-world.js"
@@ -106,5 +107,27 @@ describe("a preview revision that never becomes ready", () => {
     expect(err.message).toMatch(/pr-12-aaa1/)
     expect(observedShape().split).toEqual(BEFORE.split)
     expect(observedShape().tags).toMatchObject(BEFORE.tags)
+  })
+})
+
+describe("beside production", () => {
+  beforeEach(() => setUp())
+
+  it("a production candidate and its rollback leave the preview's tag where it is", async () => {
+    const d = await preview().deploy(input(), RUNNING)
+    const production = new ProductionService(world.ctx, { rolloutMs: 5_000, rollbackMs: 5_000, randomSuffix: () => "p1p1" })
+    const c = await production.deployCandidate({ image: IMAGE_NEW, tag: "canary", label: "1.3.0", env: { APP_VERSION: "1.3.0", APP_COMMIT: "d".repeat(40) } }, RUNNING)
+    expect(observedShape().tags).toMatchObject({ "pr-12": d.revision, blue: OLD, canary: c.revision })
+    await production.rollBack({ to: c.previous, tag: "canary" }, RUNNING)
+    expect(observedShape().tags).toEqual({ "pr-12": d.revision, blue: OLD })
+  })
+
+  it("a cancelled step sends nothing: an aborted signal rejects with its reason before any write", async () => {
+    const stop = new AbortController()
+    stop.abort(new Error("step cancelled"))
+    const writes = world.fake.state.writes().length
+    expect((await caught(preview().deploy(input(), stop.signal))).message).toBe("step cancelled")
+    expect((await caught(preview().remove({ tag: "pr-12", pr: 12 }, stop.signal))).message).toBe("step cancelled")
+    expect(world.fake.state.writes().length).toBe(writes)
   })
 })
