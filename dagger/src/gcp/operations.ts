@@ -328,3 +328,10 @@ export async function verifyTraffic(
   }
   return reading
 }
+
+/** A random suffix for a revision name (4 lower-case letters or digits), so two runs never name one alike. */
+export function randomRevisionSuffix(): string {
+  const bytes = new Uint8Array(4)
+  crypto.getRandomValues(bytes)
+  return [...bytes].map((b) => "abcdefghijklmnopqrstuvwxyz0123456789"[b % 36]).join("")
+}

@@ -27,18 +27,13 @@ import {
 } from "./operations.js"
 import { planPreviewRemoval, planPreviewTraffic, previewRevisionsToDelete, type PreviewTraffic, tagMismatches } from "./preview-traffic.js"
 import { candidateRevisionName, describeTraffic, readTraffic, revisionVerdict, shortName, trafficMismatches, validateCandidate } from "./traffic.js"
+import { randomRevisionSuffix } from "./operations.js"
 
 export interface PreviewServiceOptions {
   /** Time budget of a deploy (operation and readiness) and of a removal's write, ms. */
   rolloutMs: number
   /** Random suffix for revision names (4 lower-case letters/digits). Default: crypto random. */
   randomSuffix?: () => string
-}
-
-function randomSuffix(): string {
-  const bytes = new Uint8Array(4)
-  crypto.getRandomValues(bytes)
-  return [...bytes].map((b) => "abcdefghijklmnopqrstuvwxyz0123456789"[b % 36]).join("")
 }
 
 export class PreviewService implements PreviewPort {
@@ -49,7 +44,7 @@ export class PreviewService implements PreviewPort {
     options: PreviewServiceOptions,
   ) {
     requireBudget(options.rolloutMs, "deploying or removing a preview")
-    this.options = { randomSuffix, ...options }
+    this.options = { randomSuffix: randomRevisionSuffix, ...options }
   }
 
   /**

@@ -38,6 +38,7 @@ import {
   validateCandidate,
   validateTag,
 } from "./traffic.js"
+import { randomRevisionSuffix } from "./operations.js"
 
 export interface ProductionServiceOptions {
   /** Time budget of the candidate deploy (operation and readiness) and of each traffic step, ms. */
@@ -51,12 +52,6 @@ export interface ProductionServiceOptions {
 /** Written on the service as its `client`, so the console shows who made the last revision. */
 const CLIENT = "portfolio-pipeline"
 
-function randomSuffix(): string {
-  const bytes = new Uint8Array(4)
-  crypto.getRandomValues(bytes)
-  return [...bytes].map((b) => "abcdefghijklmnopqrstuvwxyz0123456789"[b % 36]).join("")
-}
-
 export class ProductionService implements CloudRunPort {
   private readonly options: Required<ProductionServiceOptions>
 
@@ -66,7 +61,7 @@ export class ProductionService implements CloudRunPort {
   ) {
     requireBudget(options.rolloutMs, "deploying the candidate and shifting traffic")
     requireBudget(options.rollbackMs, "rolling back")
-    this.options = { randomSuffix, ...options }
+    this.options = { randomSuffix: randomRevisionSuffix, ...options }
   }
 
   /**

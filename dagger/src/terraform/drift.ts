@@ -4,21 +4,11 @@
 // not drift. Pure.
 import { z } from "#zod"
 import type { OwnedFields } from "./ownership.js"
-
-const DriftEntrySchema = z.object({
-  address: z.string(),
-  type: z.string(),
-  mode: z.string().optional(),
-  change: z.object({
-    actions: z.array(z.string()),
-    before: z.unknown().optional(),
-    after: z.unknown().optional(),
-  }),
-})
+import { ResourceChangeSchema } from "./guard.js"
 
 const RefreshPlanSchema = z.object({
   format_version: z.string().optional(),
-  resource_drift: z.array(DriftEntrySchema).optional(),
+  resource_drift: z.array(ResourceChangeSchema).optional(),
 })
 
 /** One attribute that differs between state and the cloud. */

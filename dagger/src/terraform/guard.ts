@@ -33,13 +33,19 @@ export const SERVING_RESOURCE_TYPES: Readonly<Record<string, string>> = {
     "protection production would be down and lose every revision the rollback needs",
 }
 
-const ResourceChangeSchema = z.object({
+/**
+ * One entry of `terraform show -json`'s `resource_changes` (and, same shape, `resource_drift`): the one
+ * definition the guard, the plan summary and the drift check read.
+ */
+export const ResourceChangeSchema = z.object({
   address: z.string(),
   type: z.string(),
   mode: z.string().optional(),
   action_reason: z.string().optional(),
   change: z.object({
     actions: z.array(z.string()),
+    before: z.unknown().optional(),
+    after: z.unknown().optional(),
     importing: z.object({ id: z.string().optional() }).passthrough().nullable().optional(),
   }),
 })

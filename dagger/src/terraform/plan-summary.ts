@@ -8,20 +8,9 @@
 // summary names the priced attributes that change and the rates, without a figure.
 import { z } from "#zod"
 import type { Pricing } from "../report/cost.js"
-import { changeKind, reviewPlan, type ChangeKind, type PlanReview } from "./guard.js"
+import { changeKind, ResourceChangeSchema, reviewPlan, type ChangeKind, type PlanReview, type ResourceChange } from "./guard.js"
 
-const ChangeSchema = z.object({
-  address: z.string(),
-  type: z.string(),
-  mode: z.string().optional(),
-  change: z.object({
-    actions: z.array(z.string()),
-    before: z.unknown().optional(),
-    after: z.unknown().optional(),
-    importing: z.object({ id: z.string().optional() }).passthrough().nullable().optional(),
-  }),
-})
-const PlanChangesSchema = z.object({ resource_changes: z.array(ChangeSchema).optional() })
+const PlanChangesSchema = z.object({ resource_changes: z.array(ResourceChangeSchema).optional() })
 
 /** What the pipeline pays for, by resource type: which attributes set the price, and the rate's name. */
 const PRICED: Readonly<Record<string, { attributes: readonly string[]; billed: (p: Pricing) => string }>> = {
@@ -114,7 +103,7 @@ export function renderPlanSummary(input: PlanSummaryInput): string {
   return lines.join("\n") + "\n"
 }
 
-function costLines(changes: z.infer<typeof ChangeSchema>[], pricing: Pricing): string[] {
+function costLines(changes: ResourceChange[], pricing: Pricing): string[] {
   const priced = changes.flatMap((c) => {
     const kind = changeKind(c.change.actions)
     const rule = PRICED[c.type]
