@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
-import { NODE_CA_VARIABLE, RUNTIME_STAGE, SYSTEM_CA_BUNDLE } from "../../dagger/src/supply-chain/build.js"
+import { FIXED_SOURCE_DATE_EPOCH, NODE_CA_VARIABLE, RUNTIME_STAGE, SYSTEM_CA_BUNDLE, sourceDateEpoch } from "../../dagger/src/supply-chain/build.js"
 import { parseSettings } from "../../dagger/src/config/settings.js"
 import { repoRoot } from "../tools/paths.js"
 
@@ -78,5 +78,14 @@ describe("app/Dockerfile as the build definition", () => {
     const tag = (ref: string) => ref.replace(/@sha256:[a-f0-9]{64}$/, "")
     const nodeBases = [...new Set(dockerfile.filter((s) => s.from.startsWith("node:")).map((s) => tag(s.from)))]
     expect(nodeBases).toEqual([tag(settings.images.node)])
+  })
+})
+
+describe("sourceDateEpoch", () => {
+  it("is the commit time in seconds, or the fixed epoch without one; a non-date is refused by name", () => {
+    expect(sourceDateEpoch("2026-11-30T12:00:00+01:00")).toBe(Date.UTC(2026, 10, 30, 11) / 1000)
+    expect(sourceDateEpoch(undefined)).toBe(FIXED_SOURCE_DATE_EPOCH)
+    expect(new Date(FIXED_SOURCE_DATE_EPOCH * 1000).toISOString()).toBe("2000-01-01T00:00:00.000Z")
+    expect(() => sourceDateEpoch("yesterday")).toThrow(/commit time 'yesterday' is not an ISO 8601 date/)
   })
 })

@@ -167,6 +167,8 @@ describe("publish (ECR via moto)", () => {
       buildArgs: [
         { name: "APP_VERSION", value: "0123456" },
         { name: "APP_COMMIT", value: SHA },
+        // No --commit-time here: the fixed epoch, never the clock (a re-run builds the same timestamps).
+        { name: "SOURCE_DATE_EPOCH", value: "946684800" },
         // The Dockerfile's npm ci trusts the system CA store (the engine's custom CAs land there).
         { name: "NODE_EXTRA_CA_CERTS", value: "/etc/ssl/certs/ca-certificates.crt" },
       ],

@@ -11,7 +11,8 @@ import { checkHealth } from "../health/poll.js"
 import { notifyRun, type NotifyTargets } from "../notify/delivery.js"
 import type { NotifyMode } from "../notify/mode.js"
 import { systemClock, type Clock, type RunRecord, type ScanSummary } from "../report/run-record.js"
-import { pushImage, type PublishTarget } from "../supply-chain/publish.js"
+import { publishImage, type PublishTarget } from "../supply-chain/publish.js"
+import { tarballDigest } from "../supply-chain/existing-tag.js"
 import { buildAndCheckImage, firstBlocker } from "../supply-chain/release.js"
 import { gateReportText } from "../supply-chain/scan/gate.js"
 import { applyPlan, cloudAdapter, planStack, type StackCredentials } from "../terraform/apply.js"
@@ -32,6 +33,8 @@ export function releasePort(input: {
   version: string
   now: Date
   target: () => Promise<PublishTarget>
+  /** The commit's committer time (ISO 8601) for SOURCE_DATE_EPOCH; absent = build.ts's fixed epoch. */
+  commitTime?: string
 }): ReleasePort {
   return {
     async check(signal): Promise<CheckedImage> {
@@ -45,6 +48,7 @@ export function releasePort(input: {
         commit: input.commit,
         version: input.version,
         now: input.now,
+        ...(input.commitTime ? { commitTime: input.commitTime } : {}),
       })
       let scan: ScanSummary | undefined
       if (checks.scan.ok) {
@@ -58,7 +62,12 @@ export function releasePort(input: {
           const target = await login
           // A push cannot be cancelled once it runs in the engine: do not start one for a cancelled step.
           publishSignal.throwIfAborted()
-          return pushImage(checks.image, target, checks.version)
+          // A re-run of a published commit finds its tag taken: reused when the digest matches, else
+          // TagConflictError (existing-tag.ts); the tag is never overwritten.
+          const published = await publishImage(checks.image, target, checks.version, () =>
+            tarballDigest(checks.tarball, input.settings.images.trivy),
+          )
+          return published.ref
         },
       }
     },

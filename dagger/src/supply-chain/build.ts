@@ -34,6 +34,24 @@ export interface AppImageInput {
   version: string
   /** Git SHA baked in as APP_COMMIT (served by /health). */
   commit: string
+  /** The commit's committer time (ISO 8601), as SOURCE_DATE_EPOCH; absent = FIXED_SOURCE_DATE_EPOCH. */
+  commitTime?: string
+}
+
+/**
+ * SOURCE_DATE_EPOCH when no commit time is given: a fixed instant (2000-01-01T00:00:00Z), not the clock,
+ * so two builds of one commit never differ by it.
+ */
+export const FIXED_SOURCE_DATE_EPOCH = 946684800
+
+/** SOURCE_DATE_EPOCH (seconds) of a commit time; throws naming the value when it is not a date. */
+export function sourceDateEpoch(commitTime?: string): number {
+  if (commitTime === undefined) return FIXED_SOURCE_DATE_EPOCH
+  const ms = Date.parse(commitTime)
+  if (Number.isNaN(ms)) {
+    throw new Error(`commit time '${commitTime}' is not an ISO 8601 date; pass --commit-time=$(git log -1 --format=%cI)`)
+  }
+  return Math.floor(ms / 1000)
 }
 
 /** The Dockerfile stage that is the runtime image. */
@@ -67,6 +85,9 @@ export function appImage(input: AppImageInput): Container {
     buildArgs: [
       { name: "APP_VERSION", value: input.version },
       { name: "APP_COMMIT", value: input.commit },
+      // BuildKit's Dockerfile frontend reads this build argument for the config's and history's created
+      // times; file times inside layers are not clamped by Dagger 0.21 (see README "Reproducible images").
+      { name: "SOURCE_DATE_EPOCH", value: String(sourceDateEpoch(input.commitTime)) },
       // The Dockerfile's default is the same; passed so the build's trust is visible here.
       { name: NODE_CA_VARIABLE, value: SYSTEM_CA_BUNDLE },
     ],

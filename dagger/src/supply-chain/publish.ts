@@ -7,6 +7,7 @@
 // as the registry password.
 import { dag, type Container, type Secret } from "@dagger.io/dagger"
 import { jsonApi } from "../aws/signed-api.js"
+import { decideTag, ecrTagDigest } from "./existing-tag.js"
 import { awsCredentials, gcpCredentialSecret, type AwsCredentials, type AwsSecrets, type GcpSecrets } from "../config/credentials.js"
 import {
   artifactRegistryAddress,
@@ -33,6 +34,18 @@ export interface PublishTarget {
   /** Repository address without tag, e.g. `<account>.dkr.ecr.<region>.amazonaws.com/portfolio-prod`. */
   address: string
   login: RegistryLogin
+  /**
+   * The digest the registry holds for a tag of `address`, undefined when the tag is free. Absent when
+   * this registry cannot be asked: then the push itself is the check (immutable tags refuse it).
+   */
+  tagDigest?: (tag: string) => Promise<string | undefined>
+}
+
+/** What publishing one tag did: pushed the build, or found the same digest under the tag already. */
+export interface Published {
+  /** `address@sha256:...`. */
+  ref: string
+  reused: boolean
 }
 
 /** An ECR authorization token decoded: `username:password`, base64 (username is always AWS). */
@@ -114,14 +127,33 @@ export async function pushImage(image: Container, target: PublishTarget, tag: st
   return publishedRef(ref, answered)
 }
 
+/**
+ * Publishes `image` as `target.address:tag` without ever overwriting the tag: a free tag is pushed; a
+ * tag holding the digest of this build (`builtDigest`, asked only then) is reused with no push; a tag
+ * holding another digest fails with TagConflictError (existing-tag.ts).
+ */
+export async function publishImage(image: Container, target: PublishTarget, tag: string, builtDigest: () => Promise<string>): Promise<Published> {
+  const ref = withTag(target.address, tag)
+  const existing = target.tagDigest ? await target.tagDigest(tag) : undefined
+  const decision = decideTag(ref, existing, existing === undefined ? undefined : await builtDigest())
+  if (decision.action === "reuse") return { ref: `${target.address}@${decision.digest}`, reused: true }
+  return { ref: await pushImage(image, target, tag), reused: false }
+}
+
 /** The ECR target for staging: repository staging.names.ecrRepository in staging.aws.region. */
 export async function ecrTarget(settings: Settings, secrets: AwsSecrets): Promise<PublishTarget> {
-  const auth = await ecrAuthorization({
-    region: settings.staging.aws.region,
-    credentials: await awsCredentials(secrets),
-    endpointUrl: settings.staging.aws.endpointUrl,
-  })
-  return { registry: "ECR", address: ecrRepositoryAddress(auth.host, settings.staging.names.ecrRepository), login: ecrLogin(auth) }
+  const region = settings.staging.aws.region
+  const credentials = await awsCredentials(secrets)
+  const endpointUrl = settings.staging.aws.endpointUrl
+  const auth = await ecrAuthorization({ region, credentials, endpointUrl })
+  const repository = settings.staging.names.ecrRepository
+  const api = { region, credentials, ...(endpointUrl ? { endpoint: endpointUrl } : {}) }
+  return {
+    registry: "ECR",
+    address: ecrRepositoryAddress(auth.host, repository),
+    login: ecrLogin(auth),
+    tagDigest: (tag) => ecrTagDigest(api, repository, tag),
+  }
 }
 
 /**

@@ -4,7 +4,8 @@
 import { func, object, type Container, type Directory, type File } from "@dagger.io/dagger"
 import { APP_TEST_COMMAND, appImage, appTestStage } from "./build.js"
 import { localImageName, requireCommit, resolveVersion } from "./image-ref.js"
-import { pushImage, type PublishTarget } from "./publish.js"
+import { publishImage, type PublishTarget } from "./publish.js"
+import { tarballDigest } from "./existing-tag.js"
 import { Scan, ScanFailedError, scanImage } from "./scan/scan.js"
 import { scanPolicy, type ScanPolicy } from "./scan/gate.js"
 import { imageSbom, type SbomSubject } from "./sbom.js"
@@ -58,6 +59,8 @@ export interface ImageChecksInput {
   /** Per-run overrides of the scan policy in ci/pipeline.yaml. */
   policy?: { severities?: string[]; ignoreUnfixed?: boolean }
   now: Date
+  /** The commit's committer time (ISO 8601), the image's SOURCE_DATE_EPOCH; absent = build.ts's fixed epoch. */
+  commitTime?: string
 }
 
 export interface ImageChecks {
@@ -90,7 +93,7 @@ export async function buildAndCheckImage(input: ImageChecksInput): Promise<Image
   const label = `image ${name}`
   let image: Container
   try {
-    image = await limit(settings, "build", `Build of ${label}`, appImage({ app: source.directory("app"), version: input.version, commit: input.commit }).sync())
+    image = await limit(settings, "build", `Build of ${label}`, appImage({ app: source.directory("app"), version: input.version, commit: input.commit, commitTime: input.commitTime }).sync())
   } catch (err) {
     explainExecError(err, `Build of ${label}`, "Run `npm ci && npm run build` in app/ locally to reproduce.")
   }
@@ -207,7 +210,11 @@ export async function releaseImage(input: ReleaseInput): Promise<Release> {
   const scan = (checks.scan as { ok: true; value: Scan }).value
   const sbom = (checks.sbom as { ok: true; value: { file: File; subject: SbomSubject } }).value
   // Sequential on purpose: the second push reuses the layers the engine compressed for the first.
-  const push = (t: PublishTarget) => limit(input.settings, "publish", `Push to ${t.registry}`, pushImage(checks.image, t, version))
+  // The built digest is read from the tarball only when a tag is already taken, and then once.
+  let built: Promise<string> | undefined
+  const builtDigest = () => (built ??= tarballDigest(checks.tarball, input.settings.images.trivy))
+  const push = async (t: PublishTarget) =>
+    (await limit(input.settings, "publish", `Push to ${t.registry}`, publishImage(checks.image, t, version, builtDigest))).ref
   const ecrImage = targets.ecr ? await push(targets.ecr) : ""
   const artifactRegistryImage = targets.artifactRegistry ? await push(targets.artifactRegistry) : ""
   return toRelease({ version, commit, ecrImage, artifactRegistryImage, scan, sbom: sbom.file, imageId: sbom.subject.imageId })

@@ -35,6 +35,7 @@ describe("scan (engine double, real entrypoint)", () => {
     expect(tarball.at(-2)?.args["buildArgs"]).toEqual([
       { name: "APP_VERSION", value: "0.0.0-dev" },
       { name: "APP_COMMIT", value: "unknown" },
+      { name: "SOURCE_DATE_EPOCH", value: "946684800" },
       { name: "NODE_EXTRA_CA_CERTS", value: "/etc/ssl/certs/ca-certificates.crt" },
     ])
   }, 180_000)

@@ -1,0 +1,157 @@
+// Re-running a deploy of a published commit: the tag is looked up in a real moto ECR repository with
+// IMMUTABLE tags (which refuses the tag again, as AWS does), the engine double scripts what the build's
+// tarball and the push answer. Same digest → reused with no push; another digest → a clear failure and
+// the tag keeps its image.
+import { createHash } from "node:crypto"
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
+import { dag } from "@dagger.io/dagger"
+import { AwsApiError, jsonApi, type AwsTarget } from "../../dagger/src/aws/signed-api.js"
+import { decideTag, ecrTagDigest, indexDigest, tarballDigest, TagConflictError } from "../../dagger/src/supply-chain/existing-tag.js"
+import { publishImage, type PublishTarget } from "../../dagger/src/supply-chain/publish.js"
+import { startEngineDouble, withDouble, type EngineDouble, type LeafQuery } from "../support/engine-double.js"
+import { startMoto, type Moto } from "../support/moto.js"
+
+const REPO = "portfolio-staging"
+const TAG = "1.4.0"
+const TRIVY = "aquasec/trivy:0.69.3"
+const HOST = "123456789012.dkr.ecr.us-west-1.amazonaws.com"
+
+let moto: Moto
+let api: AwsTarget
+let double: EngineDouble
+
+/** An image manifest (its `digest` is what a push of it would answer; moto re-serialises before hashing). */
+function manifest(layer: string): { text: string; digest: string } {
+  const text = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: "application/vnd.oci.image.manifest.v1+json",
+    config: { mediaType: "application/vnd.oci.image.config.v1+json", size: 2, digest: `sha256:${"c".repeat(64)}` },
+    layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", size: 3, digest: `sha256:${layer.repeat(64)}` }],
+  })
+  return { text, digest: `sha256:${createHash("sha256").update(text).digest("hex")}` }
+}
+
+/** Pushes `m` under TAG; answers the digest the registry assigned. */
+async function putImage(m: { text: string }): Promise<string> {
+  const out = (await jsonApi(api, "ecr", "PutImage", {
+    repositoryName: REPO,
+    imageManifest: m.text,
+    imageManifestMediaType: "application/vnd.oci.image.manifest.v1+json",
+    imageTag: TAG,
+  })) as { image: { imageId: { imageDigest: string } } }
+  return out.image.imageId.imageDigest
+}
+
+/** The engine's answers: the tarball's index.json names `built`; a push answers `pushed`. */
+function engineScript(built: string, pushed = built) {
+  return (q: LeafQuery): unknown => {
+    if (q.list) return undefined
+    if (q.leaf === "stdout") return JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: "application/vnd.oci.image.manifest.v1+json", digest: built }] })
+    if (q.leaf === "publish") return `${String(q.args["address"])}@${pushed}`
+    return undefined
+  }
+}
+
+function target(): PublishTarget {
+  return {
+    registry: "ECR",
+    address: `${HOST}/${REPO}`,
+    login: { host: HOST, username: "AWS", password: undefined as never },
+    tagDigest: (tag) => ecrTagDigest(api, REPO, tag),
+  }
+}
+
+/** publishImage as the release port runs it, inside the engine double. */
+function publish() {
+  return withDouble(double, async () => {
+    const image = dag.container().from("portfolio-build")
+    const t = { ...target(), login: { host: HOST, username: "AWS", password: dag.setSecret("ecr-password", "pw") } }
+    return publishImage(image, t, TAG, () => tarballDigest(image.asTarball(), TRIVY))
+  })
+}
+
+const pushes = () => double.findChains((_, call) => call.leaf === "publish")
+
+beforeAll(async () => {
+  moto = await startMoto()
+  api = { region: moto.region, endpoint: moto.endpoint, credentials: moto.credentials }
+  double = await startEngineDouble()
+})
+afterAll(async () => {
+  await double?.close()
+  await moto?.stop()
+})
+beforeEach(async () => {
+  await moto.reset()
+  double.reset()
+  await jsonApi(api, "ecr", "CreateRepository", { repositoryName: REPO, imageTagMutability: "IMMUTABLE" })
+})
+
+describe("an IMMUTABLE ECR repository (moto) answers like AWS", () => {
+  it("refuses a second image under a taken tag and keeps the first", async () => {
+    const first = await putImage(manifest("a"))
+    expect(first).toMatch(/^sha256:[0-9a-f]{64}$/)
+    const err = await putImage(manifest("b")).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(AwsApiError)
+    // AWS names this refusal ImageTagAlreadyExistsException; moto (5.x) ImageAlreadyExistsException, naming
+    // the digest the tag keeps. The module never sees either: it looks the tag up before pushing.
+    expect((err as AwsApiError).name).toMatch(/^Image(Tag)?AlreadyExistsException$/)
+    expect((err as AwsApiError).message).toContain(first)
+    expect(await ecrTagDigest(api, REPO, TAG)).toBe(first)
+  })
+
+  it("reports a free tag and a missing repository as no digest", async () => {
+    expect(await ecrTagDigest(api, REPO, TAG)).toBeUndefined()
+    expect(await ecrTagDigest(api, "no-such-repo", TAG)).toBeUndefined()
+  })
+})
+
+describe("publishImage over a tag that may be taken", () => {
+  it("pushes a free tag and answers the pushed digest", async () => {
+    const pushed = manifest("a").digest
+    double.setScript(engineScript(pushed))
+    expect(await publish()).toEqual({ ref: `${HOST}/${REPO}@${pushed}`, reused: false })
+    expect(pushes()).toHaveLength(1)
+    // A free tag never costs the tarball read.
+    expect(double.findChains((_, call) => call.leaf === "stdout")).toEqual([])
+  })
+
+  it("reuses a tag holding this build's digest, without a push", async () => {
+    const published = await putImage(manifest("a"))
+    double.setScript(engineScript(published))
+    expect(await publish()).toEqual({ ref: `${HOST}/${REPO}@${published}`, reused: true })
+    expect(pushes()).toEqual([])
+  })
+
+  it("fails on a tag holding another build, naming the tag, both digests and the fix; the tag keeps its image", async () => {
+    const published = await putImage(manifest("a"))
+    const rebuilt = manifest("b").digest
+    double.setScript(engineScript(rebuilt))
+    const err = await publish().catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(TagConflictError)
+    const msg = (err as Error).message
+    expect(msg).toContain(`${HOST}/${REPO}:${TAG}`)
+    expect(msg).toContain(published)
+    expect(msg).toContain(rebuilt)
+    expect(msg).toMatch(/same build cache/)
+    expect(msg).toMatch(/bump the version/)
+    expect(msg).toMatch(/never|not overwritten/)
+    expect(pushes()).toEqual([])
+    expect(await ecrTagDigest(api, REPO, TAG)).toBe(published)
+  })
+})
+
+describe("decideTag and indexDigest", () => {
+  const d = (c: string) => `sha256:${c.repeat(64)}`
+  it("pushes only a free tag", () => {
+    expect(decideTag("r:1", undefined, undefined)).toEqual({ action: "push" })
+    expect(decideTag("r:1", d("a"), d("a"))).toEqual({ action: "reuse", digest: d("a") })
+    expect(() => decideTag("r:1", d("a"), d("b"))).toThrow(TagConflictError)
+  })
+
+  it("reads the top manifest digest of an OCI index and refuses anything else", () => {
+    expect(indexDigest(JSON.stringify({ manifests: [{ digest: d("e") }] }))).toBe(d("e"))
+    expect(() => indexDigest("{}")).toThrow(/names no sha256 manifest digest/)
+    expect(() => indexDigest("<html>")).toThrow(/not JSON/)
+  })
+})
