@@ -9,6 +9,7 @@ import type { Settings } from "../../dagger/src/config/settings.js"
 import { startApp, type AppServer } from "../support/app-server.js"
 import {
   awsOutputs,
+  execArgs,
   makeCheckout,
   NEW_RELEASE,
   OLD_RELEASE,
@@ -23,6 +24,7 @@ import { callFunction, startEngineDouble, type EngineDouble } from "../support/e
 import { startMoto, type Moto } from "../support/moto.js"
 import { startWebhookReceiver, unreachableUrl, type WebhookReceiver } from "../support/webhook-receiver.js"
 import { createEcsClient, loadEcsSdk, type ECSClient } from "../../dagger/src/aws/ecs-client.js"
+import { jsonApi } from "../../dagger/src/aws/signed-api.js"
 
 interface Report {
   verdict: string
@@ -106,9 +108,18 @@ async function seedStaging(serving: { version: string; commit: string; commitTim
   return td.taskDefinition!.taskDefinitionArn!
 }
 
-function deploy(opts: { albUrl: string; scan?: "clean" | "critical"; args?: Record<string, unknown>; webhook?: string; applyFails?: string; checkoutDir?: string }) {
+/**
+ * `builtDigest`: the manifest digest the build's tarball names (read only when the tag is already taken);
+ * unset = an unscripted read, so a run that reads it without a reason fails.
+ */
+function deploy(opts: { albUrl: string; scan?: "clean" | "critical"; args?: Record<string, unknown>; webhook?: string; applyFails?: string; checkoutDir?: string; builtDigest?: string }) {
   double.reset()
-  double.setScript(worldScript({ scan: opts.scan ?? "clean", outputs: awsOutputs(opts.albUrl, settings), applyFails: opts.applyFails }))
+  const world = worldScript({ scan: opts.scan ?? "clean", outputs: awsOutputs(opts.albUrl, settings), applyFails: opts.applyFails })
+  double.setScript((q) => {
+    const tar = !q.list && q.leaf === "stdout" && execArgs(q.chain).at(-1)?.[0] === "tar"
+    if (tar && opts.builtDigest) return JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: "application/vnd.oci.image.manifest.v1+json", digest: opts.builtDigest }] })
+    return world(q)
+  })
   return callFunction(double, {
     fn: "deploy-staging",
     constructorArgs: { source: double.hostDirectory(opts.checkoutDir ?? checkout.dir) },
@@ -244,6 +255,53 @@ describe("deploy-staging through the SDK entrypoint", () => {
     const td = await currentTaskDefinition()
     expect(td.image).toBe(first.report.image)
     expect(td.env).toMatchObject({ APP_VERSION: NEW_RELEASE.version })
+  })
+
+  describe("a re-run of a published commit on a runner without the first run's cache (issue 15)", () => {
+    // The first run left its image in an IMMUTABLE repository (moto refuses the tag again, as ECR does).
+    const ecr = () => ({ region: moto.region, endpoint: moto.endpoint, credentials: moto.credentials })
+    const repository = () => settings.staging.names.ecrRepository
+    let published: string
+    beforeEach(async () => {
+      await jsonApi(ecr(), "ecr", "CreateRepository", { repositoryName: repository(), imageTagMutability: "IMMUTABLE" })
+      const manifest = JSON.stringify({
+        schemaVersion: 2,
+        mediaType: "application/vnd.oci.image.manifest.v1+json",
+        config: { mediaType: "application/vnd.oci.image.config.v1+json", size: 2, digest: `sha256:${"c".repeat(64)}` },
+        layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", size: 3, digest: `sha256:${"a".repeat(64)}` }],
+      })
+      const out = (await jsonApi(ecr(), "ecr", "PutImage", { repositoryName: repository(), imageManifest: manifest, imageTag: NEW_RELEASE.version })) as {
+        image: { imageId: { imageDigest: string } }
+      }
+      published = out.image.imageId.imageDigest
+    })
+    const tagDigest = async () =>
+      ((await jsonApi(ecr(), "ecr", "DescribeImages", { repositoryName: repository(), imageIds: [{ imageTag: NEW_RELEASE.version }] })) as {
+        imageDetails: { imageDigest: string }[]
+      }).imageDetails[0]!.imageDigest
+
+    it("the rebuild has the published digest: nothing is pushed, the published image is deployed", async () => {
+      const { report: r, run } = report(await deploy({ albUrl: newApp.url, builtDigest: published }))
+      expect(r).toMatchObject({ verdict: "succeeded", succeeded: true })
+      expect(r.image).toMatch(new RegExp(`/${repository()}@${published}$`))
+      expect(run.steps.find((s) => s.name === "publish to ECR")).toMatchObject({ outcome: "succeeded" })
+      expect(double.findChains((_, call) => call.leaf === "publish")).toEqual([])
+      expect((await currentTaskDefinition()).image).toBe(r.image)
+      expect(await tagDigest()).toBe(published)
+    })
+
+    it("the rebuild has another digest: the publish step fails naming the tag, both digests and the fix; nothing pushed or changed", async () => {
+      const rebuilt = `sha256:${"e".repeat(64)}`
+      const before = await currentTaskDefinition()
+      const { report: r, run } = report(await deploy({ albUrl: newApp.url, builtDigest: rebuilt }))
+      expect(r).toMatchObject({ verdict: "failed", succeeded: false })
+      expect(run.failingStep).toBe("publish to ECR")
+      const detail = run.steps.find((s) => s.name === "publish to ECR")!.detail!
+      for (const part of [`${repository()}:${NEW_RELEASE.version}`, published, rebuilt, "same build cache", "bump the version"]) expect(detail).toContain(part)
+      expect(double.findChains((_, call) => call.leaf === "publish")).toEqual([])
+      expect((await currentTaskDefinition()).arn).toBe(before.arn)
+      expect(await tagDigest()).toBe(published)
+    })
   })
 
   describe("a re-run of an old run (issue 13.8): the commit is older than the one serving", () => {
