@@ -202,6 +202,11 @@ describe("deploy-staging through the SDK entrypoint", () => {
     const { report: r, run } = report(result)
 
     expect(r).toMatchObject({ verdict: "succeeded", succeeded: true, url: newApp.url })
+    // The image's timestamps come from --commit-time, so a re-run rebuilds them alike.
+    const builds = double.findChains((chain) => chain.some((l) => l.field === "dockerBuild"))
+    expect(builds.length).toBeGreaterThan(0)
+    const build = builds[0]!.chain.find((l) => l.field === "dockerBuild")!
+    expect(build.args["buildArgs"]).toContainEqual({ name: "SOURCE_DATE_EPOCH", value: String(Date.parse(NEW_COMMIT_TIME) / 1000) })
     const ecrRef = new RegExp(`^\\d+\\.dkr\\.ecr\\.${moto.region}\\.amazonaws\\.com/${settings.staging.names.ecrRepository}@${PUSHED_DIGEST}$`)
     expect(r.image).toMatch(ecrRef)
     expect(run.steps.map((s) => [s.name, s.outcome])).toEqual([

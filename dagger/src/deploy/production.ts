@@ -337,6 +337,7 @@ export async function runDeployProduction(
         given,
         mode,
         secretValues: values,
+        ...(plan.commitTime ? { commitTime: plan.commitTime } : {}),
       }),
       cloudRun,
       stopStaging: aws

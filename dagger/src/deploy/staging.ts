@@ -276,6 +276,7 @@ export async function runDeployStaging(input: DeployCommandInput): Promise<Deplo
         given,
         mode,
         secretValues: values,
+        ...(plan.commitTime ? { commitTime: plan.commitTime } : {}),
       }),
       ecs,
     }

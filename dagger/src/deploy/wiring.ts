@@ -152,11 +152,21 @@ export function sharedPorts(input: {
   given: SecretArgs
   mode: NotifyMode
   secretValues: readonly string[]
+  /** --commit-time, for the image's SOURCE_DATE_EPOCH (a re-run rebuilds with the same timestamps). */
+  commitTime?: string
 }): { clock: Clock; release: ReleasePort; terraform: TerraformPort; health: HealthPort; notify: NotifyPort } {
   const { source, settings } = input
   return {
     clock: systemClock,
-    release: releasePort({ source, settings, commit: input.commit, version: input.version, now: new Date(), target: input.target }),
+    release: releasePort({
+      source,
+      settings,
+      commit: input.commit,
+      version: input.version,
+      now: new Date(),
+      target: input.target,
+      ...(input.commitTime ? { commitTime: input.commitTime } : {}),
+    }),
     terraform: terraformPort({ source, settings, credentials: input.credentials, now: () => new Date() }),
     health: healthPort(settings, input.environment),
     notify: notifyPort({ given: input.given, mode: input.mode, secretValues: input.secretValues }),
