@@ -27,6 +27,9 @@ import {
   type TrafficTarget,
   trafficMismatches,
 } from "./traffic.js"
+import { readGcpCredentials, type GcpSecrets } from "../config/credentials.js"
+import type { Settings } from "../config/settings.js"
+import { connectCloudRun } from "./connect.js"
 
 export type Service = protos.google.cloud.run.v2.IService
 export type Revision = protos.google.cloud.run.v2.IRevision
@@ -334,4 +337,15 @@ export function randomRevisionSuffix(): string {
   const bytes = new Uint8Array(4)
   crypto.getRandomValues(bytes)
   return [...bytes].map((b) => "abcdefghijklmnopqrstuvwxyz0123456789"[b % 36]).join("")
+}
+
+/**
+ * The production service of ci/pipeline.yaml (production.gcp.*, production.names.service), connected: what the
+ * production deploy and the previews both work on. Connecting checks the GCP credential's form (a key must be a
+ * service-account key) without a request; close its clients when done.
+ */
+export async function connectProductionContext(settings: Settings, secrets: GcpSecrets): Promise<CloudRunContext> {
+  const p = settings.production
+  const clients = await connectCloudRun({ auth: await readGcpCredentials(secrets, "for Cloud Run"), endpoint: p.gcp.cloudRunEndpoint })
+  return { clients, target: { project: p.gcp.project, region: p.gcp.region, service: p.names.service } }
 }

@@ -6,10 +6,9 @@
 //
 // Every call takes the step's AbortSignal (operations.ts): once it aborts nothing more is sent to Cloud Run.
 import type { PreviewDeployment, PreviewPort, PreviewRemoval } from "../deploy/preview.js"
-import { readGcpCredentials, type GcpSecrets } from "../config/credentials.js"
+import type { GcpSecrets } from "../config/credentials.js"
 import { stepTimeoutMs, type Settings } from "../config/settings.js"
 import { timeBudget, waitForVerdict } from "../shared/wait.js"
-import { connectCloudRun } from "./connect.js"
 import { apiError, CloudRunError } from "./errors.js"
 import {
   abortable,
@@ -27,7 +26,7 @@ import {
 } from "./operations.js"
 import { planPreviewRemoval, planPreviewTraffic, previewRevisionsToDelete, type PreviewTraffic, tagMismatches } from "./preview-traffic.js"
 import { candidateRevisionName, describeTraffic, readTraffic, revisionVerdict, shortName, trafficMismatches, validateCandidate } from "./traffic.js"
-import { randomRevisionSuffix } from "./operations.js"
+import { connectProductionContext, randomRevisionSuffix } from "./operations.js"
 
 export interface PreviewServiceOptions {
   /** Time budget of a deploy (operation and readiness) and of a removal's write, ms. */
@@ -170,10 +169,5 @@ export class PreviewService implements PreviewPort {
 
 /** The preview side of the production service of ci/pipeline.yaml, with the rollout budget. Close it when done. */
 export async function connectPreviewService(settings: Settings, secrets: GcpSecrets): Promise<PreviewService> {
-  const p = settings.production
-  const clients = await connectCloudRun({ auth: await readGcpCredentials(secrets, "for Cloud Run"), endpoint: p.gcp.cloudRunEndpoint })
-  return new PreviewService(
-    { clients, target: { project: p.gcp.project, region: p.gcp.region, service: p.names.service } },
-    { rolloutMs: stepTimeoutMs(settings, "rollout") },
-  )
+  return new PreviewService(await connectProductionContext(settings, secrets), { rolloutMs: stepTimeoutMs(settings, "rollout") })
 }

@@ -7,10 +7,9 @@
 // (operations.ts): once it aborts the method rejects with its reason and sends nothing more to Cloud Run.
 import type { CloudRunFacts, CloudRunPort } from "../deploy/production.js"
 import type { ServingRelease } from "../deploy/release-order.js"
-import { readGcpCredentials, type GcpSecrets } from "../config/credentials.js"
+import type { GcpSecrets } from "../config/credentials.js"
 import { stepTimeoutMs, type Settings } from "../config/settings.js"
 import { timeBudget, waitForVerdict } from "../shared/wait.js"
-import { connectCloudRun } from "./connect.js"
 import { CloudRunError } from "./errors.js"
 import {
   type CandidateDeployment,
@@ -38,7 +37,7 @@ import {
   validateCandidate,
   validateTag,
 } from "./traffic.js"
-import { randomRevisionSuffix } from "./operations.js"
+import { connectProductionContext, randomRevisionSuffix } from "./operations.js"
 
 export interface ProductionServiceOptions {
   /** Time budget of the candidate deploy (operation and readiness) and of each traffic step, ms. */
@@ -198,10 +197,8 @@ export class ProductionService implements CloudRunPort {
  * key must be a service-account key) without a request. Close it when done.
  */
 export async function connectProductionService(settings: Settings, secrets: GcpSecrets): Promise<ProductionService> {
-  const p = settings.production
-  const clients = await connectCloudRun({ auth: await readGcpCredentials(secrets, "for Cloud Run"), endpoint: p.gcp.cloudRunEndpoint })
-  return new ProductionService(
-    { clients, target: { project: p.gcp.project, region: p.gcp.region, service: p.names.service } },
-    { rolloutMs: stepTimeoutMs(settings, "rollout"), rollbackMs: stepTimeoutMs(settings, "rollback") },
-  )
+  return new ProductionService(await connectProductionContext(settings, secrets), {
+    rolloutMs: stepTimeoutMs(settings, "rollout"),
+    rollbackMs: stepTimeoutMs(settings, "rollback"),
+  })
 }
