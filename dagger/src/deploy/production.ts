@@ -15,11 +15,10 @@
 // split it found as a warning (traffic.ts planCandidateTraffic).
 import type { CostInput, Pricing } from "../report/cost.js"
 import { gibFromCloudRunMemory, vcpuFromCloudRunCpu } from "../report/cost.js"
-import { planCanary, checkCanarySteps, parseCanarySteps } from "./canary.js"
+import { planCanary, parseCanarySteps } from "./canary.js"
 import type { CandidateDeployment, TrafficChange } from "../gcp/operations.js"
-import { terraformStepOptions, checkAndPublish, estimateCost, finish, PRODUCTION_DEFAULTS, recordRollback, requireHealthy, runUrlOf, STAGING_TASK_DEFAULTS } from "./steps.js"
+import { terraformStepOptions, checkAndPublish, estimateCost, finish, PRODUCTION_DEFAULTS, recordRollback, requireHealthy, STAGING_TASK_DEFAULTS, planRelease, type ReleaseInput, type ReleasePlan } from "./steps.js"
 import type { ScaleOutcome } from "../aws/ecs.js"
-import { requireCommit, resolveVersion } from "../supply-chain/image-ref.js"
 import { addWarning, skipStep, startRun, type Clock, type RunRecord } from "../report/run-record.js"
 import { stepTimeoutMs, type Settings } from "../config/settings.js"
 import { gcpNames } from "../terraform/stacks.js"
@@ -27,7 +26,7 @@ import { describeTraffic, validateTag } from "../gcp/traffic.js"
 import { firstLine } from "../shared/text.js"
 import { type HealthPort, type NotifyPort, type ReleasePort, type TerraformPort } from "./ports.js"
 import { softStep, startSteps, type Steps } from "./step-runner.js"
-import { releaseEnvironment, requireCommitTime, requireReleaseOrder, type ServingRelease } from "./release-order.js"
+import { releaseEnvironment, requireReleaseOrder, type ServingRelease } from "./release-order.js"
 import { optionalAwsSecrets, presentSecrets, requireGcpSecrets } from "../config/credentials.js"
 import { loadSettings } from "../config/settings.js"
 import { loadPricing } from "../report/cost.js"
@@ -41,53 +40,23 @@ import { Stack } from "../terraform/apply.js"
 import { sharedPorts, stopStagingPort, type DeployCommandInput } from "./wiring.js"
 
 /** Validated input of one production deploy. */
-export interface ProductionPlan {
-  settings: Settings
-  pricing: Pricing
-  commit: string
-  version: string
+export interface ProductionPlan extends ReleasePlan {
   /** Traffic percentages on the candidate, ascending, ending at 100. */
   canarySteps: number[]
   skipAwsStop: boolean
-  /** The commit's committer time (--commit-time), for the release order; absent when not given. */
-  commitTime?: string
-  /** --allow-older: deploy even when a newer commit serves (a deliberate rollback). */
-  allowOlder: boolean
-  runUrl?: string
 }
 
 /** Checks everything a production deploy needs before any cloud call; throws naming the bad input. */
-export function planProduction(input: {
-  settings: Settings
-  pricing: Pricing
-  commit: string
-  version?: string
-  canarySteps?: string
-  skipAwsStop?: boolean
-  commitTime?: string
-  allowOlder?: boolean
-  runUrl?: string
-}): ProductionPlan {
-  const commit = requireCommit(input.commit)
-  const version = resolveVersion(commit, input.version)
-  const commitTime = requireCommitTime(input.commitTime)
+export function planProduction(input: ReleaseInput & { canarySteps?: string; skipAwsStop?: boolean }): ProductionPlan {
+  const plan = planRelease(input)
   const names = gcpNames(input.settings)
   validateTag(names.service, input.settings.production.canary.tag)
+  // The settings' steps were checked when ci/pipeline.yaml loaded; only the flag needs its check here.
   const canarySteps =
     input.canarySteps !== undefined && input.canarySteps.trim() !== ""
       ? parseCanarySteps(input.canarySteps)
-      : checkCanarySteps(input.settings.production.canary.steps, "production.canary.steps in ci/pipeline.yaml")
-  return {
-    settings: input.settings,
-    pricing: input.pricing,
-    commit,
-    version,
-    canarySteps,
-    skipAwsStop: input.skipAwsStop ?? false,
-    ...(commitTime ? { commitTime } : {}),
-    allowOlder: input.allowOlder ?? false,
-    ...runUrlOf(input.runUrl),
-  }
+      : input.settings.production.canary.steps
+  return { ...plan, canarySteps, skipAwsStop: input.skipAwsStop ?? false }
 }
 
 /** The size of production as Cloud Run reports it, for the cost estimate. */

@@ -13,16 +13,15 @@
 // (or rolled back by the circuit breaker) by ECS itself; the next run derives its revision from
 // whatever the service runs then, so nothing half-done needs manual repair.
 import type { CostInput, Pricing } from "../report/cost.js"
-import { terraformStepOptions, checkAndPublish, estimateCost, finish, PRODUCTION_DEFAULTS, recordRollback, requireHealthy, runUrlOf, STAGING_TASK_DEFAULTS } from "./steps.js"
+import { terraformStepOptions, checkAndPublish, estimateCost, finish, PRODUCTION_DEFAULTS, recordRollback, requireHealthy, STAGING_TASK_DEFAULTS, planRelease, type ReleaseInput, type ReleasePlan } from "./steps.js"
 import type { RegisteredTaskDefinition, RolloutOutcome } from "../aws/ecs.js"
 import type { ExpectedRelease } from "../health/verdict.js"
-import { requireCommit, resolveVersion } from "../supply-chain/image-ref.js"
 import { shortTaskDefinition } from "../aws/rollout-verdict.js"
 import { startRun, type Clock, type RunRecord } from "../report/run-record.js"
 import type { Settings } from "../config/settings.js"
 import { awsNames } from "../terraform/stacks.js"
 import { type HealthPort, type NotifyPort, type ReleasePort, type TerraformPort } from "./ports.js"
-import { releaseEnvironment, requireCommitTime, requireReleaseOrder, type ServingRelease } from "./release-order.js"
+import { releaseEnvironment, requireReleaseOrder, type ServingRelease } from "./release-order.js"
 import { startSteps, type Steps } from "./step-runner.js"
 import { awsCredentials, presentSecrets, requireAwsSecrets } from "../config/credentials.js"
 import { loadSettings } from "../config/settings.js"
@@ -36,43 +35,14 @@ import { Stack } from "../terraform/apply.js"
 import { sharedPorts, type DeployCommandInput } from "./wiring.js"
 
 /** Validated input of one staging deploy. */
-export interface StagingPlan {
-  settings: Settings
-  pricing: Pricing
-  commit: string
-  version: string
-  /** The commit's committer time (--commit-time), for the release order; absent when not given. */
-  commitTime?: string
-  /** --allow-older: deploy even when a newer commit serves (a deliberate rollback). */
-  allowOlder: boolean
-  /** Link to the CI run, for the report and notifications. */
-  runUrl?: string
-}
+export type StagingPlan = ReleasePlan
 
 /** Checks everything a staging deploy needs before any cloud call; throws naming the bad input. */
-export function planStaging(input: {
-  settings: Settings
-  pricing: Pricing
-  commit: string
-  version?: string
-  commitTime?: string
-  allowOlder?: boolean
-  runUrl?: string
-}): StagingPlan {
-  const commit = requireCommit(input.commit)
-  const version = resolveVersion(commit, input.version)
-  const commitTime = requireCommitTime(input.commitTime)
+export function planStaging(input: ReleaseInput): StagingPlan {
+  const plan = planRelease(input)
   // Derived names must be valid before Terraform sees them.
   awsNames(input.settings)
-  return {
-    settings: input.settings,
-    pricing: input.pricing,
-    commit,
-    version,
-    ...(commitTime ? { commitTime } : {}),
-    allowOlder: input.allowOlder ?? false,
-    ...runUrlOf(input.runUrl),
-  }
+  return plan
 }
 
 /** How a staging rollback proceeds; decided by `stagingRollbackAction`. */

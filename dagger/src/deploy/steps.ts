@@ -12,6 +12,8 @@ import { stepTimeoutMs, type Settings } from "../config/settings.js"
 import { firstLine } from "../shared/text.js"
 import type { HealthPort, NotifyPort, ReleasePort } from "./ports.js"
 import { softStep, type StepContext, type StepOptions, type Steps } from "./step-runner.js"
+import { requireCommit, resolveVersion } from "../supply-chain/image-ref.js"
+import { requireCommitTime } from "./release-order.js"
 
 /** Time budget of the combined build-and-check step: the build, then the longer of tests and scan. */
 export function checkTimeoutMs(settings: Settings): number {
@@ -207,4 +209,44 @@ export async function finish(
  */
 export function terraformStepOptions(settings: Settings): StepOptions {
   return { cancelGraceMs: stepTimeoutMs(settings, "terraform") }
+}
+
+/** What every deploy is told about its release, validated (planRelease). */
+export interface ReleasePlan {
+  settings: Settings
+  pricing: Pricing
+  commit: string
+  version: string
+  /** The commit's committer time (--commit-time), for the release order; absent when not given. */
+  commitTime?: string
+  /** --allow-older: deploy even when a newer commit serves (a deliberate rollback). */
+  allowOlder: boolean
+  /** Link to the CI run, for the report and notifications. */
+  runUrl?: string
+}
+
+/** The release flags every deploy takes, as given. */
+export interface ReleaseInput {
+  settings: Settings
+  pricing: Pricing
+  commit: string
+  version?: string
+  commitTime?: string
+  allowOlder?: boolean
+  runUrl?: string
+}
+
+/** Checks the release flags every deploy takes before any cloud call; throws naming the bad input. */
+export function planRelease(input: ReleaseInput): ReleasePlan {
+  const commit = requireCommit(input.commit)
+  const commitTime = requireCommitTime(input.commitTime)
+  return {
+    settings: input.settings,
+    pricing: input.pricing,
+    commit,
+    version: resolveVersion(commit, input.version),
+    ...(commitTime ? { commitTime } : {}),
+    allowOlder: input.allowOlder ?? false,
+    ...runUrlOf(input.runUrl),
+  }
 }
