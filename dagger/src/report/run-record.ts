@@ -66,6 +66,22 @@ export interface ScanFinding {
   title?: string
 }
 
+/**
+ * What an operator needs to act on a failure (ECS events and stopped tasks, Cloud Run conditions,
+ * Terraform's error block, the last health responses), gathered after the failure and never blocking
+ * the verdict. Stored as gathered; the report and notifications scrub secrets, then bound the size.
+ */
+export interface Diagnostic {
+  /** Where it came from: "ecs", "cloud-run", "terraform", "health", "analysis". */
+  source: string
+  /** One line naming the thing, e.g. "task 3f2a9c stopped: Essential container in task exited". */
+  title: string
+  /** One fact per line: events, exit codes, conditions, responses. */
+  lines: string[]
+  /** Where to look next (console, log stream). */
+  links?: { label: string; url: string }[]
+}
+
 /** Something the reader should know that did not change the verdict. */
 export interface RunWarning {
   /** Where it came from, e.g. "notify:slack", "stop-aws", "pricing". */
@@ -94,6 +110,8 @@ export interface RunRecord {
   scan?: ScanSummary
   warnings: RunWarning[]
   cost?: CostEstimate
+  /** Gathered when a step failed; absent on a clean run. */
+  diagnostics?: Diagnostic[]
 }
 
 /** Time source, injectable so tests and golden fixtures are deterministic. */
