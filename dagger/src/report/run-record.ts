@@ -66,6 +66,44 @@ export interface ScanFinding {
   title?: string
 }
 
+/** Traffic measured on one release over one window: a synthetic burst, or the requests Cloud Run served. */
+export interface TrafficFigures {
+  requests: number
+  /** 5xx answers, timeouts and failed connections. */
+  errors: number
+  /** errors / requests; 0 when there was no request. */
+  errorRate: number
+  /** Latency percentiles in ms; absent when nothing answered. */
+  p50Ms?: number
+  p95Ms?: number
+}
+
+/** The limits a candidate's traffic is judged by (ci/pipeline.yaml `analysis`). */
+export interface AnalysisThresholds {
+  /** Highest error rate that passes, as a fraction (0.01 = 1 %). */
+  maxErrorRate: number
+  /** Highest candidate p95 / baseline p95 that passes. */
+  maxP95Ratio: number
+  /** A p95 within this many ms of the baseline's always passes, so jitter on a fast service is not a regression. */
+  p95SlackMs: number
+}
+
+/** One judgement of a candidate's traffic at one step. */
+export interface StepAnalysis {
+  /** The step judged, e.g. "canary 10%" or "rollout". */
+  step: string
+  /** "synthetic": the pipeline's burst to the candidate's URL; "served-traffic": Cloud Run's request metrics. */
+  source: "synthetic" | "served-traffic"
+  candidate?: TrafficFigures
+  /** The previous release's figures the candidate is compared with; absent when there is none (first release). */
+  baseline?: TrafficFigures
+  thresholds: AnalysisThresholds
+  /** "no-signal": nothing to judge (e.g. no served requests in the window); never counted as a pass. */
+  verdict: "pass" | "fail" | "no-signal"
+  /** Fail: the figure that failed beside its threshold ("error rate 5.0 % > 1.0 %"); no-signal: why. */
+  reason?: string
+}
+
 /**
  * What an operator needs to act on a failure (ECS events and stopped tasks, Cloud Run conditions,
  * Terraform's error block, the last health responses), gathered after the failure and never blocking
@@ -110,6 +148,8 @@ export interface RunRecord {
   scan?: ScanSummary
   warnings: RunWarning[]
   cost?: CostEstimate
+  /** Traffic judgements in the order made (canary steps, the staging rollout); absent when none ran. */
+  analysis?: StepAnalysis[]
   /** Gathered when a step failed; absent on a clean run. */
   diagnostics?: Diagnostic[]
 }
