@@ -39,6 +39,10 @@ module "service" {
   execution_role_name      = local.names.execution_role
   task_role_name           = local.names.task_role
   log_group_name           = local.names.log_group
+  alarm_5xx_rate_name      = local.names.alarm_5xx_rate
+  alarm_latency_name       = local.names.alarm_latency
+  alarm_5xx_percent        = var.alarm_5xx_percent
+  alarm_p95_seconds        = var.alarm_p95_seconds
   vpc_id                   = module.network.vpc_id
   vpc_cidr_block           = module.network.vpc_cidr_block
   subnet_ids               = module.network.public_subnet_ids

@@ -10,5 +10,7 @@ locals {
     execution_role      = "${var.name_prefix}-task-execution"
     task_role           = "${var.name_prefix}-task"
     log_group           = "/ecs/${var.name_prefix}"
+    alarm_5xx_rate      = "${var.name_prefix}-5xx-rate"
+    alarm_latency       = "${var.name_prefix}-p95-latency"
   }
 }

@@ -104,3 +104,15 @@ variable "s3_use_path_style" {
   type        = bool
   default     = false
 }
+
+variable "alarm_5xx_percent" {
+  description = "Deployment alarm: percent of the tasks' responses per minute that may be 5xx (two minutes in a row) before ECS fails and rolls back the deployment."
+  type        = number
+  default     = 5
+}
+
+variable "alarm_p95_seconds" {
+  description = "Deployment alarm: p95 target response time in seconds above which (two minutes in a row) ECS fails and rolls back the deployment."
+  type        = number
+  default     = 1
+}

@@ -89,6 +89,9 @@ function expectProbeMatchesHcl(c: Case, e: ImportEntry): void {
     case "ecs-cluster":
       expect(attr(c, at, "name")).toBe(p.name)
       return
+    case "cloudwatch-alarm":
+      expect(attr(c, at, "alarm_name")).toBe(p.name)
+      return
     case "vpc":
     case "subnet":
     case "internet-gateway":
@@ -247,6 +250,26 @@ describe("staging service (terraform/aws)", () => {
   it("rolls a failing deployment back with the circuit breaker", () => {
     const svc = resolveAddress(cases.aws.hcl, "module.service.aws_ecs_service.this").body
     expect(svc.deployment_circuit_breaker).toEqual([{ enable: true, rollback: true }])
+  })
+
+  it("rolls back a deployment whose traffic trips a deployment alarm: 5xx share and p95 latency of its own target group", () => {
+    const svc = resolveAddress(cases.aws.hcl, "module.service.aws_ecs_service.this").body
+    const alarms = (svc.alarms as Body[])[0]!
+    expect(alarms).toMatchObject({ enable: true, rollback: true })
+    expect(alarms.alarm_names).toEqual([
+      "${aws_cloudwatch_metric_alarm.target_5xx_rate.alarm_name}",
+      "${aws_cloudwatch_metric_alarm.target_response_time.alarm_name}",
+    ])
+    const rate = "module.service.aws_cloudwatch_metric_alarm.target_5xx_rate"
+    const queries = resolveAddress(cases.aws.hcl, rate).body.metric_query as Body[]
+    const metrics = Object.fromEntries(queries.filter((q) => q.metric).map((q) => [q.id, ((q.metric as Body[])[0]!).metric_name]))
+    expect(metrics).toEqual({ errors: "HTTPCode_Target_5XX_Count", requests: "RequestCount" })
+    expect(queries.find((q) => q.return_data === true)?.expression).toBe("IF(requests > 0, 100 * errors / requests, 0)")
+    expect(attr(cases.aws, rate, "threshold")).toBe(5)
+    const latency = "module.service.aws_cloudwatch_metric_alarm.target_response_time"
+    expect(attr(cases.aws, latency, "metric_name")).toBe("TargetResponseTime")
+    expect(attr(cases.aws, latency, "extended_statistic")).toBe("p95")
+    expect(attr(cases.aws, latency, "threshold")).toBe(1)
   })
 
   it("health-checks app.healthPath (/health) and drains stopping tasks quickly", () => {

@@ -1,5 +1,5 @@
 // Signed calls to the AWS APIs the module uses besides ECS, made with aws4fetch (SigV4 over fetch)
-// instead of one SDK client each: EC2, ELBv2, IAM (Query protocol, XML answers), CloudWatch Logs,
+// instead of one SDK client each: EC2, ELBv2, IAM, CloudWatch (Query protocol, XML answers), CloudWatch Logs,
 // DynamoDB and ECR (JSON), S3 (REST, XML). Those clients were most of the module's install for a dozen
 // Describe/Get/Create calls. XML goes through the parser @aws-sdk/core already ships
 // (@aws-sdk/xml-builder, pinned to the release the ECS client uses, so it adds nothing to the install).
@@ -27,11 +27,11 @@ export class AwsApiError extends Error {
 
 import { createHash } from "node:crypto"
 
-type QueryService = "ec2" | "elasticloadbalancing" | "iam"
+type QueryService = "ec2" | "elasticloadbalancing" | "iam" | "monitoring"
 type JsonService = "logs" | "dynamodb" | "ecr"
 type Service = QueryService | JsonService | "s3"
 
-const QUERY_VERSIONS: Record<QueryService, string> = { ec2: "2016-11-15", elasticloadbalancing: "2015-12-01", iam: "2010-05-08" }
+const QUERY_VERSIONS: Record<QueryService, string> = { ec2: "2016-11-15", elasticloadbalancing: "2015-12-01", iam: "2010-05-08", monitoring: "2010-08-01" }
 
 /** Per JSON service: the `x-amz-target` prefix of its actions and its JSON protocol version. */
 const JSON_APIS: Record<JsonService, { prefix: string; version: "1.0" | "1.1" }> = {
@@ -115,7 +115,7 @@ export async function queryApi(target: AwsTarget, service: QueryService, action:
   const xml = await res.text()
   const doc = await parseXml(`${service} ${action}`, res, xml)
   if (!res.ok) {
-    // EC2: <Response><Errors><Error>; ELBv2 and IAM: <ErrorResponse><Error>.
+    // EC2: <Response><Errors><Error>; ELBv2, IAM and CloudWatch: <ErrorResponse><Error>.
     const error = at(doc, "Response", "Errors", "Error") ?? at(doc, "ErrorResponse", "Error")
     const code = text(at(error, "Code")) ?? `HTTP${res.status}`
     throw new AwsApiError(code, text(at(error, "Message")) ?? `${service} ${action} answered HTTP ${res.status}`, res.status)

@@ -26,6 +26,7 @@ export type AwsProbe =
   | { kind: "target-group"; name: string }
   | { kind: "listener"; loadBalancerName: string; port: number }
   | { kind: "log-group"; name: string }
+  | { kind: "cloudwatch-alarm"; name: string }
   | { kind: "iam-role"; name: string }
   | { kind: "ecs-cluster"; name: string }
   | { kind: "ecs-service"; cluster: string; service: string }

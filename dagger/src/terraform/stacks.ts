@@ -74,6 +74,9 @@ export interface AwsNames {
   executionRole: string
   taskRole: string
   logGroup: string
+  /** The service's deployment alarms (terraform/modules/aws-ecs-service/alarms.tf). */
+  alarm5xxRate: string
+  alarmLatency: string
 }
 
 /**
@@ -103,6 +106,8 @@ export function awsNames(settings: Settings): AwsNames {
     executionRole: `${p}-task-execution`,
     taskRole: `${p}-task`,
     logGroup: `/ecs/${p}`,
+    alarm5xxRate: `${p}-5xx-rate`,
+    alarmLatency: `${p}-p95-latency`,
   }
 }
 
@@ -250,6 +255,14 @@ export function awsStack(settings: Settings, options: StackOptions = {}): StackD
       cloudId: `log group ${n.logGroup}`,
       probe: { kind: "log-group", name: n.logGroup },
     },
+    ...(
+      [
+        ["module.service.aws_cloudwatch_metric_alarm.target_5xx_rate", n.alarm5xxRate],
+        ["module.service.aws_cloudwatch_metric_alarm.target_response_time", n.alarmLatency],
+      ] as const
+    ).map(
+      ([address, name]): ImportEntry => ({ address, cloudId: `CloudWatch alarm ${name}`, probe: { kind: "cloudwatch-alarm", name } }),
+    ),
     {
       address: "module.service.aws_iam_role.execution",
       cloudId: `IAM role ${n.executionRole}`,

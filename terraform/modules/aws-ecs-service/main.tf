@@ -109,6 +109,16 @@ resource "aws_ecs_service" "this" {
     rollback = true
   }
 
+  # A deployment whose traffic goes bad (5xx share, p95 latency; alarms.tf) fails and ECS rolls back too.
+  alarms {
+    alarm_names = [
+      aws_cloudwatch_metric_alarm.target_5xx_rate.alarm_name,
+      aws_cloudwatch_metric_alarm.target_response_time.alarm_name,
+    ]
+    enable   = true
+    rollback = true
+  }
+
   network_configuration {
     subnets          = var.subnet_ids
     security_groups  = [aws_security_group.task.id]

@@ -149,3 +149,57 @@ variable "log_retention_days" {
   type        = number
   default     = 14
 }
+
+variable "alarm_5xx_rate_name" {
+  description = "Name of the CloudWatch alarm on the share of 5xx target responses (a deployment alarm of the service)."
+  type        = string
+}
+
+variable "alarm_latency_name" {
+  description = "Name of the CloudWatch alarm on the p95 target response time (a deployment alarm of the service)."
+  type        = string
+}
+
+variable "alarm_5xx_percent" {
+  description = "Percent of target responses that may be 5xx per period before the deployment alarm fires."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.alarm_5xx_percent > 0 && var.alarm_5xx_percent <= 100
+    error_message = "alarm_5xx_percent must be above 0 and at most 100."
+  }
+}
+
+variable "alarm_p95_seconds" {
+  description = "p95 target response time, in seconds, above which the deployment alarm fires."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.alarm_p95_seconds > 0
+    error_message = "alarm_p95_seconds must be above 0."
+  }
+}
+
+variable "alarm_period_seconds" {
+  description = "Length of one evaluated period of the deployment alarms, in seconds (ALB metrics arrive per minute)."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.alarm_period_seconds >= 60 && var.alarm_period_seconds % 60 == 0
+    error_message = "alarm_period_seconds must be a multiple of 60 (ALB metrics are per minute)."
+  }
+}
+
+variable "alarm_evaluation_periods" {
+  description = "Consecutive breaching periods before a deployment alarm fires; ECS's bake time grows with it."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.alarm_evaluation_periods >= 1 && var.alarm_evaluation_periods <= 10
+    error_message = "alarm_evaluation_periods must be between 1 and 10."
+  }
+}

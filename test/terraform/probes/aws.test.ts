@@ -65,6 +65,11 @@ async function createStagingByHand(): Promise<Record<string, string>> {
     ["ec2", "create_security_group", { GroupName: names.taskSecurityGroup, Description: "task", VpcId: vpc.VpcId }],
     ["elbv2", "create_target_group", { Name: names.targetGroup, Protocol: "HTTP", Port: 8080, VpcId: vpc.VpcId, TargetType: "ip" }],
     ["logs", "create_log_group", { logGroupName: names.logGroup }],
+    ...[names.alarm5xxRate, names.alarmLatency].map((alarm): BotoCall => [
+      "cloudwatch",
+      "put_metric_alarm",
+      { AlarmName: alarm, Namespace: "AWS/ApplicationELB", MetricName: "TargetResponseTime", Statistic: "Average", Period: 60, EvaluationPeriods: 2, Threshold: 1, ComparisonOperator: "GreaterThanThreshold" },
+    ]),
     ...[names.executionRole, names.taskRole].map((role): BotoCall => ["iam", "create_role", { RoleName: role, AssumeRolePolicyDocument: assumeEcsTasks }]),
   ])
   const subnets = names.publicSubnets.map((_, i) => (made[i] as { Subnet: Id }).Subnet.SubnetId!)
@@ -129,6 +134,8 @@ async function createStagingByHand(): Promise<Record<string, string>> {
     "module.service.aws_lb_target_group.this": tg.TargetGroupArn!,
     "module.service.aws_lb_listener.http": listener.ListenerArn!,
     "module.service.aws_cloudwatch_log_group.app": names.logGroup,
+    "module.service.aws_cloudwatch_metric_alarm.target_5xx_rate": names.alarm5xxRate,
+    "module.service.aws_cloudwatch_metric_alarm.target_response_time": names.alarmLatency,
     "module.service.aws_iam_role.execution": names.executionRole,
     "module.service.aws_iam_role.task": names.taskRole,
     "module.service.aws_ecs_cluster.this": names.cluster,

@@ -225,6 +225,15 @@ function logGroup(clients: AwsClients, { name }: { name: string }): Promise<Prob
   })
 }
 
+/** Found with the alarm's name (its import ID). DescribeAlarms answers an unknown name with an empty list. */
+function cloudwatchAlarm(clients: AwsClients, { name }: { name: string }): Promise<ProbeResult> {
+  return lookUp(`CloudWatch alarm ${name}`, [], async () => {
+    const answer = await queryApi(clients.target, "monitoring", "DescribeAlarms", { "AlarmNames.member.1": name })
+    const alarms = list(at(answer, "DescribeAlarmsResult", "MetricAlarms", "member"))
+    return single(`CloudWatch alarm ${name}`, alarms.map((a) => text(at(a, "AlarmName"))).filter((n) => n === name))
+  })
+}
+
 function iamRole(clients: AwsClients, { name }: { name: string }): Promise<ProbeResult> {
   return lookUp(`IAM role ${name}`, ["NoSuchEntity"], async () => {
     await queryApi(clients.target, "iam", "GetRole", { RoleName: name })
@@ -275,6 +284,7 @@ const AWS_PROBES: { [K in keyof AwsProbeOf]: (clients: AwsClients, probe: AwsPro
   listener,
   "target-group": targetGroup,
   "log-group": logGroup,
+  "cloudwatch-alarm": cloudwatchAlarm,
   "iam-role": iamRole,
   "ecs-cluster": ecsCluster,
   "ecs-service": ecsService,
