@@ -50,6 +50,47 @@ export type StepKey = (typeof STEP_KEYS)[number]
 
 const stepKey = z.enum(STEP_KEYS, { error: () => `the steps are ${STEP_KEYS.join(", ")}` })
 
+// --- analysis: the canary's traffic analysis (deploy/production.ts, analysis/) ---
+const count = (min: number, max: number, unit = "") => {
+  const rule = `must be an integer from ${min} to ${max}${unit ? ` ${unit}` : ""}`
+  return z.number(rule).int(rule).min(min, rule).max(max, rule)
+}
+const between = (min: number, max: number, what: string) => {
+  const rule = `must be ${what} from ${min} to ${max}`
+  return z.number(rule).min(min, rule).max(max, rule)
+}
+
+const AnalysisFields = z.strictObject({
+  /** Requests per burst; the upper bound keeps a typo from load-testing production. */
+  requests: count(1, 5000),
+  concurrency: count(1, 64),
+  paths: z.array(HealthPathSchema).min(1, "must list at least one path, e.g. [/, /health]").max(20, "must list at most 20 paths"),
+  requestTimeoutMs: count(100, 60_000, "ms"),
+  /** Wall time of one burst. */
+  budgetSeconds: count(1, 600, "s"),
+  thresholds: z.strictObject({
+    maxErrorRate: between(0, 1, "a fraction (0.01 = 1 %)"),
+    maxP95Ratio: between(1, 100, "a ratio"),
+    p95SlackMs: between(0, 60_000, "a number of ms"),
+  }),
+  /** Cloud Run's own request metrics for the candidate revision (gcp/served-traffic.ts). */
+  servedTraffic: z.strictObject({ enabled: z.boolean("must be true or false").default(true) }).prefault({}),
+})
+
+const AnalysisSchema = AnalysisFields.superRefine((a, ctx) => {
+  if (a.budgetSeconds * 1000 < a.requestTimeoutMs) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["budgetSeconds"],
+      params: { valuesInMessage: true },
+      message:
+        `analysis.budgetSeconds (${a.budgetSeconds} s) is shorter than analysis.requestTimeoutMs (${a.requestTimeoutMs} ms): ` +
+        "a burst starts a request only while its whole timeout fits in the budget, so none would be sent. " +
+        "Lengthen the first or shorten the second.",
+    })
+  }
+})
+
 const SettingsFields = z.strictObject({
   app: z.strictObject({
     name: name("app.name", 30),
@@ -113,6 +154,7 @@ const SettingsFields = z.strictObject({
     }),
     health: HealthLimitsSchema,
   }),
+  analysis: AnalysisSchema,
   notifications: z.strictObject({ mode: z.enum(NotifyMode) }),
   timeouts: z.strictObject({
     runMinutes: z.number().min(1).max(360),
