@@ -67,6 +67,37 @@ export function sequence(...behaviours: Behaviour[]): Plan {
   return (r) => behaviours[Math.min(r.n, behaviours.length - 1)]!
 }
 
+/** How a release in front of a real one degrades its answers (degradedProxy). */
+export interface Degradation {
+  /** Held before every answer, failures included (a uniformly slower release). Default 0. */
+  delayMs?: number
+  /** Only requests to this path fail; default: every path. */
+  failPath?: string
+  /** Every n-th matching request fails with a 500, the first one included (n = 20: exactly 5 %). */
+  failEvery?: number
+  /** Or: each matching request fails with this probability, drawn from `random` (e.g. Math.random). */
+  failRate?: { rate: number; random: () => number }
+}
+
+/**
+ * Forwards to `target` (e.g. the real app, so /health names its release) like a load balancer, and
+ * degrades the answers as stated: 500s on a share of requests, added latency on all of them.
+ */
+export function degradedProxy(target: string, d: Degradation): Plan {
+  let matching = 0
+  const failure: Behaviour = { kind: "raw", httpStatus: 500, body: "<h1>500 Internal Server Error</h1>" }
+  return (r) => {
+    let fails = false
+    if (d.failPath === undefined || r.path === d.failPath) {
+      if (d.failEvery !== undefined) fails = matching % d.failEvery === 0
+      else if (d.failRate !== undefined) fails = d.failRate.random() < d.failRate.rate
+      matching++
+    }
+    const answer: Behaviour = fails ? failure : { kind: "proxy", target }
+    return d.delayMs ? { kind: "slow", delayMs: d.delayMs, then: answer } : answer
+  }
+}
+
 function forward(target: string, req: IncomingMessage, res: ServerResponse): void {
   const upstream = request(new URL(req.url ?? "/", target), { method: req.method, agent: false, timeout: 5000 }, (up) => {
     const headers: Record<string, string> = {}
