@@ -30,6 +30,7 @@ const CASES: [string, string][] = [
   ["scan-gate-failed", "gate failure before publish: skipped steps, no image, more findings than shown"],
   ["awkward-names-and-secrets", "names that break Markdown and Mermaid; a planted secret is redacted"],
   ["stale-pricing", "price table older than its staleAfterDays: warned in the cost section and warnings"],
+  ["production-analysis-failed-diagnostics", "a canary failed on p95: traffic tables and charts, the failing figure, diagnostics bounded and a planted secret scrubbed"],
 ]
 
 function load(name: string): { run: RunRecord; options: RenderOptions } {

@@ -5,6 +5,9 @@ import { redact, redactDeep } from "../shared/redact.js"
 import { decideVerdict, type RunRecord, type RunVerdict, type RunWarning, type StepOutcome, type StepRecord } from "./run-record.js"
 import { durationMs, formatDuration } from "../shared/text.js"
 import { SEVERITIES } from "../supply-chain/scan/severity.js"
+import { code, link, text } from "./markdown.js"
+import { analysisSection, failingFigure } from "./analysis.js"
+import { boundDiagnostics, diagnosticsSection } from "./diagnostics.js"
 
 export interface RenderOptions {
   /** Plaintext secret values to scrub from the output (webhook URLs, keys). Default: none. */
@@ -35,32 +38,6 @@ function headline(run: RunRecord): string {
     case "running":
       return `⏳ ${env} deploy in progress`
   }
-}
-
-// --- Markdown escaping -------------------------------------------------------------------------
-
-/** Text safe in a Markdown paragraph or table cell: one line, Markdown punctuation escaped. */
-function text(value: string, max = Infinity): string {
-  const oneLine = value.replace(/\s*[\r\n]+\s*/g, " ").trim()
-  const capped = oneLine.length > max ? `${oneLine.slice(0, max - 1)}…` : oneLine
-  return capped.replace(/[\\`*_[\]<>|~#]/g, (c) => `\\${c}`)
-}
-
-/** An inline code span that survives backticks in the value and pipes inside tables. */
-function code(value: string, inTable = false): string {
-  const oneLine = value.replace(/[\r\n]+/g, " ")
-  const longestRun = Math.max(0, ...(oneLine.match(/`+/g) ?? []).map((r) => r.length))
-  const fence = "`".repeat(longestRun + 1)
-  const pad = oneLine.startsWith("`") || oneLine.endsWith("`") ? " " : ""
-  const body = inTable ? oneLine.replace(/\|/g, "\\|") : oneLine
-  return `${fence}${pad}${body}${pad}${fence}`
-}
-
-/** A link when the URL is http(s), plain escaped text otherwise (never a javascript: link). */
-function link(label: string, url: string): string {
-  if (!/^https?:\/\//.test(url)) return text(url)
-  const target = url.replace(/[()\s<>]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")}`)
-  return `[${text(label)}](${target})`
 }
 
 export function formatUsd(amount: number): string {
@@ -227,7 +204,7 @@ function costSection(cost: CostEstimate, stale: string | undefined): string[] {
   return out
 }
 
-/** The job summary: verdict, steps, timeline, scan, image, URLs, rollback, cost and warnings. */
+/** The job summary: verdict, steps, timeline, traffic analysis, diagnostics, scan, image, URLs, rollback, cost and warnings. */
 export function renderReport(record: RunRecord, options: RenderOptions = {}): string {
   const secrets = options.secretValues ?? []
   const run = redactDeep(record, secrets)
@@ -244,6 +221,8 @@ export function renderReport(record: RunRecord, options: RenderOptions = {}): st
     const step = run.steps.find((s) => s.name === run.failingStep)
     extra.push(`**Failing step:** ${text(run.failingStep)}${step?.detail ? ` — ${text(step.detail, MAX_DETAIL)}` : ""}`)
   }
+  const figure = failingFigure(run)
+  if (figure) extra.push(`**Failing figure:** ${text(figure, MAX_DETAIL)}`)
   const rb = rollbackLine(run)
   if (rb) extra.push(rb)
   if (extra.length > 0) lines.push("", ...extra.map((l) => `${l}  `))
@@ -251,6 +230,11 @@ export function renderReport(record: RunRecord, options: RenderOptions = {}): st
   lines.push("", "### Steps", "", ...stepsTable(run))
   const gantt = renderGantt(run)
   if (gantt) lines.push("", "### Timeline", "", "```mermaid", gantt, "```")
+
+  const analysis = analysisSection(run.analysis)
+  if (analysis.length > 0) lines.push("", "### Traffic analysis", "", ...analysis)
+  const diagnostics = diagnosticsSection(run.diagnostics, secrets)
+  if (diagnostics.length > 0) lines.push("", "### Diagnostics", "", ...diagnostics)
 
   lines.push("", "### Image", "")
   lines.push(run.image ? code(run.image) : "_No image was published in this run._")
@@ -279,10 +263,15 @@ export function renderReport(record: RunRecord, options: RenderOptions = {}): st
 // --- Plain text and JSON ------------------------------------------------------------------------
 
 
-/** The whole record as indented JSON, secrets removed (the DeployReport `json` field). */
+/**
+ * The whole record as indented JSON, secrets removed (the DeployReport `json` field); its diagnostics
+ * scrubbed and bounded as the Markdown shows them (report/diagnostics.ts).
+ */
 export function renderRunJson(record: RunRecord, options: RenderOptions = {}): string {
   const secrets = options.secretValues ?? []
-  return redact(JSON.stringify(redactDeep(record, secrets), null, 2), secrets)
+  const run = redactDeep(record, secrets)
+  if (run.diagnostics !== undefined) run.diagnostics = boundDiagnostics(run.diagnostics, secrets)
+  return redact(JSON.stringify(run, null, 2), secrets)
 }
 
 /** The plain fields of the DeployReport the deploy functions return (docs/architecture.md). */
