@@ -18,7 +18,7 @@ interface Case {
   description: string
   deploymentId: string
   describeServices: { services: ServiceView[]; failures: unknown[] }
-  expected: { state: string; kind?: string; rollbackDeploymentId?: string }
+  expected: { state: string; kind?: string; rollbackDeploymentId?: string; trigger?: string; alarms?: string[] }
 }
 
 const dir = join(repoRoot, "test/fixtures/ecs-rollout")
@@ -55,6 +55,33 @@ describe("rolloutVerdict on DescribeServices shapes (test/fixtures/ecs-rollout)"
     expect(rolloutVerdict(c.describeServices.services[0]!, c.deploymentId).detail).toContain(
       "ECS deployment circuit breaker: tasks failed to start.",
     )
+  })
+
+  it("a deployment alarm's rollback names the alarms, never the circuit breaker", () => {
+    for (const name of ["alarm-rollback-started", "alarm-rollback-finished"]) {
+      const c = cases.find((x) => x.name === name)!
+      const v = rolloutVerdict(c.describeServices.services[0]!, c.deploymentId)
+      expect(v.detail, name).toMatch(/one of the deployment alarms portfolio-prod-5xx-rate, portfolio-prod-p95-latency .*went into ALARM/)
+      expect(v.detail, name).toContain("deployment failed: alarm detected.")
+      expect(v.detail, name).not.toMatch(/circuit breaker/)
+    }
+  })
+
+  it("with the alarm states read, names only the alarm that fired", () => {
+    const c = cases.find((x) => x.name === "alarm-rollback-started")!
+    const v = rolloutVerdict(c.describeServices.services[0]!, c.deploymentId, { firing: ["portfolio-prod-5xx-rate"] })
+    expect(v).toMatchObject({ state: "failure", kind: "rolled-back", trigger: "alarm", alarms: ["portfolio-prod-5xx-rate"] })
+    expect(v.detail).toMatch(/^deployment ecs-svc\/1281894607538416024 failed: deployment alarm portfolio-prod-5xx-rate went into ALARM/)
+    expect(v.detail).not.toContain("p95-latency")
+    // A firing alarm the service does not list is not blamed.
+    expect(rolloutVerdict(c.describeServices.services[0]!, c.deploymentId, { firing: ["someone-elses-alarm"] })).toMatchObject({
+      alarms: ["portfolio-prod-5xx-rate", "portfolio-prod-p95-latency"],
+    })
+  })
+
+  it("without the alarm event it is the circuit breaker's rollback, as before", () => {
+    const c = cases.find((x) => x.name === "rollback-started")!
+    expect(rolloutVerdict(c.describeServices.services[0]!, c.deploymentId)).not.toHaveProperty("trigger")
   })
 
   it("judges the deployment it is asked about, not whichever is PRIMARY", () => {

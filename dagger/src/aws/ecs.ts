@@ -347,21 +347,37 @@ export interface RolloutOutcome {
   taskDefinition: string
 }
 
-/** Waits for the verdict on `deploymentId` (rolloutVerdict): tied to that deployment, not to "stable". */
+/**
+ * Which of the named CloudWatch alarms are in ALARM; undefined when that cannot be read. Never throws for a
+ * failed read: the verdict is already known, this only sharpens which alarm it names.
+ */
+export type FiringAlarms = (names: readonly string[], signal?: AbortSignal) => Promise<string[] | undefined>
+
+/**
+ * Waits for the verdict on `deploymentId` (rolloutVerdict): tied to that deployment, not to "stable". When a
+ * deployment alarm failed it, `firingAlarms` (if given) tells which of the service's alarms fired.
+ */
 export async function waitForRollout(
   ecs: ECSClient,
   ref: EcsServiceRef,
   deploymentId: string,
   wait: EcsWaitOptions,
+  firingAlarms?: FiringAlarms,
 ): Promise<RolloutOutcome> {
   const result = await waitForVerdict(
     () => describeService(ecs, ref, { requireActive: false, signal: wait.signal }),
     (service) => rolloutVerdict(service, deploymentId),
     wait,
   )
+  let verdict = result.verdict
+  if (verdict.state === "failure" && verdict.trigger === "alarm" && verdict.alarms?.length && firingAlarms) {
+    const firing = await firingAlarms(verdict.alarms, wait.signal)
+    const named = rolloutVerdict(result.last, deploymentId, { ...(firing ? { firing } : {}) })
+    if (named.state === "failure") verdict = named
+  }
   return {
     deploymentId,
-    verdict: result.verdict,
+    verdict,
     polls: result.polls,
     elapsedMs: result.elapsedMs,
     taskDefinition: result.last.taskDefinition ?? "",

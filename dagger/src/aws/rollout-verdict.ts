@@ -13,6 +13,13 @@
 //   last completed task definition, whose rolloutStateReason reads
 //   "ECS deployment circuit breaker: rolling back to deploymentId ecs-svc/…"; ours becomes ACTIVE/FAILED and,
 //   once drained, disappears from the list.
+// - Deployment alarms (deploymentConfiguration.alarms, ECS developer guide "CloudWatch alarms"): when one of
+//   the named CloudWatch alarms goes into ALARM during the deployment or its bake time, ECS sets the deployment
+//   FAILED and, with rollback on, rolls back the same way. Neither rolloutStateReason nor the events name the
+//   alarm: ECS writes the service events "(service S) (deployment ecs-svc/…) deployment failed: alarm
+//   detected." and "(service S) rolling back to deployment ecs-svc/…." (as AWS's own Copilot CLI tests quote
+//   them). So the verdict takes the alarm names from the service's configuration and, when the adapter read
+//   them, which of those CloudWatch reports in ALARM.
 
 /** The fields of an ECS `Deployment` the verdicts read (the SDK's type is assignable to this). */
 export interface DeploymentView {
@@ -36,14 +43,23 @@ export interface ServiceView {
   pendingCount?: number
   taskDefinition?: string
   deployments?: DeploymentView[]
+  deploymentConfiguration?: { alarms?: { alarmNames?: string[]; enable?: boolean; rollback?: boolean } }
+  /** Newest first, as DescribeServices lists them. */
+  events?: { message?: string }[]
+}
+
+/** What the adapter learned outside DescribeServices: which deployment alarms CloudWatch reports in ALARM. */
+export interface AlarmStates {
+  /** Names of the service's deployment alarms in state ALARM; undefined when they could not be read. */
+  firing?: readonly string[]
 }
 
 export type FailureKind =
   /** The service is DRAINING or INACTIVE (deleted, or being deleted). */
   | "service-not-active"
-  /** Our deployment reports rolloutState FAILED (circuit breaker tripped). */
+  /** Our deployment reports rolloutState FAILED (circuit breaker tripped, or a deployment alarm with rollback off). */
   | "deployment-failed"
-  /** The circuit breaker is rolling (or has rolled) the service back to an earlier deployment. */
+  /** ECS (circuit breaker or a deployment alarm) is rolling, or has rolled, the service back to an earlier deployment. */
   | "rolled-back"
   /** A later deployment replaced ours before it completed (someone else deployed). */
   | "superseded"
@@ -55,7 +71,16 @@ export type FailureKind =
 export type Verdict =
   | { state: "success"; detail: string }
   | { state: "pending"; detail: string }
-  | { state: "failure"; kind: FailureKind; detail: string; rollbackDeploymentId?: string }
+  | {
+      state: "failure"
+      kind: FailureKind
+      detail: string
+      rollbackDeploymentId?: string
+      /** Set when a deployment alarm failed the deployment: what tripped, and the alarms it names. */
+      trigger?: "alarm"
+      /** The alarms that fired, or (when that is unknown) every deployment alarm of the service. */
+      alarms?: string[]
+    }
 
 const ROLLBACK = /circuit breaker|roll(?:ing|ed)? ?back/i
 
@@ -86,10 +111,40 @@ function notActive(service: ServiceView): Verdict | undefined {
   }
 }
 
-/** The rollback deployment the circuit breaker started, if the PRIMARY one says so. */
-function rollbackPrimary(service: ServiceView, ours: string): DeploymentView | undefined {
+/**
+ * The alarm side of a failure, when ECS says a deployment alarm failed `deploymentId`: its event naming that
+ * deployment, and the alarms to name (those firing, else all the service's deployment alarms).
+ */
+export function alarmFailure(service: ServiceView, deploymentId: string, states: AlarmStates = {}): { event: string; alarms: string[] } | undefined {
+  const event = service.events?.find((e) => (e.message ?? "").includes(deploymentId) && ALARM_FAILED.test(e.message ?? ""))?.message
+  if (!event) return undefined
+  const configured = service.deploymentConfiguration?.alarms?.alarmNames ?? []
+  const firing = (states.firing ?? []).filter((name) => configured.length === 0 || configured.includes(name))
+  return { event, alarms: firing.length > 0 ? [...firing] : [...configured] }
+}
+
+const ALARM_FAILED = /deployment failed: alarm/i
+
+function describeAlarms(failure: { event: string; alarms: string[] }, states: AlarmStates): string {
+  const firing = failure.alarms.length > 0 && failure.alarms.every((a) => states.firing?.includes(a))
+  const named =
+    failure.alarms.length === 0
+      ? "a deployment alarm"
+      : firing
+        ? `deployment alarm${failure.alarms.length > 1 ? "s" : ""} ${failure.alarms.join(", ")}`
+        : `one of the deployment alarms ${failure.alarms.join(", ")} (none is in ALARM now, or their state could not be read)`
+  return `${named} went into ALARM (ECS: "${failure.event}")`
+}
+
+/**
+ * The rollback deployment ECS started: a PRIMARY that is not ours, which says it rolls back — or, after a
+ * deployment alarm failed ours with rollback on, whatever PRIMARY ECS put in its place.
+ */
+function rollbackPrimary(service: ServiceView, ours: string, alarmFailed: boolean): DeploymentView | undefined {
   const primary = service.deployments?.find((d) => d.status === "PRIMARY" && d.id !== ours)
-  return primary && ROLLBACK.test(primary.rolloutStateReason ?? "") ? primary : undefined
+  if (!primary) return undefined
+  if (ROLLBACK.test(primary.rolloutStateReason ?? "")) return primary
+  return alarmFailed && service.deploymentConfiguration?.alarms?.rollback !== false ? primary : undefined
 }
 
 /**
@@ -99,13 +154,29 @@ function rollbackPrimary(service: ServiceView, ours: string): DeploymentView | u
  *   is no longer ACTIVE;
  * - pending: anything else (in progress, or completed but still short of running tasks).
  */
-export function rolloutVerdict(service: ServiceView, deploymentId: string): Verdict {
+export function rolloutVerdict(service: ServiceView, deploymentId: string, states: AlarmStates = {}): Verdict {
   const inactive = notActive(service)
   if (inactive) return inactive
+  const alarm = alarmFailure(service, deploymentId, states)
+  const verdict = breakerVerdict(service, deploymentId, alarm !== undefined)
+  if (!alarm || verdict.state !== "failure") return verdict
+  // The breaker's words ("circuit breaker") would mislead here: say the alarm did it, and which.
+  const rollback = verdict.kind === "rolled-back" ? service.deployments?.find((d) => d.id === verdict.rollbackDeploymentId) : undefined
+  return {
+    ...verdict,
+    trigger: "alarm",
+    alarms: alarm.alarms,
+    detail:
+      `deployment ${deploymentId} failed: ${describeAlarms(alarm, states)}` +
+      (rollback ? `; ECS rolled back, PRIMARY is now ${describeDeployment(rollback)}` : "; ECS did not roll back (alarms rollback is off)") +
+      ". See the alarm's graph in CloudWatch and the diagnostics below for what the new release did wrong.",
+  }
+}
 
+function breakerVerdict(service: ServiceView, deploymentId: string, alarmFailed: boolean): Verdict {
   const deployments = service.deployments ?? []
   const ours = deployments.find((d) => d.id === deploymentId)
-  const rollback = rollbackPrimary(service, deploymentId)
+  const rollback = rollbackPrimary(service, deploymentId, alarmFailed)
   const primary = deployments.find((d) => d.status === "PRIMARY")
 
   if (!ours) {

@@ -10,6 +10,8 @@ import type { EcsFacts, RollbackAction, StagingEcsPort } from "../deploy/staging
 import { timeBudget, type WaitOptions } from "../shared/wait.js"
 import { deployTaskDefinition, describeService, describeTaskDefinition, registerTaskDefinitionRevision, servingRelease, startService, stopService, waitForRollout, type RolloutOutcome, type ScaleOutcome } from "./ecs.js"
 import { createEcsClient, type ECSClient, type EcsServiceRef } from "./ecs-client.js"
+import { firingAlarms } from "./deployment-alarms.js"
+import type { AwsTarget } from "./signed-api.js"
 
 /** Everything a call on staging needs to know about it, taken from ci/pipeline.yaml. */
 export interface StagingTarget {
@@ -72,6 +74,8 @@ export async function openStagingService(
     ...(target.endpointUrl ? { endpointUrl: target.endpointUrl } : {}),
   })
   const ref: EcsServiceRef = { cluster: target.cluster, service: target.service }
+  // The other AWS APIs (CloudWatch, ELBv2), signed per call; no client to create or release.
+  const api: AwsTarget = { region: target.region, credentials, ...(target.endpointUrl ? { endpoint: target.endpointUrl } : {}) }
   const wait = (signal: AbortSignal, budgetMs = target.budgetMs): WaitOptions => ({
     budgetMs,
     intervalMs: target.intervalMs,
@@ -80,7 +84,7 @@ export async function openStagingService(
   })
   const deployAndWait = async (taskDefinition: string, signal: AbortSignal, budgetMs?: number): Promise<RolloutOutcome> => {
     const started = await deployTaskDefinition(ecs, ref, taskDefinition, signal)
-    return waitForRollout(ecs, ref, started.deploymentId, wait(signal, budgetMs))
+    return waitForRollout(ecs, ref, started.deploymentId, wait(signal, budgetMs), (names, s) => firingAlarms(api, names, s))
   }
   return {
     serving: (signal) => servingRelease(ecs, ref, target.containerName, signal),
