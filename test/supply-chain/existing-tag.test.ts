@@ -1,14 +1,24 @@
 // Re-running a deploy of a published commit: the tag is looked up in a real moto ECR repository with
-// IMMUTABLE tags (which refuses the tag again, as AWS does), the engine double scripts what the build's
-// tarball and the push answer. Same digest → reused with no push; another digest → a clear failure and
-// the tag keeps its image.
-import { createHash } from "node:crypto"
+// IMMUTABLE tags (which refuses the tag again, as AWS does), or in Artifact Registry's tags.get on the
+// local Google APIs fake; the engine double scripts what the build's tarball and the push answer. Same
+// digest → reused with no push; another digest → a clear failure and the tag keeps its image.
+import { createHash, generateKeyPairSync } from "node:crypto"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import { dag } from "@dagger.io/dagger"
 import { AwsApiError, jsonApi, type AwsTarget } from "../../dagger/src/aws/signed-api.js"
-import { decideTag, ecrTagDigest, indexDigest, tarballDigest, TagConflictError } from "../../dagger/src/supply-chain/existing-tag.js"
+import {
+  artifactRegistryTagDigest,
+  decideTag,
+  ecrTagDigest,
+  indexDigest,
+  tarballDigest,
+  TagConflictError,
+  type ArtifactRegistryApi,
+  type ArtifactRegistryImage,
+} from "../../dagger/src/supply-chain/existing-tag.js"
 import { publishImage, type PublishTarget } from "../../dagger/src/supply-chain/publish.js"
 import { startEngineDouble, withDouble, type EngineDouble, type LeafQuery } from "../support/engine-double.js"
+import { startGoogleApisFake, type GoogleApisFake } from "../support/google-apis-fake.js"
 import { startMoto, type Moto } from "../support/moto.js"
 
 const REPO = "portfolio-staging"
@@ -153,5 +163,110 @@ describe("decideTag and indexDigest", () => {
     expect(indexDigest(JSON.stringify({ manifests: [{ digest: d("e") }] }))).toBe(d("e"))
     expect(() => indexDigest("{}")).toThrow(/names no sha256 manifest digest/)
     expect(() => indexDigest("<html>")).toThrow(/not JSON/)
+  })
+})
+
+describe("Artifact Registry: the tag looked up with tags.get (local Google APIs fake)", () => {
+  const TOKEN = "ya29.planted-artifact-registry-token"
+  const AR_HOST = "us-west1-docker.pkg.dev"
+  const image: ArtifactRegistryImage = { project: "portfolio-test-476200", location: "us-west1", repository: "portfolio-prod", image: "portfolio" }
+  const address = `${AR_HOST}/${image.project}/${image.repository}/${image.image}`
+  const account = { email: "deployer@portfolio-test-476200.iam.gserviceaccount.com", ...generateKeyPairSync("rsa", { modulusLength: 2048 }) }
+  const published = manifest("a").digest
+  let google: GoogleApisFake
+  const api = (token = TOKEN): ArtifactRegistryApi => ({ auth: { kind: "access-token", token }, endpoint: google.endpoint })
+  const tagPath = (t: ArtifactRegistryImage, tag: string) => `/v1/projects/${t.project}/locations/${t.location}/repositories/${t.repository}/packages/${t.image}/tags/${tag}`
+
+  beforeAll(async () => {
+    google = await startGoogleApisFake(TOKEN, { serviceAccount: { email: account.email, publicKey: account.publicKey } })
+  })
+  afterAll(async () => {
+    await google?.close()
+  })
+  beforeEach(() => {
+    google.reset()
+  })
+
+  it("answers the digest a tag holds; a free tag, an unknown image or repository is no digest", async () => {
+    google.tagImage({ ...image, tag: TAG }, published)
+    expect(await artifactRegistryTagDigest(api(), image, TAG)).toBe(published)
+    expect(await artifactRegistryTagDigest(api(), image, "9.9.9")).toBeUndefined()
+    expect(await artifactRegistryTagDigest(api(), { ...image, image: "other" }, TAG)).toBeUndefined()
+    expect(await artifactRegistryTagDigest(api(), { ...image, repository: "no-such-repo" }, TAG)).toBeUndefined()
+    expect(google.requests.every((r) => r.method === "GET" && r.authorized)).toBe(true)
+  })
+
+  it("escapes the slashes of an image name into one package segment (else the tag is not found)", async () => {
+    const nested = { ...image, image: "team/portfolio" }
+    google.tagImage({ ...nested, tag: TAG }, published)
+    expect(await artifactRegistryTagDigest(api(), nested, TAG)).toBe(published)
+    // The same name unescaped is another path, which the API does not know: the fake answers 404 to it.
+    const raw = await fetch(`${google.endpoint}${tagPath(nested, TAG)}`, { headers: { authorization: `Bearer ${TOKEN}` } })
+    expect(raw.status).toBe(404)
+  })
+
+  it("signs with a service-account key as the Cloud Run clients do (a self-signed access JWT), no token exchange", async () => {
+    google.tagImage({ ...image, tag: TAG }, published)
+    const auth = { kind: "service-account-key" as const, key: { clientEmail: account.email, privateKey: account.privateKey.export({ type: "pkcs8", format: "pem" }).toString() } }
+    expect(await artifactRegistryTagDigest({ auth, endpoint: google.endpoint }, image, TAG)).toBe(published)
+    expect(google.requests).toEqual([{ method: "GET", path: tagPath(image, TAG), authorized: true }])
+  })
+
+  it("a forbidden lookup fails naming the tag, the permission and the role; refused credentials say so", async () => {
+    google.forbidden.add(tagPath(image, TAG))
+    const forbidden = await artifactRegistryTagDigest(api(), image, TAG).catch((e: unknown) => e as Error)
+    expect(forbidden).toBeInstanceOf(Error)
+    for (const part of [`portfolio:${TAG}`, "portfolio-prod", "HTTP 403", "artifactregistry.tags.get", "roles/artifactregistry.reader", "never overwritten"]) {
+      expect((forbidden as Error).message).toContain(part)
+    }
+    const refused = await artifactRegistryTagDigest(api("ya29.expired"), image, TAG).catch((e: unknown) => e as Error)
+    expect((refused as Error).message).toMatch(/HTTP 401 UNAUTHENTICATED.*not accepted.*artifactregistry\.tags\.get/)
+    expect((refused as Error).message).not.toContain("ya29.expired")
+  })
+
+  describe("publishImage over an Artifact Registry tag", () => {
+    const arTarget = (): PublishTarget => ({
+      registry: "Artifact Registry",
+      address,
+      login: { host: AR_HOST, username: "oauth2accesstoken", password: undefined as never },
+      tagDigest: (tag) => artifactRegistryTagDigest(api(), image, tag),
+    })
+    const publishAr = () =>
+      withDouble(double, async () => {
+        const built = dag.container().from("portfolio-build")
+        const t = { ...arTarget(), login: { host: AR_HOST, username: "oauth2accesstoken", password: dag.setSecret("gcp-token", TOKEN) } }
+        return publishImage(built, t, TAG, () => tarballDigest(built.asTarball(), TRIVY))
+      })
+
+    it("pushes a free tag", async () => {
+      double.setScript(engineScript(published))
+      expect(await publishAr()).toEqual({ ref: `${address}@${published}`, reused: false })
+      expect(pushes()).toHaveLength(1)
+    })
+
+    it("reuses a tag holding this build's digest, without a push", async () => {
+      google.tagImage({ ...image, tag: TAG }, published)
+      double.setScript(engineScript(published))
+      expect(await publishAr()).toEqual({ ref: `${address}@${published}`, reused: true })
+      expect(pushes()).toEqual([])
+    })
+
+    it("fails on a tag holding another build, naming the tag, both digests and the fix; the tag keeps its image", async () => {
+      google.tagImage({ ...image, tag: TAG }, published)
+      const rebuilt = manifest("b").digest
+      double.setScript(engineScript(rebuilt))
+      const err = await publishAr().catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(TagConflictError)
+      for (const part of [`${address}:${TAG}`, published, rebuilt, "same build cache", "bump the version", "not overwritten"]) expect((err as Error).message).toContain(part)
+      expect(pushes()).toEqual([])
+      expect(await artifactRegistryTagDigest(api(), image, TAG)).toBe(published)
+    })
+
+    it("a forbidden lookup stops before any push", async () => {
+      google.forbidden.add(tagPath(image, TAG))
+      double.setScript(engineScript(published))
+      await expect(publishAr()).rejects.toThrow(/artifactregistry\.tags\.get/)
+      expect(pushes()).toEqual([])
+    })
   })
 })

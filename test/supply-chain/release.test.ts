@@ -3,6 +3,7 @@
 // before the push; the scanned tarball is of the very image that was pushed; a failing gate stops
 // before any push; cache volumes and the cache-buster are in place; no secret plaintext reaches an env
 // var or an exec argument.
+import { generateKeyPairSync } from "node:crypto"
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -21,6 +22,7 @@ import {
   type ExecInfo,
   type Matcher,
 } from "../support/engine-double.js"
+import { startGoogleApisFake, type GoogleApisFake } from "../support/google-apis-fake.js"
 import { startMoto, type Moto } from "../support/moto.js"
 import { repoRoot } from "../tools/paths.js"
 
@@ -28,20 +30,29 @@ const SHA = "0123456789abcdef0123456789abcdef01234567"
 const DIGEST = "sha256:" + "d".repeat(64)
 const trivyFixture = (name: string) => readFileSync(join(repoRoot, "test/fixtures/trivy", name), "utf8")
 
+/** The service account whose key publishes to Artifact Registry; Google (the fake) knows its public key. */
+const deployer = { email: "deployer@portfolio-test-476200.iam.gserviceaccount.com", ...generateKeyPairSync("rsa", { modulusLength: 2048 }) }
+
 let moto: Moto
+let google: GoogleApisFake
 let double: EngineDouble
-let source: string // a copy of ci/ whose settings point ECR at moto
+let source: string // a copy of ci/ whose settings point ECR at moto and the Google APIs at the fake
 
 beforeAll(async () => {
   moto = await startMoto()
+  google = await startGoogleApisFake("ya29.unused", { serviceAccount: { email: deployer.email, publicKey: deployer.publicKey } })
   source = mkdtempSync(join(tmpdir(), "release-src-"))
   cpSync(join(repoRoot, "ci"), join(source, "ci"), { recursive: true })
   const settings = readFileSync(join(source, "ci/pipeline.yaml"), "utf8")
-  // The emulator endpoint comes from ci/pipeline.yaml, as for real runs against an emulator.
-  writeFileSync(join(source, "ci/pipeline.yaml"), settings.replace("    region: us-west-1\n", `    region: us-west-1\n    endpointUrl: ${moto.endpoint}\n`))
+  // The emulator endpoints come from ci/pipeline.yaml, as for real runs against an emulator.
+  const pointed = settings
+    .replace("    region: us-west-1\n", `    region: us-west-1\n    endpointUrl: ${moto.endpoint}\n`)
+    .replace(/(\nproduction:\n  gcp:\n(?:    [^\n]+\n)*?    region: [^\n]+\n)/, `$1    cloudRunEndpoint: ${google.endpoint}\n`)
+  writeFileSync(join(source, "ci/pipeline.yaml"), pointed)
 })
 afterAll(async () => {
   await moto?.stop()
+  await google?.close()
 })
 beforeEach(async () => {
   double = await startEngineDouble()
@@ -245,9 +256,19 @@ describe("publish (ECR via moto)", () => {
 describe("publish (Artifact Registry)", () => {
   it("pushes with the service-account key as the `_json_key` password, passed through as the given Secret", async () => {
     double.setScript(script())
-    const key = double.secret("GCP_SERVICE_ACCOUNT_KEY", '{"type":"service_account","private_key":"-----BEGIN KEY-----abc"}')
+    const keyJson = JSON.stringify({
+      type: "service_account",
+      client_email: deployer.email,
+      private_key: deployer.privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+    })
+    const key = double.secret("GCP_SERVICE_ACCOUNT_KEY", keyJson)
+    google.reset()
     const r = await publish({ gcpCredentials: key })
     expect(r.error, r.stderr).toBeUndefined()
+    // The tag was looked up first (free: pushed), signed with that key.
+    expect(google.requests).toEqual([
+      { method: "GET", path: "/v1/projects/portfolio-test-476200/locations/us-west1/repositories/portfolio-prod/packages/portfolio/tags/0123456", authorized: true },
+    ])
     const push = double.calls.find((c) => c.leaf === "publish")!
     const auth = push.chain.find((l) => l.field === "withRegistryAuth")!
     expect(auth.args).toMatchObject({ address: "us-west1-docker.pkg.dev", username: "_json_key" })

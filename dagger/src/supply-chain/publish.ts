@@ -7,8 +7,8 @@
 // as the registry password.
 import { dag, type Container, type Secret } from "@dagger.io/dagger"
 import { jsonApi } from "../aws/signed-api.js"
-import { decideTag, ecrTagDigest } from "./existing-tag.js"
-import { awsCredentials, gcpCredentialSecret, type AwsCredentials, type AwsSecrets, type GcpSecrets } from "../config/credentials.js"
+import { artifactRegistryTagDigest, decideTag, ecrTagDigest } from "./existing-tag.js"
+import { awsCredentials, gcpCredentialSecret, readGcpCredentials, type AwsCredentials, type AwsSecrets, type GcpSecrets } from "../config/credentials.js"
 import {
   artifactRegistryAddress,
   artifactRegistryHost,
@@ -161,10 +161,19 @@ export async function ecrTarget(settings: Settings, secrets: AwsSecrets): Promis
  * `<production.gcp.region>-docker.pkg.dev/<project>/<production.names.artifactRepository>/<app.name>`.
  */
 export function artifactRegistryTarget(settings: Settings, secrets: GcpSecrets): PublishTarget {
-  const { region, project } = settings.production.gcp
+  const { region, project, cloudRunEndpoint } = settings.production.gcp
+  const image = { project, location: region, repository: settings.production.names.artifactRepository, image: settings.app.name }
   return {
     registry: "Artifact Registry",
-    address: artifactRegistryAddress(region, project, settings.production.names.artifactRepository, settings.app.name),
+    address: artifactRegistryAddress(region, project, image.repository, image.image),
     login: artifactRegistryLogin(artifactRegistryHost(region), secrets),
+    // As for the Terraform probes (terraform/apply.ts cloudAdapter), a local Cloud Run endpoint (tests
+    // only) stands in for every Google API. Credentials are read only when a tag is looked up.
+    tagDigest: async (tag) =>
+      artifactRegistryTagDigest(
+        { auth: await readGcpCredentials(secrets, "to look the image tag up in Artifact Registry"), endpoint: cloudRunEndpoint },
+        image,
+        tag,
+      ),
   }
 }
