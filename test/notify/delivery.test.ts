@@ -10,6 +10,7 @@ import type { Secret } from "@dagger.io/dagger"
 import { unreachableUrl } from "../support/webhook-receiver.js"
 import { discordProblems, slackProblems } from "../support/webhook-payload-limits.js"
 import {
+  diagnosedRun,
   DISCORD_TOKEN,
   failedRun,
   HOOK_TOKEN,
@@ -89,6 +90,27 @@ describe("notifyRun delivers to every configured target", () => {
       // The planted value was there and was replaced (Discord's copy has its Markdown escaped: \*\*\*).
       expect(body).toMatch(/(\\\\)?\*(\\\\)?\*(\\\\)?\*/)
     }
+  })
+})
+
+describe("a failure's analysis and diagnostics reach every target", () => {
+  it("the failing figure and the first diagnostic titles arrive, within each service's limits, the planted secret scrubbed", async () => {
+    const t = await threeTargets()
+    const run = diagnosedRun()
+    await notifyRun(run, t.targets, { mode: NotifyMode.ALWAYS, secretValues: [PLANTED], ...noSleep() })
+    expect(slackProblems(t.slack.requests[0]!.json)).toEqual([])
+    expect(discordProblems(t.discord.requests[0]!.json)).toEqual([])
+    for (const r of [t.slack, t.discord, t.hook]) {
+      const body = r.requests[0]!.body
+      expect(body).not.toContain(PLANTED)
+      expect(body).toContain("error rate 5.0 %")
+      expect(body).toContain("HealthCheckContainerError")
+      expect(body).toContain(": Error 403")
+    }
+    const generic = t.hook.requests[0]!.json as { diagnostics: { title: string; lines: string[] }[]; failingFigure: string }
+    expect(generic.failingFigure).toBe("canary 10%: error rate 5.0 % > 1.0 % (10 of 200 requests failed)")
+    expect(generic.diagnostics).toHaveLength(5)
+    expect(generic.diagnostics[1]!.lines).toEqual(["GET / → 500 in 12 ms: token ***"])
   })
 })
 

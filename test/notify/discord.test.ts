@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest"
 import { discordPayload } from "../../dagger/src/notify/discord.js"
 import { discordProblems } from "../support/webhook-payload-limits.js"
-import { hugeRun, succeededRun } from "./runs.js"
+import { diagnosedRun, hugeRun, succeededRun } from "./runs.js"
 
 describe("the Discord payload stays within Discord's limits for any run", () => {
   it("Discord", () => {
@@ -26,5 +26,26 @@ describe("the Discord payload stays within Discord's limits for any run", () => 
   it("no half surrogate pair is left at a cut", () => {
     const detail = discordPayload(hugeRun()).embeds[0]!.description!
     expect(detail).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])/)
+  })
+
+  it("names the failing figure and the first diagnostics in their own fields", () => {
+    const p = discordPayload(diagnosedRun())
+    expect(discordProblems(p)).toEqual([])
+    const fields = Object.fromEntries(p.embeds[0]!.fields.map((f) => [f.name, f.value]))
+    expect(fields["Failing figure"]).toBe("canary 10%: error rate 5.0 % > 1.0 % (10 of 200 requests failed)")
+    expect(fields.Diagnostics!.split("\n")).toEqual([
+      "• cloud-run: revision portfolio-00043-kex: Ready CONDITION\\_FAILED (HealthCheckContainerError)",
+      expect.stringMatching(/^• health: /),
+      "• terraform: google\\_cloud\\_run\\_v2\\_service.portfolio: Error 403",
+      "… 2 more in the run report",
+    ])
+  })
+
+  it("a huge run keeps its facts: the analysis and diagnostics fields only take what the embed total leaves", () => {
+    const p = discordPayload(hugeRun())
+    const names = p.embeds[0]!.fields.map((f) => f.name)
+    expect(names).toEqual(expect.arrayContaining(["Environment", "Commit", "Version", "Failing step", "Rollback", "Image"]))
+    const diagnostics = p.embeds[0]!.fields.find((f) => f.name === "Diagnostics")
+    if (diagnostics) expect(diagnostics.value.endsWith("… 37 more in the run report")).toBe(true)
   })
 })

@@ -61,6 +61,45 @@ export function hugeRun(): RunRecord {
   run.rollback = { attempted: true, outcome: "failed", detail: long }
   run.version = "v".repeat(3000)
   run.warnings = Array.from({ length: 200 }, (_, i) => ({ source: `w${i}`, message: long }))
+  const thresholds = { maxErrorRate: 0.01, maxP95Ratio: 1.5, p95SlackMs: 50 }
+  run.analysis = [{ step: run.failingStep, source: "synthetic", thresholds, verdict: "fail", reason: `😀${long}` }]
+  run.diagnostics = Array.from({ length: 40 }, (_, i) => ({
+    source: `s${i}${"z".repeat(300)}`,
+    title: `😀${long}`,
+    lines: Array.from({ length: 500 }, () => long),
+    links: Array.from({ length: 50 }, () => ({ label: long, url: `https://console.example/${long}` })),
+  }))
+  return run
+}
+
+/**
+ * A production run rolled back at its canary's traffic analysis, with five diagnostics; a diagnostic's
+ * title and a line hold PLANTED.
+ */
+export function diagnosedRun(): RunRecord {
+  const run = failedRun()
+  run.environment = "production"
+  run.failingStep = "canary 10%"
+  run.steps[1] = { ...run.steps[1]!, name: "canary 10%", detail: "traffic analysis failed: error rate 5.0 % > 1.0 % (10 of 200 requests failed)" }
+  const thresholds = { maxErrorRate: 0.01, maxP95Ratio: 1.5, p95SlackMs: 50 }
+  run.analysis = [
+    {
+      step: "canary 10%",
+      source: "synthetic",
+      candidate: { requests: 200, errors: 10, errorRate: 0.05, p50Ms: 40, p95Ms: 90 },
+      baseline: { requests: 200, errors: 0, errorRate: 0, p50Ms: 38, p95Ms: 85 },
+      thresholds,
+      verdict: "fail",
+      reason: "error rate 5.0 % > 1.0 % (10 of 200 requests failed)",
+    },
+  ]
+  run.diagnostics = [
+    { source: "cloud-run", title: "revision portfolio-00043-kex: Ready CONDITION_FAILED (HealthCheckContainerError)", lines: ["Ready: CONDITION_FAILED"] },
+    { source: "health", title: `last 5 responses of https://canary---svc.a.run.app/?key=${PLANTED}`, lines: [`GET / → 500 in 12 ms: token ${PLANTED}`] },
+    { source: "terraform", title: "google_cloud_run_v2_service.portfolio: Error 403", lines: ["Error: Permission denied"] },
+    { source: "cloud-run", title: "service portfolio terminal condition Ready: CONDITION_FAILED", lines: [] },
+    { source: "cloud-run", title: "fifth", lines: [] },
+  ]
   return run
 }
 

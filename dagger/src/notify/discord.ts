@@ -19,6 +19,10 @@ export const DISCORD_LIMITS = {
   embedTotal: 6000,
 } as const
 
+/** Kept of the failing figure and of the diagnostics list, well within a field's 1,024 so the facts keep their room. */
+const DISCORD_FIGURE_CHARS = 300
+const DISCORD_DIAGNOSTICS_CHARS = 700
+
 const DISCORD_COLOUR: Record<RunVerdict | "running", number> = {
   succeeded: 0x2da44e,
   failed: 0xcf222e,
@@ -70,7 +74,26 @@ export function discordPayload(run: RunRecord): DiscordPayload {
 
   const footer = "portfolio deploy pipeline"
   const title = truncate(f.title, DISCORD_LIMITS.title)
-  const used = title.length + footer.length + fields.reduce((n, x) => n + x.name.length + x.value.length, 0)
+  const size = () => title.length + footer.length + fields.reduce((n, x) => n + x.name.length + x.value.length, 0)
+  // The analysis and diagnostics fields only take what the embed total leaves after the facts.
+  const optional: { name: string; value: string }[] = []
+  if (f.failingFigure) optional.push({ name: "Failing figure", value: truncate(discordEscape(oneLine(f.failingFigure)), DISCORD_FIGURE_CHARS) })
+  if (f.diagnostics.length > 0) {
+    const more = f.moreDiagnostics > 0 ? `\n… ${f.moreDiagnostics} more in the run report` : ""
+    const list = truncate(f.diagnostics.map((d) => `• ${discordEscape(d)}`).join("\n"), DISCORD_DIAGNOSTICS_CHARS - more.length)
+    optional.push({ name: "Diagnostics", value: `${list}${more}` })
+  }
+  // They are read right after the failing step and the rollback they explain.
+  let at = fields.length
+  fields.forEach((x, i) => {
+    if (x.name === "Failing step" || x.name === "Rollback") at = i + 1
+  })
+  for (const o of optional) {
+    if (fields.length < DISCORD_LIMITS.fields && size() + o.name.length + o.value.length <= DISCORD_LIMITS.embedTotal) {
+      fields.splice(at++, 0, { name: o.name, value: o.value, inline: false })
+    }
+  }
+  const used = size()
   const descriptionBudget = Math.min(DISCORD_LIMITS.description, DISCORD_LIMITS.embedTotal - used)
   const embed: DiscordEmbed = {
     title,

@@ -2,7 +2,14 @@
 // the one-line summary. Slack, Discord and the JSON webhook lay these out in their own formats (and
 // within their own limits); deciding what the facts are happens once, here. Pure.
 import type { RunRecord, RunVerdict } from "../report/run-record.js"
-import { durationMs, formatDuration, oneLine } from "../shared/text.js"
+import { failingFigure } from "../report/analysis.js"
+import { boundDiagnostics, OMITTED_SOURCE } from "../report/diagnostics.js"
+import { durationMs, formatDuration, oneLine, truncate } from "../shared/text.js"
+
+/** Diagnostic titles a chat message names; the run report has the rest. */
+export const NOTIFY_DIAGNOSTICS = 3
+/** Characters of one diagnostic title in a chat message. */
+const NOTIFY_TITLE_CHARS = 150
 
 const ENV = { staging: "Staging", production: "Production" } as const
 
@@ -37,6 +44,12 @@ export interface Facts {
   failingStep?: string
   failingDetail?: string
   rollback?: string
+  /** The traffic figure that failed beside its threshold ("canary 10%: error rate 5.0 % > 1.0 % …"). */
+  failingFigure?: string
+  /** The first NOTIFY_DIAGNOSTICS diagnostics as "source: title", each one line, cut. */
+  diagnostics: string[]
+  /** Diagnostics gathered beyond those named. */
+  moreDiagnostics: number
   links: { label: string; url: string }[]
   warnings: number
 }
@@ -45,6 +58,8 @@ export interface Facts {
 export function facts(run: RunRecord): Facts {
   const failing = run.failingStep ? run.steps.find((s) => s.name === run.failingStep) : undefined
   const rb = run.rollback
+  // The caller scrubbed the run (notifyRun); bounding again keeps a chat message to a few titles.
+  const named = boundDiagnostics(run.diagnostics).filter((d) => d.source !== OMITTED_SOURCE).slice(0, NOTIFY_DIAGNOSTICS)
   const links: Facts["links"] = []
   for (const [label, url] of [
     ["Service", run.urls.service],
@@ -64,6 +79,9 @@ export function facts(run: RunRecord): Facts {
     failingStep: run.failingStep,
     failingDetail: failing?.detail,
     rollback: rb ? `${rb.attempted ? rb.outcome : "not attempted"}${rb.detail ? ` — ${rb.detail}` : ""}` : undefined,
+    failingFigure: failingFigure(run),
+    diagnostics: named.map((d) => truncate(oneLine(`${d.source}: ${d.title}`), NOTIFY_TITLE_CHARS)),
+    moreDiagnostics: (run.diagnostics?.length ?? 0) - named.length,
     links,
     warnings: run.warnings.length,
   }
@@ -74,6 +92,7 @@ export function summaryLine(run: RunRecord): string {
   const f = facts(run)
   const parts = [`${f.title}: ${f.commit} (version ${f.version})`]
   if (f.failingStep) parts.push(`failing step: ${oneLine(f.failingStep)}`)
+  if (f.failingFigure) parts.push(`failing figure: ${oneLine(f.failingFigure)}`)
   if (f.rollback) parts.push(`rollback: ${oneLine(f.rollback)}`)
   return parts.join("; ")
 }

@@ -54,6 +54,21 @@ export function slackPayload(run: RunRecord): SlackPayload {
       text: { type: "mrkdwn", text: truncate(`*Why*\n${slackEscape(oneLine(f.failingDetail))}`, SLACK_LIMITS.sectionText) },
     })
   }
+  if (f.failingFigure) {
+    blocks.push({
+      type: "section",
+      text: { type: "mrkdwn", text: truncate(`*Failing figure*\n${slackEscape(oneLine(f.failingFigure))}`, SLACK_LIMITS.sectionText) },
+    })
+  }
+  if (f.diagnostics.length > 0) {
+    const more = f.moreDiagnostics > 0 ? `\n_… ${f.moreDiagnostics} more in the run report_` : ""
+    const list = f.diagnostics.map((d) => `• ${slackEscape(d)}`).join("\n")
+    blocks.push({
+      type: "section",
+      // The count of the rest goes first into the budget, so a cut never hides that there is more.
+      text: { type: "mrkdwn", text: `${truncate(`*Diagnostics*\n${list}`, SLACK_LIMITS.sectionText - more.length)}${more}` },
+    })
+  }
   if (f.image) {
     blocks.push({
       type: "section",

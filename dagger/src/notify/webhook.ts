@@ -1,7 +1,9 @@
 // The generic JSON webhook body: a stable, versioned schema (`schema` names it) carrying the whole run in
-// plain JSON, for chat bridges, incident tools or a log sink. Nothing is cut here: a JSON receiver has
-// no display limit to respect. Pure.
-import type { RunRecord } from "../report/run-record.js"
+// plain JSON, for chat bridges, incident tools or a log sink. Nothing is cut here but the diagnostics,
+// which are bounded as the run report's JSON bounds them (report/diagnostics.ts): a JSON receiver has no
+// display limit, but a body of a thousand ECS events is no notification. Fields are only ever added. Pure.
+import type { Diagnostic, RunRecord, StepAnalysis } from "../report/run-record.js"
+import { boundDiagnostics } from "../report/diagnostics.js"
 import { durationMs } from "../shared/text.js"
 import { facts, summaryLine } from "./message.js"
 
@@ -24,6 +26,12 @@ export interface WebhookPayload {
   endedAt: string | null
   durationMs: number
   warnings: RunRecord["warnings"]
+  /** The traffic figure that failed beside its threshold; null when no judgement failed. */
+  failingFigure: string | null
+  /** Every traffic judgement of the run, in the order made. */
+  analysis: StepAnalysis[]
+  /** What was gathered after the failure, bounded like the run report's. */
+  diagnostics: Diagnostic[]
 }
 
 /** A stable, documented JSON body for anything else (chat bridges, incident tools, a log sink). */
@@ -46,5 +54,8 @@ export function webhookPayload(run: RunRecord): WebhookPayload {
     endedAt: run.endedAt ?? null,
     durationMs: durationMs(run.startedAt, run.endedAt),
     warnings: run.warnings.map((w) => ({ ...w })),
+    failingFigure: f.failingFigure ?? null,
+    analysis: structuredClone(run.analysis ?? []),
+    diagnostics: boundDiagnostics(run.diagnostics),
   }
 }
