@@ -57,7 +57,8 @@ export function endpointOptions(endpoint?: string): CloudRunClientOptions {
 
 const CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 
-async function authOptions(connection: CloudRunConnection): Promise<CloudRunClientOptions> {
+/** The auth client for Google's REST clients (Cloud Run, Cloud Monitoring): from the credentials, or none for a local endpoint. */
+export async function authOptions(connection: CloudRunConnection): Promise<CloudRunClientOptions> {
   const auth = connection.auth
   const { JWT, OAuth2Client, PassThroughClient } = await import("#google-auth-library")
   if (auth.kind === "service-account-key") {

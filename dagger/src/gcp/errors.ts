@@ -32,7 +32,8 @@ export class CloudRunError extends Error {
 /** gRPC status codes the SDK reports, by number. */
 export const Code = { DEADLINE_EXCEEDED: 4, NOT_FOUND: 5, ABORTED: 10, UNAVAILABLE: 14 } as const
 
-const CODE_NAMES: Record<number, string> = {
+/** gRPC status names by code, for messages ("PERMISSION_DENIED"). */
+export const CODE_NAMES: Record<number, string> = {
   1: "CANCELLED", 2: "UNKNOWN", 3: "INVALID_ARGUMENT", 4: "DEADLINE_EXCEEDED", 5: "NOT_FOUND", 6: "ALREADY_EXISTS",
   7: "PERMISSION_DENIED", 8: "RESOURCE_EXHAUSTED", 9: "FAILED_PRECONDITION", 10: "ABORTED", 11: "OUT_OF_RANGE",
   12: "UNIMPLEMENTED", 13: "INTERNAL", 14: "UNAVAILABLE", 15: "DATA_LOSS", 16: "UNAUTHENTICATED",
