@@ -34,6 +34,12 @@ export interface SecretArgs {
   slackWebhook?: Secret
   discordWebhook?: Secret
   webhook?: Secret
+  /** cosign private key (key signing). */
+  signingKey?: Secret
+  signingPassword?: Secret
+  /** GitHub Actions' OIDC request token and URL (keyless signing mints an id token from them). */
+  oidcRequestToken?: Secret
+  oidcRequestUrl?: Secret
 }
 
 /** What presentSecrets needs of a Secret. */

@@ -39,6 +39,15 @@ const repositories = z
 
 const httpUrl = z.url({ protocol: /^https?$/ })
 
+// What an image nobody signed (no --signing-key, no OIDC token) meets before its rollout.
+const signingPolicy = z.enum(["block", "warn"], {
+  error: () => "must be block (an unsigned image is refused before the service changes) or warn (deployed, with a warning)",
+})
+// The workflow file and ref a keyless signature's certificate names (GitHub's job_workflow_ref).
+const workflowRef = z
+  .string()
+  .regex(/^\.github\/workflows\/[A-Za-z0-9_.-]+\.ya?ml@refs\/(heads|tags)\/[^\s]+$/, "must be .github/workflows/<file>.yml@refs/heads/<branch>")
+
 const canarySteps = z.array(z.number()).superRefine((steps, ctx) => {
   const problems = canaryStepProblems(steps)
   if (problems.length > 0) ctx.addIssue({ code: "custom", message: `${problems.join("; ")}; give ${CANARY_STEPS_RULE}` })
@@ -97,7 +106,7 @@ const SettingsFields = z.strictObject({
     port: z.number().int().min(1).max(65535),
     healthPath: HealthPathSchema,
   }),
-  images: z.strictObject({ node: image, trivy: image, terraform: image, checkov: image }),
+  images: z.strictObject({ node: image, trivy: image, terraform: image, checkov: image, cosign: image }),
   scan: z.strictObject({
     severities: z.array(z.enum(ScanSeverity)).min(1),
     ignoreUnfixed: z.boolean(),
@@ -155,6 +164,23 @@ const SettingsFields = z.strictObject({
     health: HealthLimitsSchema,
   }),
   analysis: AnalysisSchema,
+  signing: z.strictObject({
+    staging: signingPolicy,
+    production: signingPolicy,
+    identity: z.strictObject({
+      /** The GitHub repository whose workflows sign keyless (OWNER/REPO). */
+      repository: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, "must be the GitHub repository as OWNER/REPO"),
+      workflows: z.strictObject({ staging: workflowRef, production: workflowRef }),
+      /** The public key --signing-key signatures must verify against, relative to ci/; absent = key signing is refused. */
+      publicKey: z
+        .string()
+        .regex(/^[^/\s][^\s]*$/, "must be a file path relative to ci/, e.g. cosign.pub")
+        .refine((path) => !path.split("/").includes(".."), { message: "must stay inside ci/ (no '..')" })
+        .optional(),
+    }),
+    /** How cosign reaches the registry: https, or http only for a local test registry. Default https. */
+    registryScheme: z.enum(["https", "http"]).optional(),
+  }),
   notifications: z.strictObject({ mode: z.enum(NotifyMode) }),
   timeouts: z.strictObject({
     runMinutes: z.number().min(1).max(360),

@@ -8,6 +8,7 @@ import { SEVERITIES } from "../supply-chain/scan/severity.js"
 import { code, link, text } from "./markdown.js"
 import { analysisSection, failingFigure } from "./analysis.js"
 import { boundDiagnostics, diagnosticsSection } from "./diagnostics.js"
+import { signatureSection } from "./signature.js"
 
 export interface RenderOptions {
   /** Plaintext secret values to scrub from the output (webhook URLs, keys). Default: none. */
@@ -238,6 +239,7 @@ export function renderReport(record: RunRecord, options: RenderOptions = {}): st
 
   lines.push("", "### Image", "")
   lines.push(run.image ? code(run.image) : "_No image was published in this run._")
+  lines.push(...signatureSection(run.signature))
 
   const urls: [string, string | undefined][] = [
     ["Service", run.urls.service],

@@ -66,6 +66,17 @@ export interface ScanFinding {
   title?: string
 }
 
+/** The deployed image's signature (deploy/sign.ts): who signed, what is attested, whether it verified. */
+export interface SignatureRecord {
+  /** The signing key or keyless identity; "" when nobody signed. */
+  signer: string
+  /** Attestations attached to the image, e.g. "CycloneDX SBOM", "scan verdict". */
+  attestations: string[]
+  /** True once the digest about to be deployed verified (signature and every attestation). */
+  verified: boolean
+  detail: string
+}
+
 /** Traffic measured on one release over one window: a synthetic burst, or the requests Cloud Run served. */
 export interface TrafficFigures {
   requests: number
@@ -146,6 +157,7 @@ export interface RunRecord {
   rollback?: RollbackRecord
   urls: RunUrls
   scan?: ScanSummary
+  signature?: SignatureRecord
   warnings: RunWarning[]
   cost?: CostEstimate
   /** Traffic judgements in the order made (canary steps, the staging rollout); absent when none ran. */
