@@ -6,6 +6,8 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest"
 import { CloudRunError } from "../../dagger/src/gcp/errors.js"
 import { readServiceTraffic } from "../../dagger/src/gcp/operations.js"
 import { ProductionService, type ProductionServiceOptions } from "../../dagger/src/gcp/production-service.js"
+import { connectMonitoring } from "../../dagger/src/gcp/served-traffic.js"
+import { type MonitoringFake, revisionSeries, startMonitoringFake } from "../support/monitoring-fake.js"
 import { CloudRunInputError } from "../../dagger/src/gcp/traffic.js"
 import { ImageRefError } from "../../dagger/src/supply-chain/image-ref.js"
 import { type AppServer, startApp } from "../support/app-server.js"
@@ -16,6 +18,7 @@ import {
   FULL,
   IMAGE_NEW,
   OLD,
+  PROJECT,
   REGION,
   RUNNING,
   SERVICE,
@@ -321,5 +324,51 @@ describe("facts", () => {
       }
     })
     expect(await service().facts(RUNNING)).toEqual({ minInstances: 1, cpu: "2", memory: "1Gi" })
+  })
+})
+
+describe("servedTraffic", () => {
+  const TOKEN = "ya29.production-service-token"
+  let monitoring: MonitoringFake | undefined
+  beforeEach(() => setUp())
+  afterEach(async () => {
+    await monitoring?.close()
+    monitoring = undefined
+  })
+
+  it("reads this service's revision from Cloud Monitoring, connecting on the first reading only, and closes the client", async () => {
+    monitoring = await startMonitoringFake({ token: TOKEN })
+    const to = new Date()
+    const from = new Date(to.getTime() - 30_000)
+    monitoring.seed(revisionSeries({ project: PROJECT, region: REGION, service: SERVICE, revision: CANDIDATE }, [
+      { code: 200, count: 95, latencyMs: 20 },
+      { code: 503, count: 5, latencyMs: 2 },
+    ], new Date(to.getTime() - 5_000)))
+    let connects = 0
+    const endpoint = monitoring.endpoint
+    const p = service({
+      connectMonitoring: () => {
+        connects++
+        return connectMonitoring({ auth: { kind: "access-token", token: TOKEN }, endpoint })
+      },
+    })
+    expect(await p.servedTraffic({ revision: CANDIDATE, from, to }, RUNNING)).toMatchObject({ requests: 100, errors: 5, errorRate: 0.05 })
+    expect(await p.servedTraffic({ revision: STABLE, from, to }, RUNNING)).toHaveProperty("noSignal")
+    expect(connects).toBe(1)
+    expect(monitoring.requests.every((q) => q.query["filter"]![0]!.includes(`resource.labels.service_name = "${SERVICE}"`))).toBe(true)
+    await p.close()
+  })
+
+  it("without a connection, or when connecting fails, every reading is no signal saying why; an aborted signal rejects", async () => {
+    expect(await service().servedTraffic({ revision: CANDIDATE, from: new Date(0), to: new Date() }, RUNNING)).toEqual({
+      noSignal: expect.stringContaining("no Cloud Monitoring connection"),
+    })
+    const broken = service({ connectMonitoring: () => Promise.reject(new Error("--gcp-access-token is empty")) })
+    expect(await broken.servedTraffic({ revision: CANDIDATE, from: new Date(0), to: new Date() }, RUNNING)).toEqual({
+      noSignal: "could not connect to Cloud Monitoring: --gcp-access-token is empty",
+    })
+    await broken.close()
+    const reason = new Error("cancelled")
+    expect(await caught(service().servedTraffic({ revision: CANDIDATE, from: new Date(0), to: new Date() }, AbortSignal.abort(reason)))).toBe(reason)
   })
 })

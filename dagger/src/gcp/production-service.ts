@@ -7,7 +7,7 @@
 // (operations.ts): once it aborts the method rejects with its reason and sends nothing more to Cloud Run.
 import type { CloudRunFacts, CloudRunPort } from "../deploy/production.js"
 import type { ServingRelease } from "../deploy/release-order.js"
-import type { GcpSecrets } from "../config/credentials.js"
+import { readGcpCredentials, type GcpSecrets } from "../config/credentials.js"
 import { stepTimeoutMs, type Settings } from "../config/settings.js"
 import { timeBudget, waitForVerdict } from "../shared/wait.js"
 import { CloudRunError } from "./errors.js"
@@ -38,6 +38,10 @@ import {
   validateTag,
 } from "./traffic.js"
 import { connectProductionContext, randomRevisionSuffix } from "./operations.js"
+import { readCloudRunDiagnostics } from "./diagnostics.js"
+import type { Diagnostic } from "../report/run-record.js"
+import { connectMonitoring, type MonitoringClient, readServedTraffic, type ServedTraffic } from "./served-traffic.js"
+import { firstLine } from "../shared/text.js"
 
 export interface ProductionServiceOptions {
   /** Time budget of the candidate deploy (operation and readiness) and of each traffic step, ms. */
@@ -46,13 +50,19 @@ export interface ProductionServiceOptions {
   rollbackMs: number
   /** Random suffix for revision names (4 lower-case letters/digits). Default: crypto random. */
   randomSuffix?: () => string
+  /**
+   * Connects the Cloud Monitoring client the served-traffic readings use, on the first reading only (its
+   * SDK is not loaded otherwise). Without it every reading is no signal, saying so.
+   */
+  connectMonitoring?: () => Promise<MonitoringClient>
 }
 
 /** Written on the service as its `client`, so the console shows who made the last revision. */
 const CLIENT = "portfolio-pipeline"
 
 export class ProductionService implements CloudRunPort {
-  private readonly options: Required<ProductionServiceOptions>
+  private readonly options: Omit<Required<ProductionServiceOptions>, "connectMonitoring"> & Pick<ProductionServiceOptions, "connectMonitoring">
+  private monitoring?: Promise<MonitoringClient>
 
   constructor(
     readonly ctx: CloudRunContext,
@@ -185,9 +195,39 @@ export class ProductionService implements CloudRunPort {
     }
   }
 
+  /**
+   * What Cloud Run served `revision` of this service between `from` and `to`, from Cloud Monitoring
+   * (served-traffic.ts). Missing data, a refused or failed reading, or no way to connect is no signal
+   * with the reason, never an error; rejects only with the signal's reason.
+   */
+  async servedTraffic(input: { revision: string; from: Date; to: Date }, signal: AbortSignal): Promise<ServedTraffic> {
+    signal.throwIfAborted()
+    const connect = this.options.connectMonitoring
+    if (!connect) return { noSignal: "no Cloud Monitoring connection was configured for the production service" }
+    this.monitoring ??= connect()
+    let client: MonitoringClient
+    try {
+      client = await this.monitoring
+    } catch (err) {
+      return { noSignal: `could not connect to Cloud Monitoring: ${firstLine(err)}` }
+    }
+    const { project, region, service } = this.ctx.target
+    return readServedTraffic({ client, project, region }, { ...input, service }, signal)
+  }
+
+  /**
+   * What Cloud Run says after a failure: the candidate revision's conditions (the service's latest created
+   * revision when no candidate is known), the service's terminal condition, a link to the revision's logs
+   * (gcp/diagnostics.ts). Read-only.
+   */
+  diagnose(input: { revision?: string }, signal: AbortSignal): Promise<Diagnostic[]> {
+    return readCloudRunDiagnostics(this.ctx, input, signal)
+  }
+
   /** Releases the clients. */
-  close(): Promise<void> {
-    return this.ctx.clients.close()
+  async close(): Promise<void> {
+    const monitoring = this.monitoring?.catch(() => undefined)
+    await Promise.all([this.ctx.clients.close(), monitoring?.then((m) => m?.close())])
   }
 }
 
@@ -200,5 +240,8 @@ export async function connectProductionService(settings: Settings, secrets: GcpS
   return new ProductionService(await connectProductionContext(settings, secrets), {
     rolloutMs: stepTimeoutMs(settings, "rollout"),
     rollbackMs: stepTimeoutMs(settings, "rollback"),
+    // The same endpoint setting as Cloud Run: locally one address stands in for every Google API.
+    connectMonitoring: async () =>
+      connectMonitoring({ auth: await readGcpCredentials(secrets, "for Cloud Monitoring"), endpoint: settings.production.gcp.cloudRunEndpoint }),
   })
 }
