@@ -6,11 +6,13 @@
 // cancelled, so a timed-out step cannot change the service after the pipeline moved on.
 import type { AwsCredentials } from "../config/credentials.js"
 import type { Settings } from "../config/settings.js"
+import type { Diagnostic } from "../report/run-record.js"
 import type { EcsFacts, RollbackAction, StagingEcsPort } from "../deploy/staging.js"
 import { timeBudget, type WaitOptions } from "../shared/wait.js"
 import { deployTaskDefinition, describeService, describeTaskDefinition, registerTaskDefinitionRevision, servingRelease, startService, stopService, waitForRollout, type RolloutOutcome, type ScaleOutcome } from "./ecs.js"
 import { createEcsClient, type ECSClient, type EcsServiceRef } from "./ecs-client.js"
 import { firingAlarms } from "./deployment-alarms.js"
+import { diagnoseEcsService } from "./diagnostics.js"
 import type { AwsTarget } from "./signed-api.js"
 
 /** Everything a call on staging needs to know about it, taken from ci/pipeline.yaml. */
@@ -58,6 +60,11 @@ export interface StagingService extends StagingEcsPort {
   stop(signal: AbortSignal): Promise<ScaleOutcome>
   /** Scales staging back to the remembered count (else the target's) and waits until it runs. */
   start(signal: AbortSignal): Promise<ScaleOutcome>
+  /**
+   * After a failure, what an operator needs to act: the service's last events, the stopped tasks' reasons and
+   * exit codes with links to their logs, the unhealthy targets (aws/diagnostics.ts). Read-only and bounded.
+   */
+  diagnose(signal: AbortSignal): Promise<Diagnostic[]>
   /** Releases the SDK client. */
   close(): void
 }
@@ -117,6 +124,7 @@ export async function openStagingService(
       const td = service.taskDefinition ? await describeTaskDefinition(ecs, ref, service.taskDefinition, signal) : undefined
       return { desiredCount: service.desiredCount ?? 0, cpu: td?.cpu, memory: td?.memory }
     },
+    diagnose: (signal) => diagnoseEcsService({ ecs, ref, api }, signal),
     stop: (signal) => stopService(ecs, ref, wait(signal)),
     start: (signal) => startService(ecs, ref, { fallbackDesiredCount: target.desiredCount, wait: wait(signal) }),
     close: () => ecs.destroy(),
