@@ -235,6 +235,10 @@ export class PortfolioPipeline {
    * @param runUrl Link to the CI run, shown in the report and notifications. Default: none.
    * @param commitTime The commit's committer time, ISO 8601 (e.g. --commit-time=$(git log -1 --format=%cI)), baked in as APP_COMMIT_TIME. Before anything changes, a commit older than the one serving is refused. Default: none (the order is not checked; the report warns).
    * @param allowOlder Deploy even when the commit is older than the one serving: a deliberate rollback. Default: false.
+   * @param signingKey cosign private key that signs the image and attests its SBOM and scan verdict (e.g. file://cosign.key or env://COSIGN_PRIVATE_KEY), for runs outside GitHub Actions; verified against signing.identity.publicKey in ci/pipeline.yaml. Default: none (keyless with --oidc-request-token, or unsigned: signing.<environment> decides).
+   * @param signingPassword Password of --signing-key (e.g. env://COSIGN_PASSWORD). Default: none (a key without password).
+   * @param oidcRequestToken GitHub Actions OIDC request token (env://ACTIONS_ID_TOKEN_REQUEST_TOKEN, in a job with id-token: write) for keyless signing: a fresh Sigstore id token is minted right before each cosign command (id tokens live 5 minutes). Give with --oidc-request-url. Default: none.
+   * @param oidcRequestUrl GitHub Actions OIDC request URL (env://ACTIONS_ID_TOKEN_REQUEST_URL), with --oidc-request-token. Default: none.
    */
   @func({ cache: "never" })
   async deployStaging(
@@ -250,12 +254,16 @@ export class PortfolioPipeline {
     runUrl?: string,
     commitTime?: string,
     allowOlder = false,
+    signingKey?: Secret,
+    signingPassword?: Secret,
+    oidcRequestToken?: Secret,
+    oidcRequestUrl?: Secret,
   ): Promise<DeployReport> {
     return runDeployStaging({
       source: this.source,
       commit,
       version,
-      secrets: { awsAccessKeyId, awsSecretAccessKey, awsSessionToken, slackWebhook, discordWebhook, webhook },
+      secrets: { awsAccessKeyId, awsSecretAccessKey, awsSessionToken, slackWebhook, discordWebhook, webhook, signingKey, signingPassword, oidcRequestToken, oidcRequestUrl },
       notify,
       runUrl,
       commitTime,
@@ -291,6 +299,10 @@ export class PortfolioPipeline {
    * @param runUrl Link to the CI run, shown in the report and notifications. Default: none.
    * @param commitTime The commit's committer time, ISO 8601 (e.g. --commit-time=$(git log -1 --format=%cI)), baked in as APP_COMMIT_TIME. Before anything changes, a commit older than the one serving is refused. Default: none (the order is not checked; the report warns).
    * @param allowOlder Deploy even when the commit is older than the one serving: a deliberate rollback. Default: false.
+   * @param signingKey cosign private key that signs the image and attests its SBOM and scan verdict (e.g. file://cosign.key or env://COSIGN_PRIVATE_KEY), for runs outside GitHub Actions; verified against signing.identity.publicKey in ci/pipeline.yaml. Default: none (keyless with --oidc-request-token, or unsigned: signing.<environment> decides).
+   * @param signingPassword Password of --signing-key (e.g. env://COSIGN_PASSWORD). Default: none (a key without password).
+   * @param oidcRequestToken GitHub Actions OIDC request token (env://ACTIONS_ID_TOKEN_REQUEST_TOKEN, in a job with id-token: write) for keyless signing: a fresh Sigstore id token is minted right before each cosign command (id tokens live 5 minutes). Give with --oidc-request-url. Default: none.
+   * @param oidcRequestUrl GitHub Actions OIDC request URL (env://ACTIONS_ID_TOKEN_REQUEST_URL), with --oidc-request-token. Default: none.
    */
   @func({ cache: "never" })
   async deployProduction(
@@ -310,12 +322,16 @@ export class PortfolioPipeline {
     runUrl?: string,
     commitTime?: string,
     allowOlder = false,
+    signingKey?: Secret,
+    signingPassword?: Secret,
+    oidcRequestToken?: Secret,
+    oidcRequestUrl?: Secret,
   ): Promise<DeployReport> {
     return runDeployProduction({
       source: this.source,
       commit,
       version,
-      secrets: { gcpCredentials, gcpAccessToken, awsAccessKeyId, awsSecretAccessKey, awsSessionToken, slackWebhook, discordWebhook, webhook },
+      secrets: { gcpCredentials, gcpAccessToken, awsAccessKeyId, awsSecretAccessKey, awsSessionToken, slackWebhook, discordWebhook, webhook, signingKey, signingPassword, oidcRequestToken, oidcRequestUrl },
       skipAwsStop,
       canarySteps,
       notify,

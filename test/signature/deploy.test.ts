@@ -23,6 +23,14 @@ const releaseOrderFlags = {
   "allow-older": { type: "Boolean", default: false, description: /deliberate rollback/ },
 }
 
+// Both deploys sign and attest the published image and verify it before the rollout (deploy/sign.ts).
+const signingFlags = {
+  "signing-key": { type: "Secret", optional: true, description: /signing\.identity\.publicKey/ },
+  "signing-password": { type: "Secret", optional: true },
+  "oidc-request-token": { type: "Secret", optional: true, description: /ACTIONS_ID_TOKEN_REQUEST_TOKEN.*5 minutes/ },
+  "oidc-request-url": { type: "Secret", optional: true, description: /ACTIONS_ID_TOKEN_REQUEST_URL/ },
+}
+
 describe("the deploy functions", () => {
   it("deploy-staging --commit --aws-access-key-id --aws-secret-access-key [...] → DeployReport, never cached", () => {
     expectFunction(t, "deploy-staging", {
@@ -34,6 +42,7 @@ describe("the deploy functions", () => {
         "aws-session-token": { type: "Secret", optional: true },
         ...notifyFlags,
         ...releaseOrderFlags,
+        ...signingFlags,
       },
       returns: "DeployReport",
       cache: "never",
@@ -54,6 +63,7 @@ describe("the deploy functions", () => {
         "canary-steps": { type: "String", optional: true, description: /production\.canary\.steps/ },
         ...notifyFlags,
         ...releaseOrderFlags,
+        ...signingFlags,
       },
       returns: "DeployReport",
       cache: "never",

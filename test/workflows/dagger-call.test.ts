@@ -45,6 +45,12 @@ function parseDaggerArgs(args: string): CallSegment[] {
   return segments
 }
 
+/** Secrets the runner sets for a job that may request an OIDC token: the flag that may read each. */
+const RUNNER_OIDC_ENV: Record<string, string> = {
+  "oidc-request-token": "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+  "oidc-request-url": "ACTIONS_ID_TOKEN_REQUEST_URL",
+}
+
 // ---- the module's signature ---------------------------------------------------------------------
 
 let typedefs: ModuleTypedefs
@@ -104,6 +110,8 @@ function checkDaggerStep(step: Step): string[] {
           problems.push(`${where}: secret --${flag} must be passed as env://NAME, got '${String(value)}'`)
           continue
         }
+        // The runner itself sets these two, and only in a job with `id-token: write` (checked below).
+        if (RUNNER_OIDC_ENV[flag] === env[1]) continue
         const source = step.env?.[env[1]!]
         if (!source) problems.push(`${where}: --${flag} reads env ${env[1]} but the step does not set it`)
         else if (!/\$\{\{[^}]*(secrets\.|steps\.[\w-]+\.outputs\.)/.test(source)) {
@@ -157,6 +165,23 @@ describe("the Dagger call of each workflow", () => {
     expect(args).toContain("${{ inputs.allow_older && '--allow-older' || '' }}")
     const dispatch = (wf.on as { workflow_dispatch: { inputs: Record<string, { type: string; default: unknown }> } }).workflow_dispatch
     expect(dispatch.inputs["allow_older"]).toMatchObject({ type: "boolean", default: false })
+  })
+
+  // Keyless signing (issue 15): the deploy job may mint a Sigstore id token, so it grants `id-token: write`;
+  // the module gets the runner's request credentials, never a 5-minute id token fetched before the build.
+  it.each(DEPLOY_WORKFLOWS)("%s signs keyless: the runner's OIDC request credentials reach the call, and the job may request tokens", (file) => {
+    const job = deployJob(file)
+    expect(job.permissions?.["id-token"]).toBe("write")
+    const args = String(daggerSteps(load(file).wf)[0]!.with!.args)
+    expect(args).toMatch(/\s--oidc-request-token=env:\/\/ACTIONS_ID_TOKEN_REQUEST_TOKEN\s/)
+    expect(args).toMatch(/\s--oidc-request-url=env:\/\/ACTIONS_ID_TOKEN_REQUEST_URL\s/)
+    expect(args).not.toMatch(/--signing-key|--signing-password/)
+  })
+
+  it("the runner's OIDC variables are accepted only for the OIDC flags", () => {
+    const step = daggerSteps(load("staging-aws.yml").wf)[0]!
+    const args = String(step.with!.args).replace("--aws-secret-access-key=env://AWS_SECRET_ACCESS_KEY", "--aws-secret-access-key=env://ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+    expect(checkDaggerStep({ ...step, with: { ...step.with, args } }).join()).toMatch(/--aws-secret-access-key reads env ACTIONS_ID_TOKEN_REQUEST_TOKEN but the step does not set it/)
   })
 
   it("the signature check catches a renamed function, an unknown flag, a missing required flag and a plaintext secret", () => {
