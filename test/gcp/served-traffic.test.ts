@@ -5,7 +5,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { judgeTraffic } from "../../dagger/src/analysis/judge.js"
 import { connectMonitoring, type MonitoringClient, readServedTraffic, type ServedTraffic, type ServedTrafficContext } from "../../dagger/src/gcp/served-traffic.js"
 import type { AnalysisThresholds, TrafficFigures } from "../../dagger/src/report/run-record.js"
-import { type Answers, type MonitoringFake, revisionSeries, startMonitoringFake } from "../support/monitoring-fake.js"
+import { type MonitoringFake, startMonitoringFake } from "../support/monitoring-fake.js"
+import { type Answers, revisionSeries } from "../support/monitoring-series.js"
 
 const TOKEN = "ya29.planted-monitoring-token"
 const PROJECT = "portfolio-test-476200"

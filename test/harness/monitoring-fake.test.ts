@@ -3,7 +3,8 @@
 // it can express the request, and over raw HTTP where it cannot (the client drops unknown fields).
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import { connectMonitoring, type MonitoringClient } from "../../dagger/src/gcp/served-traffic.js"
-import { type MonitoringFake, revisionSeries, startMonitoringFake } from "../support/monitoring-fake.js"
+import { type MonitoringFake, startMonitoringFake } from "../support/monitoring-fake.js"
+import { revisionSeries } from "../support/monitoring-series.js"
 
 const TOKEN = "ya29.harness-token"
 const R = { project: "demo-project-1", region: "us-west1", service: "portfolio", revision: "portfolio-00001-abc" }
@@ -108,6 +109,19 @@ describe("the monitoring fake", () => {
     const denied = await fetch(`${fake.endpoint}${path}`, { headers: auth })
     expect(denied.status).toBe(403)
     expect(await denied.json()).toMatchObject({ error: { status: "PERMISSION_DENIED", message: expect.stringContaining("monitoring.timeSeries.list") } })
+  })
+
+  it("serving: a revision named by a predicate answers under the name asked for, in whatever window", async () => {
+    fake.reset()
+    fake.serving({ ...R, revision: (name) => name.startsWith("portfolio-1-2-0-") }, [{ code: 500, count: 3, latencyMs: 7 }])
+    const ask = (revision: string) =>
+      list({
+        filter: `metric.type = "run.googleapis.com/request_count" AND resource.labels.revision_name = "${revision}"`,
+        aggregation: { alignmentPeriod: { seconds: 60 }, perSeriesAligner: "ALIGN_DELTA", crossSeriesReducer: "REDUCE_SUM" },
+      })
+    const [matching] = await ask("portfolio-1-2-0-q7zz")
+    expect(matching.map((x) => x.points?.map((p) => p.value?.int64Value))).toEqual([["3"]])
+    expect((await ask("portfolio-00001-abc"))[0]).toEqual([])
   })
 
   it("refuses to seed a series the protos do not allow", () => {

@@ -16,12 +16,15 @@
 // end lies in it; empty periods are left out); REDUCE_NONE and REDUCE_SUM with group-by fields, for
 // INT64 and DISTRIBUTION values; views FULL and HEADERS; paging. Not modelled: the other aligners and
 // reducers (refused as UNIMPLEMENTED), interpolation, data latency (what is seeded is visible at once).
+// What a revision served is built by monitoring-series.ts. Over 350 lines because the request checks,
+// the alignment and the reduction are one model of one endpoint, and read best together.
 import http from "node:http"
 import { createRequire } from "node:module"
 import type { AddressInfo } from "node:net"
 import { existsSync } from "node:fs"
 import { dirname, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
+import { type Answers, type RevisionResource, revisionSeries, type ServingRevisions } from "./monitoring-series.js"
 import { type Json, type JsonObject, ProtoJson } from "./proto-json.js"
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..")
@@ -62,86 +65,6 @@ function loadProtos(): ProtoJson {
   pj.root.loadSync(["google/monitoring/v3/metric_service.proto"])
   pj.root.resolveAll()
   return pj
-}
-
-// --- Seeds ---------------------------------------------------------------------------------------
-
-/** A Cloud Run revision as the `cloud_run_revision` resource names it. */
-export interface RevisionResource {
-  project: string
-  region: string
-  service: string
-  revision: string
-}
-
-/** Requests a revision answered with one status code, and how long each took. */
-export interface Answers {
-  code: number
-  count: number
-  /** One latency for all, or one per request. */
-  latencyMs: number | number[]
-}
-
-/** Bucket options of the seeded latency distributions (exponential, as Cloud Run's are). */
-export const LATENCY_BUCKETS = { exponentialBuckets: { numFiniteBuckets: 64, growthFactor: 1.2, scale: 1 } }
-
-function bucketIndex(ms: number): number {
-  const { numFiniteBuckets: n, growthFactor: g, scale } = LATENCY_BUCKETS.exponentialBuckets
-  if (ms < scale) return 0
-  return Math.min(n + 1, Math.floor(Math.log(ms / scale) / Math.log(g)) + 1)
-}
-
-/** A google.api.Distribution (proto3 JSON) of the latencies. */
-export function latencyDistribution(latencies: readonly number[]): JsonObject {
-  const counts = Array<number>(LATENCY_BUCKETS.exponentialBuckets.numFiniteBuckets + 2).fill(0)
-  for (const ms of latencies) counts[bucketIndex(ms)]! += 1
-  const mean = latencies.reduce((a, b) => a + b, 0) / Math.max(1, latencies.length)
-  return {
-    count: String(latencies.length),
-    mean,
-    sumOfSquaredDeviation: latencies.reduce((s, v) => s + (v - mean) ** 2, 0),
-    ...(latencies.length > 0 ? { range: { min: Math.min(...latencies), max: Math.max(...latencies) } } : {}),
-    bucketOptions: LATENCY_BUCKETS,
-    bucketCounts: counts.map(String),
-  }
-}
-
-function codeLabels(code: number): Record<string, string> {
-  return { response_code: String(code), response_code_class: `${String(code)[0]}xx` }
-}
-
-/**
- * The series Cloud Run writes for a revision that answered `answers` in one sample ending at `end`
- * (request_count and request_latencies, one series per response code), in proto3 JSON.
- */
-export function revisionSeries(r: RevisionResource, answers: readonly Answers[], end: Date, sampleSeconds = 60): JsonObject[] {
-  const resource = {
-    type: "cloud_run_revision",
-    labels: { project_id: r.project, location: r.region, service_name: r.service, revision_name: r.revision, configuration_name: r.service },
-  }
-  const interval = { startTime: new Date(end.getTime() - sampleSeconds * 1000).toISOString(), endTime: end.toISOString() }
-  return answers.flatMap((a) => {
-    const latencies = Array.isArray(a.latencyMs) ? a.latencyMs : Array<number>(a.count).fill(a.latencyMs)
-    if (latencies.length !== a.count) throw new Error(`seed: ${latencies.length} latencies for ${a.count} requests`)
-    return [
-      {
-        metric: { type: "run.googleapis.com/request_count", labels: codeLabels(a.code) },
-        resource,
-        metricKind: "DELTA",
-        valueType: "INT64",
-        unit: "1",
-        points: [{ interval, value: { int64Value: String(a.count) } }],
-      },
-      {
-        metric: { type: "run.googleapis.com/request_latencies", labels: codeLabels(a.code) },
-        resource,
-        metricKind: "DELTA",
-        valueType: "DISTRIBUTION",
-        unit: "ms",
-        points: [{ interval, value: { distributionValue: latencyDistribution(latencies) } }],
-      },
-    ]
-  })
 }
 
 // --- Requests ------------------------------------------------------------------------------------
@@ -295,8 +218,11 @@ export interface MonitoringFake {
   requests: MonitoringRequest[]
   /** Adds raw series (proto3 JSON TimeSeries, e.g. from revisionSeries); validated against the protos. */
   seed(series: JsonObject[]): void
-  /** A revision that, whatever window is asked for, served `answers` in the minute ending at its end. */
-  serving(r: RevisionResource, answers: readonly Answers[]): void
+  /**
+   * A revision that, whatever window is asked for, served `answers` in the minute ending at its end. A
+   * predicate for its name stands for a revision whose name a test cannot know (a deploy's candidate).
+   */
+  serving(r: ServingRevisions, answers: readonly Answers[]): void
   /** Answers every list request with 403 PERMISSION_DENIED, as for a caller without monitoring.timeSeries.list. */
   deny(): void
   /** Holds each request this long before answering (a slow API, or one to cancel). */
@@ -312,7 +238,7 @@ export interface MonitoringFake {
 export async function startMonitoringFake(options: { token?: string } = {}): Promise<MonitoringFake> {
   const pj = loadProtos()
   const stored: JsonObject[] = []
-  const live: Array<{ r: RevisionResource; answers: readonly Answers[] }> = []
+  const live: Array<{ r: ServingRevisions; answers: readonly Answers[] }> = []
   const requests: MonitoringRequest[] = []
   let denied = false
   let delayMs = 0
@@ -339,7 +265,11 @@ export async function startMonitoringFake(options: { token?: string } = {}): Pro
     const aggregation = (q["aggregation"] ?? {}) as Aggregation
     checkAggregation(aggregation)
 
-    const now = [...stored, ...live.flatMap((l) => revisionSeries(l.r, l.answers, new Date(end)).map(validSeries))]
+    // A revision named by a predicate serves under the name the filter asks for, if it matches.
+    const asked = clauses.find((c) => c.key === "resource.label.revision_name")?.value
+    const named = (r: ServingRevisions): RevisionResource[] =>
+      typeof r.revision === "string" ? [{ ...r, revision: r.revision }] : asked !== undefined && r.revision(asked) ? [{ ...r, revision: asked }] : []
+    const now = [...stored, ...live.flatMap((l) => named(l.r).flatMap((r) => revisionSeries(r, l.answers, new Date(end)).map(validSeries)))]
     // The path's project owns the series; then every clause must hold.
     const matching = now.filter((s) => keyOf(s, "resource.label.project_id") === project && clauses.every((c) => keyOf(s, c.key) === c.value))
     const aligner = aggregation.perSeriesAligner ?? ALIGN_NONE
@@ -444,7 +374,7 @@ export async function startMonitoringFake(options: { token?: string } = {}): Pro
       }
     },
     serving(r, answers) {
-      revisionSeries(r, answers, new Date()).forEach(validSeries)
+      revisionSeries({ ...r, revision: "checked-revision" }, answers, new Date()).forEach(validSeries)
       live.push({ r, answers })
     },
     deny() {
