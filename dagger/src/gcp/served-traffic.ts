@@ -61,7 +61,8 @@ const REQUEST_COUNT = "run.googleapis.com/request_count"
 const REQUEST_LATENCIES = "run.googleapis.com/request_latencies"
 /** Cloud Monitoring refuses shorter alignment periods. */
 const MIN_ALIGNMENT_S = 60
-const DEFAULT_TIMEOUT_MS = 20_000
+/** The longest one reading takes by default: a step that reads served traffic is given this much more time. */
+export const SERVED_TRAFFIC_TIMEOUT_MS = 20_000
 /** Grouped by class there are at most a handful of series; more pages than this is a runaway. */
 const MAX_PAGES = 10
 
@@ -204,7 +205,7 @@ export async function readServedTraffic(ctx: ServedTrafficContext, query: Served
   if (!(query.to.getTime() > query.from.getTime())) {
     return { noSignal: `the window ${query.from.toISOString()} – ${query.to.toISOString()} is empty` }
   }
-  const timeoutMs = ctx.timeoutMs ?? DEFAULT_TIMEOUT_MS
+  const timeoutMs = ctx.timeoutMs ?? SERVED_TRAFFIC_TIMEOUT_MS
   const timer = AbortSignal.timeout(timeoutMs)
   const both = AbortSignal.any([signal, timer])
   const { counts, latencies } = servedTrafficRequests(ctx, query)
