@@ -9,6 +9,7 @@ import type { Settings } from "../../dagger/src/config/settings.js"
 import { startApp, type AppServer } from "../support/app-server.js"
 import { startCloudRunFake, type CloudRunFake } from "../support/cloud-run-fake.js"
 import {
+  execArgs,
   makeCheckout,
   NEW_RELEASE,
   OLD_RELEASE,
@@ -22,6 +23,7 @@ import {
 } from "../support/deploy-world.js"
 import { callFunction, startEngineDouble, type ArgValue, type EngineDouble } from "../support/engine-double.js"
 import { startFaultyServer, type FaultyServer } from "../support/faulty-server.js"
+import { imageTagKey, startGoogleApisFake, type GoogleApisFake } from "../support/google-apis-fake.js"
 import { startMoto, type Moto } from "../support/moto.js"
 import { startWebhookReceiver, unreachableUrl, type WebhookReceiver } from "../support/webhook-receiver.js"
 import { createEcsClient, loadEcsSdk, type ECSClient } from "../../dagger/src/aws/ecs-client.js"
@@ -62,6 +64,8 @@ let moto: Moto
 let awsProxy: CountingProxy
 let fake: CloudRunFake
 let google: CountingProxy
+/** Artifact Registry's image tags (tags.get, asked before a push), behind `google`. */
+let registry: GoogleApisFake
 let double: EngineDouble
 let ecs: ECSClient
 let newApp: AppServer
@@ -131,23 +135,30 @@ function versionOf(revision: string): string | undefined {
   return envOf(revision)["APP_VERSION"]
 }
 
-function deploy(args: Record<string, ArgValue> = {}, opts: { aws?: boolean; scan?: "clean" | "critical" } = {}) {
+/**
+ * `builtDigest`: the manifest digest the build's tarball names (read only when the tag is already taken);
+ * unset = an unscripted read, so a run that reads it without a reason fails.
+ */
+function deploy(args: Record<string, ArgValue> = {}, opts: { aws?: boolean; scan?: "clean" | "critical"; builtDigest?: string } = {}) {
   double.reset()
-  double.setScript(
-    worldScript({
-      scan: opts.scan ?? "clean",
-      outputs: {
-        project: settings.production.gcp.project,
-        region: settings.production.gcp.region,
-        service_name: settings.production.names.service,
-        service_url: serviceUrl,
-        image_repository: `us-west1-docker.pkg.dev/${settings.production.gcp.project}/portfolio-prod/portfolio`,
-        artifact_repository_id: "portfolio-prod",
-        runtime_service_account_email: `portfolio-prod-run@${settings.production.gcp.project}.iam.gserviceaccount.com`,
-        state_bucket: settings.production.terraform.stateBucket,
-      },
-    }),
-  )
+  const world = worldScript({
+    scan: opts.scan ?? "clean",
+    outputs: {
+      project: settings.production.gcp.project,
+      region: settings.production.gcp.region,
+      service_name: settings.production.names.service,
+      service_url: serviceUrl,
+      image_repository: `us-west1-docker.pkg.dev/${settings.production.gcp.project}/portfolio-prod/portfolio`,
+      artifact_repository_id: "portfolio-prod",
+      runtime_service_account_email: `portfolio-prod-run@${settings.production.gcp.project}.iam.gserviceaccount.com`,
+      state_bucket: settings.production.terraform.stateBucket,
+    },
+  })
+  double.setScript((q) => {
+    const tar = !q.list && q.leaf === "stdout" && execArgs(q.chain).at(-1)?.[0] === "tar"
+    if (tar && opts.builtDigest) return JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: "application/vnd.oci.image.manifest.v1+json", digest: opts.builtDigest }] })
+    return world(q)
+  })
   const aws: Record<string, ArgValue> =
     opts.aws === false
       ? {}
@@ -185,7 +196,8 @@ beforeAll(async () => {
   moto = await startMoto()
   awsProxy = await startCountingProxy(moto.endpoint)
   ;[newApp, oldApp, receiver] = await Promise.all([startApp(NEW_RELEASE), startApp(OLD_RELEASE), startWebhookReceiver()])
-  google = await startGoogleApis(() => fake.endpoint)
+  registry = await startGoogleApisFake(GCP_TOKEN)
+  google = await startGoogleApis(() => fake.endpoint, { artifactRegistry: () => registry.endpoint })
   const text = pipelineYaml({ awsEndpoint: awsProxy.url, region: moto.region, cloudRunEndpoint: google.url })
   settings = settingsOf(text)
   checkout = makeCheckout(text)
@@ -194,7 +206,7 @@ beforeAll(async () => {
 }, 60_000)
 
 afterAll(async () => {
-  await Promise.all([double?.close(), google?.close(), fake?.close(), awsProxy?.close(), moto?.stop(), newApp?.stop(), oldApp?.stop(), receiver?.close()])
+  await Promise.all([double?.close(), google?.close(), registry?.close(), fake?.close(), awsProxy?.close(), moto?.stop(), newApp?.stop(), oldApp?.stop(), receiver?.close()])
   checkout?.remove()
 })
 
@@ -311,6 +323,59 @@ describe("deploy-production through the SDK entrypoint", () => {
     const traffic = observedTraffic()
     expect(traffic).toHaveLength(1)
     expect(versionOf(traffic[0]![0])).toBe(NEW_RELEASE.version)
+  })
+
+  describe("a re-run of a published commit on a runner without the first run's cache (issue 15)", () => {
+    // The first run left its image under the version tag in Artifact Registry (immutable tags: the module
+    // must not push that tag again); the lookup goes through tags.get on the Google APIs fake.
+    const image = () => ({
+      project: settings.production.gcp.project,
+      location: settings.production.gcp.region,
+      repository: settings.production.names.artifactRepository,
+      image: settings.app.name,
+    })
+    const address = () => `us-west1-docker.pkg.dev/${settings.production.gcp.project}/${settings.production.names.artifactRepository}/${settings.app.name}`
+    const published = `sha256:${"b".repeat(64)}`
+    const tagDigest = () => registry.imageTags.get(imageTagKey({ ...image(), tag: NEW_RELEASE.version }))
+    const imageOf = (revision: string) =>
+      (fake.state.revision(serviceName(), revision)?.template["containers"] as Array<{ image?: string }> | undefined)?.[0]?.image
+    beforeEach(() => {
+      registry.reset()
+      registry.tagImage({ ...image(), tag: NEW_RELEASE.version }, published)
+    })
+    afterAll(() => {
+      registry.reset()
+    })
+
+    it("the rebuild has the published digest: nothing is pushed, the published image is deployed", async () => {
+      const { report: r, run } = report(await deploy({}, { builtDigest: published }))
+      expect(r).toMatchObject({ verdict: "succeeded", succeeded: true, image: `${address()}@${published}` })
+      expect(run.steps.find((s) => s.name === "publish to Artifact Registry")).toMatchObject({ outcome: "succeeded" })
+      expect(double.findChains((_, call) => call.leaf === "publish")).toEqual([])
+      // The module asked for exactly this tag, with the run's credentials.
+      expect(registry.requests).toEqual([
+        { method: "GET", path: `/v1/projects/${image().project}/locations/${image().location}/repositories/${image().repository}/packages/${image().image}/tags/${NEW_RELEASE.version}`, authorized: true },
+      ])
+      const traffic = observedTraffic()
+      expect(traffic).toHaveLength(1)
+      expect(imageOf(traffic[0]![0])).toBe(r.image)
+      expect(envOf(traffic[0]![0])).toMatchObject({ APP_VERSION: NEW_RELEASE.version, APP_COMMIT: NEW_RELEASE.commit })
+      expect(tagDigest()).toBe(published)
+    })
+
+    it("the rebuild has another digest: the publish step fails naming the tag, both digests and the fix; nothing pushed, Cloud Run unchanged", async () => {
+      const rebuilt = `sha256:${"e".repeat(64)}`
+      const { report: r, run } = report(await deploy({}, { builtDigest: rebuilt }))
+      expect(r).toMatchObject({ verdict: "failed", succeeded: false, image: "" })
+      expect(run.failingStep).toBe("publish to Artifact Registry")
+      const detail = run.steps.find((s) => s.name === "publish to Artifact Registry")!.detail!
+      for (const part of [`${address()}:${NEW_RELEASE.version}`, published, rebuilt, "same build cache", "bump the version", "not overwritten"]) expect(detail).toContain(part)
+      expect(double.findChains((_, call) => call.leaf === "publish")).toEqual([])
+      expect(double.execs().filter((e) => e.args[0] === "terraform" && e.args[1] === "apply")).toEqual([])
+      expect(fake.state.requests.filter((q) => q.method !== "GET")).toEqual([])
+      expect(observedTraffic()).toEqual([[`${settings.production.names.service}-00001-old`, 100]])
+      expect(tagDigest()).toBe(published)
+    })
   })
 
   describe("a re-run of an old run (issue 13.8): the commit is older than the one serving", () => {

@@ -250,16 +250,20 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
 /**
  * The Google APIs the production deploy calls, on one local endpoint (production.gcp.cloudRunEndpoint):
  * Cloud Run Admin v2 (`/v2/...`) is forwarded to the Cloud Run fake; the state bucket, the Artifact
- * Registry repository and the runtime service account (the Terraform probes) exist. Every request is
- * counted, so a test can prove a run never reached GCP.
+ * Registry repository and the runtime service account (the Terraform probes) exist. Artifact Registry's
+ * image tags (`.../packages/...`, looked up before a push) are forwarded to `opts.artifactRegistry`
+ * (a google-apis-fake.ts endpoint) when given, else every tag is free. Every request is counted, so a
+ * test can prove a run never reached GCP.
  */
-export async function startGoogleApis(cloudRunFake: () => string): Promise<CountingProxy> {
+export async function startGoogleApis(cloudRunFake: () => string, opts: { artifactRegistry?: () => string } = {}): Promise<CountingProxy> {
   const requests: CountingProxy["requests"] = []
   const server = createServer((req, res) => {
     const path = req.url ?? "/"
     requests.push({ method: req.method ?? "", path, action: "", body: "", at: Date.now() })
-    if (path.startsWith("/v2/")) {
-      const url = new URL(path, cloudRunFake())
+    const imageTag = /^\/v1\/projects\/[^/]+\/locations\/[^/]+\/repositories\/[^/]+\/packages\//.test(path)
+    const upstreamBase = path.startsWith("/v2/") ? cloudRunFake() : imageTag ? opts.artifactRegistry?.() : undefined
+    if (upstreamBase !== undefined) {
+      const url = new URL(path, upstreamBase)
       const upstream = request(url, { method: req.method, headers: { ...req.headers, host: url.host } }, (up) => {
         res.writeHead(up.statusCode ?? 502, up.headers)
         up.pipe(res)
