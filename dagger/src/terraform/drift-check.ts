@@ -58,13 +58,14 @@ export interface DriftInput {
   now: Date
 }
 
-/** Runs the drift check of a stack; see the file comment for the steps. */
-export async function checkDrift(input: DriftInput): Promise<DriftCheck> {
-  const stack = input.credentials.stack
-  const def = stackDefinition(stack, input.settings)
-  const initialized = await initStack({ ...input, def, lockTimeout: DEFAULT_LOCK_TIMEOUT })
-  const planned = initialized.withExec(
-    [
+/**
+ * The drift check's Terraform commands after init, in order: the refresh-only plan (read-only: no state
+ * lock; exit code 0 = no drift, 2 = drift, other = error) and the JSON of the plan it saved. Pure; the
+ * one definition checkDrift runs and the tests run against real Terraform.
+ */
+export function driftCommands(): { plan: string[]; show: string[] } {
+  return {
+    plan: [
       "terraform",
       "plan",
       "-refresh-only",
@@ -75,8 +76,17 @@ export async function checkDrift(input: DriftInput): Promise<DriftCheck> {
       `-var-file=${TFVARS_FILE}`,
       `-out=${DRIFT_PLAN_FILE}`,
     ],
-    { expect: ReturnType.Any },
-  )
+    show: ["terraform", "show", "-json", DRIFT_PLAN_FILE],
+  }
+}
+
+/** Runs the drift check of a stack; see the file comment for the steps. */
+export async function checkDrift(input: DriftInput): Promise<DriftCheck> {
+  const stack = input.credentials.stack
+  const def = stackDefinition(stack, input.settings)
+  const initialized = await initStack({ ...input, def, lockTimeout: DEFAULT_LOCK_TIMEOUT })
+  const commands = driftCommands()
+  const planned = initialized.withExec(commands.plan, { expect: ReturnType.Any })
   const exitCode = await planned.exitCode()
   const result = Object.assign(new DriftCheck(), { stack })
   if (exitCode === 0) return Object.assign(result, { summary: renderDrift(stack, { drifted: [], ownedOnly: [] }) })
@@ -88,7 +98,7 @@ export async function checkDrift(input: DriftInput): Promise<DriftCheck> {
     )
   }
   const jsonText = await planned
-    .withExec(["terraform", "show", "-json", DRIFT_PLAN_FILE], { redirectStdout: DRIFT_JSON_FILE })
+    .withExec(commands.show, { redirectStdout: DRIFT_JSON_FILE })
     .file(DRIFT_JSON_FILE)
     .contents()
   const report = analyzeDrift(JSON.parse(jsonText), stack === Stack.AWS ? AWS_OWNERSHIP : GCP_OWNERSHIP)
