@@ -38,7 +38,7 @@ export interface OciRegistry {
    * Pushes a one-layer image (an empty base plus `files`) as `repository:tag` with crane and answers its
    * digest. The same files give the same digest.
    */
-  pushImage(repository: string, tag: string, files: Record<string, string>): Promise<PushedImage>
+  pushImage(repository: string, tag: string, files: Record<string, string | Uint8Array>): Promise<PushedImage>
   /** The digest the registry holds for a tag or digest reference (`crane digest`). */
   digest(ref: string): Promise<string>
   /** Stops the registry and waits until it has exited. Idempotent. */
@@ -129,7 +129,7 @@ export async function startOciRegistry(options: StartOciRegistryOptions = {}): P
       }
     }
 
-    const pushImage = async (repository: string, tag: string, files: Record<string, string>): Promise<PushedImage> => {
+    const pushImage = async (repository: string, tag: string, files: Record<string, string | Uint8Array>): Promise<PushedImage> => {
       const dir = await mkdtemp(join(tmpdir(), "oci-image-"))
       try {
         const layer = join(dir, "layer.tar")
@@ -159,10 +159,10 @@ export async function startOciRegistry(options: StartOciRegistryOptions = {}): P
 }
 
 /** A ustar archive of regular files (mode 0644, owner 0, mtime 0), names ≤ 100 bytes. */
-export function tarOf(files: Record<string, string>): Buffer {
+export function tarOf(files: Record<string, string | Uint8Array>): Buffer {
   const blocks: Buffer[] = []
   for (const [name, text] of Object.entries(files).sort(([a], [b]) => a.localeCompare(b))) {
-    const body = Buffer.from(text, "utf8")
+    const body = typeof text === "string" ? Buffer.from(text, "utf8") : Buffer.from(text)
     if (Buffer.byteLength(name) > 100) throw new Error(`tar entry name '${name}' is longer than 100 bytes`)
     const header = Buffer.alloc(512)
     const field = (offset: number, length: number, value: string) => header.write(value, offset, length, "ascii")
