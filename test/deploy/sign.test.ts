@@ -7,14 +7,20 @@ import { keylessIdentity, planSigning, signAndAttest, verifySignature } from "..
 import { startSteps } from "../../dagger/src/deploy/step-runner.js"
 import { decideVerdict, startRun } from "../../dagger/src/report/run-record.js"
 import { pipelineYaml } from "../support/deploy-world.js"
+import { readFileSync } from "node:fs"
+import { join } from "node:path"
+import { repoRoot } from "../tools/paths.js"
 import { recordingSigning } from "../support/signing-port.js"
 
 const COMMIT = "c0ffee1234567890abcdef1234567890abcdef12"
 const IMAGE = `registry.test/portfolio@sha256:${"a".repeat(64)}`
 const secret = (name: string) => ({ name }) as unknown as Secret
 
+// The deploy world's settings with the committed policy (the world itself warns in both environments).
+const BLOCKING = pipelineYaml({ signing: { staging: "warn", production: "block" } })
+
 function settingsWith(edit: (s: Settings) => void): Settings {
-  const s = parseSettings(pipelineYaml({}))
+  const s = parseSettings(BLOCKING)
   edit(s)
   return s
 }
@@ -54,16 +60,16 @@ describe("planSigning", () => {
   })
 
   it("refuses a key without a public key to verify it, and keyless with the placeholder repository", () => {
-    const bare = parseSettings(pipelineYaml({}))
+    const bare = parseSettings(BLOCKING)
     expect(() => planSigning(bare, "staging", { signingKey: secret("k") })).toThrow(/names no public key .*signing\.identity\.publicKey: cosign\.pub/)
     expect(() => planSigning(bare, "staging", { oidcRequestToken: secret("t"), oidcRequestUrl: secret("u") })).toThrow(/placeholder OWNER\/REPO/)
   })
 })
 
 describe("ci/pipeline.yaml signing", () => {
-  const yaml = (edit: (text: string) => string) => edit(pipelineYaml({}))
+  const yaml = (edit: (text: string) => string) => edit(BLOCKING)
   it("the committed policy: warn in staging, block in production", () => {
-    const s = parseSettings(pipelineYaml({}))
+    const s = parseSettings(readFileSync(join(repoRoot, "ci/pipeline.yaml"), "utf8"))
     expect([s.signing.staging, s.signing.production]).toEqual(["warn", "block"])
     expect(s.images.cosign).toMatch(/cosign:v2\.6\.\d+@sha256:[a-f0-9]{64}$/)
   })

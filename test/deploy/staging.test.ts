@@ -3,7 +3,7 @@
 // The container parts (app tests, Trivy, registry push, Terraform) are answered by the double's script
 // (test/support/deploy-world.ts); the orchestration, the ECS calls, the health checks, the rollback and
 // the report are the module's own.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import { describeService, PREVIOUS_DESIRED_COUNT_TAG, stopService } from "../../dagger/src/aws/ecs.js"
 import type { Settings } from "../../dagger/src/config/settings.js"
 import { startApp, type AppServer } from "../support/app-server.js"
@@ -25,6 +25,14 @@ import { startMoto, type Moto } from "../support/moto.js"
 import { startWebhookReceiver, unreachableUrl, type WebhookReceiver } from "../support/webhook-receiver.js"
 import { createEcsClient, loadEcsSdk, type ECSClient } from "../../dagger/src/aws/ecs-client.js"
 import { jsonApi } from "../../dagger/src/aws/signed-api.js"
+import { awsNames } from "../../dagger/src/terraform/stacks.js"
+import { botoCalls, type BotoCall } from "../support/boto3.js"
+import { createServer } from "node:http"
+import type { AddressInfo } from "node:net"
+import { attestArgs, CONTAINER_FILES, COSIGN_PASSWORD_ENV, DOCKER_CONFIG_DIR, signArgs, verifyArgs, verifyAttestationArgs } from "../../dagger/src/supply-chain/sign/commands.js"
+import { cosignScript, cosignStderr } from "../support/cosign-script.js"
+import { writeFileSync } from "node:fs"
+import { join } from "node:path"
 
 interface Report {
   verdict: string
@@ -45,6 +53,9 @@ interface RunJson {
   warnings: { source: string; message: string }[]
   cost?: { staging: { desiredCount: number } }
   urls: { service?: string; run?: string }
+  signature?: { signer: string; attestations: string[]; verified: boolean; detail: string }
+  analysis?: { step: string; source: string; verdict: string; reason?: string; baseline?: object; candidate?: object }[]
+  diagnostics?: { source: string; title: string; lines: string[]; links?: { label: string; url: string }[] }[]
 }
 
 const ACCESS_KEY = "AKIAPLANTEDSTAGING01"
@@ -68,7 +79,10 @@ let receiver: WebhookReceiver
 let settings: Settings
 let checkout: ReturnType<typeof makeCheckout>
 
-async function seedStaging(serving: { version: string; commit: string; commitTime: string } = { ...OLD_RELEASE, commitTime: OLD_COMMIT_TIME }): Promise<string> {
+async function seedStaging(
+  serving: { version: string; commit: string; commitTime: string } = { ...OLD_RELEASE, commitTime: OLD_COMMIT_TIME },
+  options: { targetGroupArn?: string } = {},
+): Promise<string> {
   const sdk = await loadEcsSdk()
   const n = settings.staging.names
   await ecs.send(new sdk.CreateClusterCommand({ clusterName: n.cluster }))
@@ -103,6 +117,7 @@ async function seedStaging(serving: { version: string; commit: string; commitTim
       launchType: "FARGATE",
       deploymentController: { type: "ECS" },
       deploymentConfiguration: { deploymentCircuitBreaker: { enable: true, rollback: true } },
+      ...(options.targetGroupArn ? { loadBalancers: [{ targetGroupArn: options.targetGroupArn, containerName: n.containerName, containerPort: 8080 }] } : {}),
     }),
   )
   return td.taskDefinition!.taskDefinitionArn!
@@ -112,10 +127,12 @@ async function seedStaging(serving: { version: string; commit: string; commitTim
  * `builtDigest`: the manifest digest the build's tarball names (read only when the tag is already taken);
  * unset = an unscripted read, so a run that reads it without a reason fails.
  */
-function deploy(opts: { albUrl: string; scan?: "clean" | "critical"; args?: Record<string, unknown>; webhook?: string; applyFails?: string; checkoutDir?: string; builtDigest?: string }) {
+function deploy(opts: { albUrl: string; scan?: "clean" | "critical"; args?: Record<string, unknown>; webhook?: string; applyFails?: string; checkoutDir?: string; builtDigest?: string; cosign?: ReturnType<typeof cosignScript> }) {
   double.reset()
   const world = worldScript({ scan: opts.scan ?? "clean", outputs: awsOutputs(opts.albUrl, settings), applyFails: opts.applyFails })
   double.setScript((q) => {
+    const signed = opts.cosign?.(q)
+    if (signed !== undefined) return signed
     const tar = !q.list && q.leaf === "stdout" && execArgs(q.chain).at(-1)?.[0] === "tar"
     if (tar && opts.builtDigest) return JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: "application/vnd.oci.image.manifest.v1+json", digest: opts.builtDigest }] })
     return world(q)
@@ -213,13 +230,21 @@ describe("deploy-staging through the SDK entrypoint", () => {
       ["release order", "succeeded"],
       ["build, test, scan, SBOM", "succeeded"],
       ["publish to ECR", "succeeded"],
+      // Unsigned (no key, no OIDC token) under the world's signing.staging: warn.
+      ["sign and attest", "skipped"],
+      ["verify signature", "warning"],
       ["terraform apply (aws)", "succeeded"],
       ["task definition", "succeeded"],
+      ["traffic baseline", "succeeded"],
       ["rollout", "succeeded"],
       ["health check", "succeeded"],
+      ["traffic analysis", "succeeded"],
       ["cost estimate", "succeeded"],
     ])
     expect(run.scan).toMatchObject({ gate: "passed" })
+    // The candidate's burst on the ALB, judged against the one sent before the rollout.
+    expect(run.analysis).toEqual([expect.objectContaining({ step: "rollout", source: "synthetic", verdict: "pass", baseline: expect.any(Object), candidate: expect.any(Object) })])
+    expect(run.diagnostics).toBeUndefined()
     expect(run.urls).toMatchObject({ service: newApp.url, run: RUN_URL })
     expect(run.cost?.staging.desiredCount).toBe(1)
 
@@ -306,6 +331,124 @@ describe("deploy-staging through the SDK entrypoint", () => {
       expect(double.findChains((_, call) => call.leaf === "publish")).toEqual([])
       expect((await currentTaskDefinition()).arn).toBe(before.arn)
       expect(await tagDigest()).toBe(published)
+    })
+  })
+
+  describe("signed and verified before the service changes (issue 15)", () => {
+    const KEY = "-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\nplanted-cosign-private-key-never-printed\n-----END ENCRYPTED SIGSTORE PRIVATE KEY-----\n"
+    const PASSWORD = "planted-cosign-password-never-printed"
+    const PUBLIC_KEY = "-----BEGIN PUBLIC KEY-----\nplanted-cosign-public-key\n-----END PUBLIC KEY-----\n"
+    const ecsWrites = () => awsProxy.requests.filter((q) => ["CreateService", "UpdateService", "RegisterTaskDefinition", "TagResource", "UntagResource"].includes(q.action))
+    const cosignExecs = () => double.execs().filter((e) => e.args[0] === "cosign" && e.ranSeq !== undefined)
+    let signing: ReturnType<typeof makeCheckout>
+    const signingCheckout = (policy: "block" | "warn") => {
+      const c = makeCheckout(
+        pipelineYaml({
+          awsEndpoint: awsProxy.url,
+          region: moto.region,
+          signing: { staging: policy, identity: { ...settings.signing.identity, repository: "acme/portfolio", publicKey: "cosign.pub" } },
+        }),
+      )
+      writeFileSync(join(c.dir, "ci/cosign.pub"), PUBLIC_KEY)
+      return c
+    }
+    const keyArgs = () => ({ signingKey: double.secret("COSIGN_KEY", KEY), signingPassword: double.secret("COSIGN_PASSWORD", PASSWORD) })
+    afterAll(() => signing?.remove())
+
+    it("with a key: cosign runs commands.ts's argv, the key and password as secrets only; verified before Terraform; the report shows signer and attestations", async () => {
+      signing = signingCheckout("block")
+      const result = await deploy({ albUrl: newApp.url, checkoutDir: signing.dir, args: keyArgs(), cosign: cosignScript() })
+      const { report: r, run } = report(result)
+      expect(r).toMatchObject({ verdict: "succeeded", succeeded: true })
+      expect(run.steps.map((s) => [s.name, s.outcome]).slice(2, 5)).toEqual([
+        ["publish to ECR", "succeeded"],
+        ["sign and attest", "succeeded"],
+        ["verify signature", "succeeded"],
+      ])
+      expect(run.steps[5]!.name).toBe("terraform apply (aws)")
+
+      // Exactly the command lines of commands.ts, on the pushed digest, in the pinned image.
+      const commit = NEW_RELEASE.commit
+      const key = { kind: "key" } as const
+      const execs = cosignExecs()
+      expect(execs.map((e) => e.args)).toEqual([
+        signArgs(r.image, key, commit),
+        attestArgs(r.image, key, "sbom"),
+        attestArgs(r.image, key, "scan"),
+        verifyArgs(r.image, key, commit),
+        verifyAttestationArgs(r.image, key, "sbom"),
+        verifyAttestationArgs(r.image, key, "scan"),
+      ])
+      for (const e of execs) {
+        expect(e.image).toBe(settings.images.cosign)
+        // The registry login as a mounted docker config.json, built from the ECR login the push used.
+        const config = e.mounts.find((m) => m.path === `${DOCKER_CONFIG_DIR}/config.json`)
+        expect(config?.op).toBe("withMountedSecret")
+        const auths = JSON.parse(String(config!.source!.at(-1)!.args["plaintext"])) as { auths: Record<string, { auth: string }> }
+        expect(Object.keys(auths.auths)).toEqual([r.image.slice(0, r.image.indexOf("/"))])
+        expect(Buffer.from(Object.values(auths.auths)[0]!.auth, "base64").toString()).toMatch(/^AWS:./)
+        expect(e.env["DOCKER_CONFIG"]).toBe(DOCKER_CONFIG_DIR)
+      }
+      for (const e of execs.slice(0, 3)) {
+        const mounted = e.mounts.find((m) => m.path === CONTAINER_FILES.key)
+        expect(mounted).toMatchObject({ op: "withMountedSecret", source: [{ field: "secret", args: { uri: "env://COSIGN_KEY" } }] })
+        expect(e.secretEnv[COSIGN_PASSWORD_ENV]).toEqual([{ field: "secret", args: { uri: "env://COSIGN_PASSWORD" } }])
+        expect(e.env).not.toHaveProperty(COSIGN_PASSWORD_ENV)
+      }
+      // The attested files: the SBOM the build made and the gate's verdict for this commit.
+      const scanPredicate = execs[2]!.mounts.find((m) => m.path === CONTAINER_FILES.predicates.scan)
+      expect(JSON.parse(String(scanPredicate!.args["contents"]))).toMatchObject({ verdict: "PASS", commit, version: NEW_RELEASE.version, scanner: settings.images.trivy })
+      expect(execs[1]!.mounts.find((m) => m.path === CONTAINER_FILES.predicates.sbom)?.op).toBe("withMountedFile")
+      // Verification against the committed public key and the policies, with no private key in reach.
+      for (const e of execs.slice(3)) {
+        expect(e.mounts.find((m) => m.path === CONTAINER_FILES.publicKey)?.args["contents"]).toBe(PUBLIC_KEY)
+        expect(String(e.mounts.find((m) => m.path === CONTAINER_FILES.policies.scan)?.args["contents"])).toContain(`input.predicate.commit == "${commit}"`)
+        expect(e.mounts.some((m) => m.path === CONTAINER_FILES.key)).toBe(false)
+        expect(e.secretEnv).not.toHaveProperty(COSIGN_PASSWORD_ENV)
+      }
+      // Signed and verified before Terraform ran.
+      const terraform = double.execs().filter((e) => e.args[0] === "terraform" && e.ranSeq !== undefined)
+      expect(Math.min(...terraform.map((e) => e.ranSeq!))).toBeGreaterThan(Math.max(...execs.map((e) => e.ranSeq!)))
+
+      expect(run.signature).toEqual({ signer: "key ci/cosign.pub", attestations: ["CycloneDX SBOM", "scan verdict"], verified: true, detail: expect.stringContaining("verified") })
+      expect(r.markdown).toContain("### Signature")
+      expect(r.markdown).toContain("**✅ Verified** · **Signer** `key ci/cosign.pub` · **Attestations** CycloneDX SBOM, scan verdict")
+      assertNoSecretLeaks(result, r, [KEY, PASSWORD, "planted-webhook-token-0001"])
+    })
+
+    it("a signature that does not verify (another key): refused before Terraform and ECS, with cosign's reason", async () => {
+      signing = signingCheckout("warn")
+      const before = await currentTaskDefinition()
+      const cosign = cosignScript({ refuse: { command: "verify", refusal: "wrongKey" } })
+      const { report: r, run } = report(await deploy({ albUrl: newApp.url, checkoutDir: signing.dir, args: keyArgs(), cosign }))
+      expect(r).toMatchObject({ verdict: "failed", succeeded: false })
+      expect(run.failingStep).toBe("verify signature")
+      const detail = run.steps.find((s) => s.name === "verify signature")!.detail!
+      expect(detail).toContain("cosign verify of")
+      expect(detail).toContain("exit code 12")
+      expect(detail).toContain("no matching signatures: invalid signature when validating ASN.1 encoded signature")
+      expect(cosignStderr("wrongKey")).toContain(detail.match(/Error: [^—]*/)![0].trim())
+      expect(run.signature).toMatchObject({ signer: "key ci/cosign.pub", verified: false, detail: expect.stringMatching(/^verification failed: /) })
+      expect(r.markdown).toContain("❌ Not verified")
+      expect(double.execs().filter((e) => e.args[0] === "terraform")).toEqual([])
+      expect(ecsWrites()).toEqual([])
+      expect((await currentTaskDefinition()).arn).toBe(before.arn)
+      expect(run.rollback).toBeUndefined()
+    })
+
+    it("unsigned under signing.staging: block: refused before Terraform and ECS; no cosign ran", async () => {
+      signing = signingCheckout("block")
+      const before = await currentTaskDefinition()
+      const { report: r, run } = report(await deploy({ albUrl: newApp.url, checkoutDir: signing.dir, cosign: cosignScript() }))
+      expect(r).toMatchObject({ verdict: "failed", succeeded: false })
+      expect(run.failingStep).toBe("verify signature")
+      expect(run.steps.find((s) => s.name === "sign and attest")).toMatchObject({ outcome: "skipped" })
+      expect(run.steps.find((s) => s.name === "verify signature")!.detail).toMatch(/is unsigned .*signing\.staging in ci\/pipeline\.yaml is block/)
+      expect(r.markdown).toContain("⚠️ Unsigned")
+      expect(cosignExecs()).toEqual([])
+      expect(double.execs().filter((e) => e.args[0] === "terraform")).toEqual([])
+      expect(ecsWrites()).toEqual([])
+      expect((await currentTaskDefinition()).arn).toBe(before.arn)
     })
   })
 
@@ -443,6 +586,179 @@ describe("deploy-staging through the SDK entrypoint", () => {
       slow.remove()
     }
   }, 60_000)
+
+  describe("a deployment alarm fails the rollout (issue 14): ECS rolls back, the report names the alarm and carries ECS's diagnostics", () => {
+    // moto models no deployment alarms, events or rollbacks: this endpoint sits between the module and the
+    // counting proxy and plays ECS's part. Once the pipeline points the service at the new revision, it rolls
+    // the service back in moto itself (as ECS would; never through the counting proxy, so only the
+    // pipeline's own writes are counted) and answers DescribeServices shaped like the API reference: the
+    // alarm's events, the service's deployment alarms, first the rollback IN_PROGRESS beside ours FAILED,
+    // then the rollback COMPLETED. Everything else (CloudWatch's alarm states, tasks, target health) is moto.
+    let alarming: { url: string; close(): Promise<void> }
+    let checkoutAlarming: ReturnType<typeof makeCheckout>
+    let previous: string
+    let instances: string[]
+    const n = () => awsNames(settings)
+
+    async function startAlarmingEcs(): Promise<{ url: string; close(): Promise<void> }> {
+      const sdk = await loadEcsSdk()
+      const names = settings.staging.names
+      let ours: { id: string; taskDefinition: string } | undefined
+      let rollbackId: string | undefined
+      let polls = 0
+      const server = createServer((req, res) => {
+        const chunks: Buffer[] = []
+        req.on("data", (c: Buffer) => chunks.push(c))
+        req.on("end", async () => {
+          const body = Buffer.concat(chunks)
+          const action = String(req.headers["x-amz-target"] ?? "").split(".").pop() ?? ""
+          const upstream = await fetch(new URL(req.url ?? "/", awsProxy.url), {
+            method: req.method ?? "POST",
+            headers: Object.fromEntries(Object.entries(req.headers).filter(([k]) => k !== "host" && k !== "content-length").map(([k, v]) => [k, String(v)])),
+            ...(req.method === "GET" || req.method === "HEAD" ? {} : { body }),
+          })
+          let text = await upstream.text()
+          const request = action ? (JSON.parse(body.toString() || "{}") as { taskDefinition?: string }) : {}
+          if (action === "UpdateService" && request.taskDefinition && request.taskDefinition !== previous && !ours) {
+            const answer = JSON.parse(text) as { service: { deployments: { id: string; status: string }[] } }
+            ours = { id: answer.service.deployments.find((d) => d.status === "PRIMARY")!.id, taskDefinition: request.taskDefinition }
+            // ECS's own rollback, in moto: the service back on the previous revision under a new deployment.
+            const back = await ecs.send(new sdk.UpdateServiceCommand({ cluster: names.cluster, service: names.service, taskDefinition: previous, forceNewDeployment: true }))
+            rollbackId = back.service!.deployments![0]!.id!
+          }
+          if (action === "DescribeServices" && ours && rollbackId) {
+            const answer = JSON.parse(text) as { services: Record<string, unknown>[] }
+            const service = answer.services[0]!
+            const at = Date.now() / 1000
+            const deployment = (id: string, status: string, td: string, rolloutState: string, running: number, reason?: string) => ({
+              id, status, taskDefinition: td, desiredCount: 1, pendingCount: 0, runningCount: running, failedTasks: 0,
+              createdAt: at - 60, updatedAt: at, launchType: "FARGATE", rolloutState, ...(reason ? { rolloutStateReason: reason } : {}),
+            })
+            const done = ++polls > 2
+            Object.assign(service, {
+              deploymentConfiguration: {
+                deploymentCircuitBreaker: { enable: true, rollback: true },
+                maximumPercent: 200,
+                minimumHealthyPercent: 100,
+                alarms: { alarmNames: [n().alarm5xxRate, n().alarmLatency], enable: true, rollback: true },
+              },
+              deployments: done
+                ? [deployment(rollbackId, "PRIMARY", previous, "COMPLETED", 1, `ECS deployment ${rollbackId} completed.`)]
+                : [deployment(rollbackId, "PRIMARY", previous, "IN_PROGRESS", 1, `ECS deployment ${rollbackId} in progress.`), deployment(ours.id, "ACTIVE", ours.taskDefinition, "FAILED", 0)],
+              events: [
+                { id: "e3", createdAt: at - 5, message: `(service ${names.service}) rolling back to deployment ${rollbackId}.` },
+                { id: "e2", createdAt: at - 6, message: `(service ${names.service}) (deployment ${ours.id}) deployment failed: alarm detected.` },
+                { id: "e1", createdAt: at - 50, message: `(service ${names.service}) has started 1 tasks: (task 3f2a9c0e5b7d4c1e8a6f0b2d4e6c8a01).` },
+              ],
+            })
+            text = JSON.stringify(answer)
+          }
+          const headers = Object.fromEntries([...upstream.headers].filter(([k]) => k !== "content-length" && k !== "content-encoding" && k !== "transfer-encoding"))
+          res.writeHead(upstream.status, headers)
+          res.end(text)
+        })
+      })
+      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+      const { port } = server.address() as AddressInfo
+      return {
+        url: `http://127.0.0.1:${port}`,
+        close: () => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))),
+      }
+    }
+
+    beforeEach(async () => {
+      await moto.reset()
+      // The service's target group: one target whose instance stopped (the unhealthy target moto models).
+      const [vpcOut] = await botoCalls(moto, [["ec2", "create_vpc", { CidrBlock: "10.60.0.0/16" }]])
+      const vpcId = (vpcOut as { Vpc: { VpcId: string } }).Vpc.VpcId
+      const made = await botoCalls(moto, [
+        ["elbv2", "create_target_group", { Name: n().targetGroup, Protocol: "HTTP", Port: 8080, VpcId: vpcId, TargetType: "instance" }],
+        ["ec2", "run_instances", { ImageId: "ami-12c6146b", MinCount: 1, MaxCount: 1 }],
+        // The deployment alarms Terraform makes; the 5xx one went into ALARM under the new release.
+        ...[n().alarm5xxRate, n().alarmLatency].map((AlarmName): BotoCall => [
+          "cloudwatch",
+          "put_metric_alarm",
+          { AlarmName, Namespace: "AWS/ApplicationELB", MetricName: "TargetResponseTime", Statistic: "Average", Period: 60, EvaluationPeriods: 2, Threshold: 1, ComparisonOperator: "GreaterThanThreshold" },
+        ]),
+        ["cloudwatch", "set_alarm_state", { AlarmName: n().alarm5xxRate, StateValue: "ALARM", StateReason: "Threshold Crossed: 2 datapoints [12.5, 9.0] were greater than the threshold (5.0)." }],
+      ])
+      const targetGroupArn = (made[0] as { TargetGroups: { TargetGroupArn: string }[] }).TargetGroups[0]!.TargetGroupArn
+      instances = (made[1] as { Instances: { InstanceId: string }[] }).Instances.map((i) => i.InstanceId)
+      await botoCalls(moto, [
+        ["elbv2", "register_targets", { TargetGroupArn: targetGroupArn, Targets: instances.map((Id) => ({ Id, Port: 8080 })) }],
+        ["ec2", "stop_instances", { InstanceIds: instances }],
+      ])
+      previous = await seedStaging(undefined, { targetGroupArn })
+      // A task of the new release that ECS stopped, its logs in the stack's log group. moto cannot start an
+      // awsvpc task (its ENI lacks private_dns_name), so this one runs a bridge-mode revision.
+      const sdk = await loadEcsSdk()
+      const names = settings.staging.names
+      const failed = await ecs.send(
+        new sdk.RegisterTaskDefinitionCommand({
+          family: `${names.taskFamily}-failed`,
+          networkMode: "bridge",
+          containerDefinitions: [
+            {
+              name: names.containerName,
+              image: "example/app:1",
+              memory: 512,
+              essential: true,
+              logConfiguration: { logDriver: "awslogs", options: { "awslogs-group": n().logGroup, "awslogs-region": moto.region, "awslogs-stream-prefix": "app" } },
+            },
+          ],
+        }),
+      )
+      const task = await ecs.send(
+        new sdk.RunTaskCommand({ cluster: names.cluster, taskDefinition: failed.taskDefinition!.taskDefinitionArn, launchType: "FARGATE", group: `service:${names.service}` }),
+      )
+      await ecs.send(new sdk.StopTaskCommand({ cluster: names.cluster, task: task.tasks![0]!.taskArn, reason: "Task failed ELB health checks in (target-group portfolio-prod-tg)" }))
+      alarming = await startAlarmingEcs()
+      checkoutAlarming = makeCheckout(pipelineYaml({ awsEndpoint: alarming.url, region: moto.region }))
+      awsProxy.requests.length = 0
+    }, 120_000)
+    afterEach(async () => {
+      await alarming?.close()
+      checkoutAlarming?.remove()
+    })
+
+    it("the rollout fails naming the alarm in ALARM; ECS's own rollback is verified (no second update); events, stopped task, log link and unhealthy target are in the json and the markdown", async () => {
+      const result = await deploy({ albUrl: oldApp.url, checkoutDir: checkoutAlarming.dir })
+      const { report: r, run } = report(result)
+
+      // Not a success: the new release never shipped; the old one is proven to serve again.
+      expect(r).toMatchObject({ verdict: "rolled-back", succeeded: false })
+      expect(run.failingStep).toBe("rollout")
+      const detail = run.steps.find((s) => s.name === "rollout")!.detail!
+      expect(detail).toContain(`deployment alarm ${n().alarm5xxRate} went into ALARM`)
+      expect(detail).toContain("(rolled-back)")
+      expect(detail).not.toContain(n().alarmLatency)
+      expect(detail).not.toMatch(/circuit breaker/)
+      expect(run.steps.map((s) => s.name)).not.toContain("health check")
+      expect(run.rollback).toMatchObject({ attempted: true, outcome: "succeeded", detail: expect.stringMatching(/answers healthy/) })
+      // The pipeline wrote once (the rollout) and left the rollback to ECS; moto runs the old revision.
+      const updates = awsProxy.requests.filter((q) => q.action === "UpdateService")
+      expect(updates).toHaveLength(1)
+      expect((await currentTaskDefinition()).arn).toBe(previous)
+
+      // ECS's account of the failure, in the record.
+      const diagnostics = run.diagnostics ?? []
+      const events = diagnostics.find((d) => d.title.startsWith(`service ${settings.staging.names.service}: last`))
+      expect(events?.lines).toContainEqual(expect.stringContaining("deployment failed: alarm detected."))
+      const stopped = diagnostics.find((d) => d.title.startsWith("task "))
+      expect(stopped?.title).toMatch(/stopped: Task failed ELB health checks in \(target-group portfolio-prod-tg\)$/)
+      const logLink = stopped?.links?.[0]?.url ?? ""
+      expect(logLink).toContain(`#logsV2:log-groups/log-group/${encodeURIComponent(n().logGroup).replace(/%/g, "$25")}/log-events/app$252F${settings.staging.names.containerName}$252F`)
+      const targets = diagnostics.find((d) => d.title.startsWith(`target group ${n().targetGroup}`))
+      expect(targets?.lines).toEqual([`${instances[0]}:8080 unused (Target.InvalidState): Target is in the stopped state`])
+
+      // ... and in what people read.
+      for (const text of [n().alarm5xxRate, "deployment failed: alarm detected.", "Task failed ELB health checks", "Target.InvalidState", "log-events/app$252F"]) {
+        expect(r.markdown, text).toContain(text)
+      }
+      expect(receiver.requests[0]!.json).toMatchObject({ verdict: "rolled-back", failingStep: "rollout" })
+      assertNoSecretLeaks(result, r, ["planted-webhook-token-0001"])
+    }, 120_000)
+  })
 
   it("a failed scan gate stops before anything is pushed or applied", async () => {
     const { report: r, run } = report(await deploy({ albUrl: newApp.url, scan: "critical" }))

@@ -1,0 +1,56 @@
+// The engine-double answers of cosign's commands (the module runs them in images.cosign): sign and attest
+// print nothing on stdout; verify prints the verified signatures' JSON and verify-attestation the DSSE
+// envelopes, as cosign does; a refusal is an exec error with cosign's exit code and its own stderr.
+// The refusal texts are cosign v2.6's (cmd/cosign/main.go prefixes "error during command execution";
+// cobra prints "Error: ..."; exit codes from cmd/cosign/errors/exit_codes.go).
+import { execArgs } from "./deploy-world.js"
+import { execError, type LeafQuery } from "./engine-double.js"
+
+/** What real cosign answers when a verification fails, by cause. */
+export const COSIGN_REFUSALS = {
+  /** `cosign verify` of a digest nothing signed. */
+  unsigned: { exitCode: 10, message: "no signatures found" },
+  /** `cosign verify --key` with another key's signature (or a tampered payload). */
+  wrongKey: { exitCode: 12, message: "no matching signatures: invalid signature when validating ASN.1 encoded signature" },
+  /** `cosign verify-attestation --type <scan verdict>` on an image with only the SBOM attested. */
+  missingScan: {
+    exitCode: 1,
+    message: "none of the attestations matched the predicate type: urn:portfolio-pipeline:scan-verdict:v1, found: https://cyclonedx.org/bom",
+  },
+} as const
+
+export type CosignRefusal = keyof typeof COSIGN_REFUSALS
+
+/** stderr of a refused command, as cosign writes it. */
+export function cosignStderr(refusal: CosignRefusal): string {
+  const { message } = COSIGN_REFUSALS[refusal]
+  return `Error: ${message}\nerror during command execution: ${message}\n`
+}
+
+/**
+ * Answers cosign's stdout leaves; undefined for everything else (the world script answers those).
+ * `refuse` picks the command that fails: the first `verify`, or the `verify-attestation` whose --type matches.
+ */
+export function cosignScript(opts: { refuse?: { command: "verify" | "verify-attestation"; type?: string; refusal: CosignRefusal } } = {}) {
+  return (q: LeafQuery): unknown => {
+    if (q.list || q.leaf !== "stdout") return undefined
+    const args = execArgs(q.chain).at(-1) ?? []
+    if (args[0] !== "cosign") return undefined
+    const [, command] = args
+    const ref = args.at(-1) ?? ""
+    const refuse = opts.refuse
+    if (refuse && refuse.command === command && (refuse.type === undefined || args[args.indexOf("--type") + 1] === refuse.type)) {
+      return execError({ exitCode: COSIGN_REFUSALS[refuse.refusal].exitCode, stderr: cosignStderr(refuse.refusal), cmd: args })
+    }
+    const digest = ref.slice(ref.indexOf("@") + 1)
+    if (command === "verify") {
+      return JSON.stringify([{ critical: { identity: { "docker-reference": ref.slice(0, ref.indexOf("@")) }, image: { "docker-manifest-digest": digest }, type: "cosign container image signature" }, optional: null }]) + "\n"
+    }
+    if (command === "verify-attestation") {
+      const type = args[args.indexOf("--type") + 1]
+      const payload = Buffer.from(JSON.stringify({ _type: "https://in-toto.io/Statement/v0.1", predicateType: type, subject: [{ name: ref, digest: { sha256: digest.slice(7) } }], predicate: {} })).toString("base64")
+      return JSON.stringify({ payloadType: "application/vnd.in-toto+json", payload, signatures: [{ keyid: "", sig: "MEUCIQ" }] }) + "\n"
+    }
+    return ""
+  }
+}
