@@ -11,6 +11,7 @@ import { join } from "node:path"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import { parseSettings, stepTimeoutMs, type Settings } from "../../dagger/src/config/settings.js"
 import { deployProduction, planProduction } from "../../dagger/src/deploy/production.js"
+import { analysisPort } from "../../dagger/src/deploy/wiring.js"
 import { connectCloudRun, type CloudRunClients } from "../../dagger/src/gcp/connect.js"
 import { ProductionService } from "../../dagger/src/gcp/production-service.js"
 import { checkHealth } from "../../dagger/src/health/poll.js"
@@ -91,6 +92,7 @@ async function deploy(s: Settings, serviceUrl: string, onShift: (percent: number
     cloudRun: cloudRunPort(s, onShift),
     stopStaging: { unavailable: "not in this test" },
     health: { check: (url, expected, signal) => checkHealth(url, expected, { ...s.production.health, path: s.app.healthPath }, { signal }) },
+    analysis: analysisPort(s),
     notify: { notify: async () => undefined },
     sleep,
   })

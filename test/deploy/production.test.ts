@@ -22,11 +22,12 @@ import {
   type CountingProxy,
 } from "../support/deploy-world.js"
 import { callFunction, startEngineDouble, type ArgValue, type EngineDouble } from "../support/engine-double.js"
-import { startFaultyServer, type FaultyServer } from "../support/faulty-server.js"
+import { degradedProxy, startFaultyServer, type FaultyServer } from "../support/faulty-server.js"
 import { imageTagKey, startGoogleApisFake, type GoogleApisFake } from "../support/google-apis-fake.js"
 import { startMoto, type Moto } from "../support/moto.js"
 import { startWebhookReceiver, unreachableUrl, type WebhookReceiver } from "../support/webhook-receiver.js"
 import { createEcsClient, loadEcsSdk, type ECSClient } from "../../dagger/src/aws/ecs-client.js"
+import type { Diagnostic, StepAnalysis } from "../../dagger/src/report/run-record.js"
 
 interface Report {
   verdict: string
@@ -45,6 +46,8 @@ interface RunJson {
   warnings: { source: string; message: string }[]
   cost?: { staging: { desiredCount: number }; stoppingStaging: { stoppedNow: boolean } }
   urls: { service?: string; canary?: string; run?: string }
+  analysis?: StepAnalysis[]
+  diagnostics?: Diagnostic[]
 }
 
 const GCP_TOKEN = "planted-gcp-access-token-ya29-never-printed"
@@ -75,9 +78,11 @@ let settings: Settings
 let checkout: ReturnType<typeof makeCheckout>
 /** Where the fake sends requests for a revision of the new release (the real app, or a faulty proxy to it). */
 let newBackend: string
+/** The same for the old release. */
+let oldBackend: string
 /** Revisions are served by the real app of their APP_VERSION. */
 const serve = (rev: { env: Record<string, string> }): string | undefined =>
-  rev.env["APP_VERSION"] === NEW_RELEASE.version ? newBackend : rev.env["APP_VERSION"] === OLD_RELEASE.version ? oldApp.url : undefined
+  rev.env["APP_VERSION"] === NEW_RELEASE.version ? newBackend : rev.env["APP_VERSION"] === OLD_RELEASE.version ? oldBackend : undefined
 let serviceUrl: string
 
 const serviceName = () =>
@@ -183,6 +188,9 @@ function deploy(args: Record<string, ArgValue> = {}, opts: { aws?: boolean; scan
   })
 }
 
+/** A reason as the report's Markdown shows it (its `>` escaped). */
+const asMarkdown = (text: string) => text.replaceAll(">", "\\>")
+
 function report(result: Awaited<ReturnType<typeof deploy>>): { report: Report; run: RunJson } {
   expect(result.error, `${result.error?.message}\n${result.stderr}`).toBeUndefined()
   const r = result.result as Report
@@ -198,7 +206,15 @@ beforeAll(async () => {
   ;[newApp, oldApp, receiver] = await Promise.all([startApp(NEW_RELEASE), startApp(OLD_RELEASE), startWebhookReceiver()])
   registry = await startGoogleApisFake(GCP_TOKEN)
   google = await startGoogleApis(() => fake.endpoint, { artifactRegistry: () => registry.endpoint })
-  const text = pipelineYaml({ awsEndpoint: awsProxy.url, region: moto.region, cloudRunEndpoint: google.url })
+  // Bursts of 40 (8 of them warm-up, 8 at a time). The p95 slack is wider than the committed 50 ms: on this
+  // shared 2-core machine other suites' load moves the p95 of a small burst by 100 ms and more, and the
+  // latency case (400 → 800 ms) is far past both limits anyway.
+  const text = pipelineYaml({
+    awsEndpoint: awsProxy.url,
+    region: moto.region,
+    cloudRunEndpoint: google.url,
+    analysis: { requests: 40, warmupRequests: 8, concurrency: 8, requestTimeoutMs: 3000, thresholds: { p95SlackMs: 200 } },
+  })
   settings = settingsOf(text)
   checkout = makeCheckout(text)
   ecs = await createEcsClient({ region: moto.region, credentials: moto.credentials, endpointUrl: moto.endpoint })
@@ -212,6 +228,8 @@ afterAll(async () => {
 
 describe("deploy-production through the SDK entrypoint", () => {
   let faulty: FaultyServer | undefined
+  /** A proxy in front of the old release (e.g. its realistic latency). */
+  let faultyOld: FaultyServer | undefined
   beforeEach(async () => {
     await moto.reset()
     await seedStaging(1)
@@ -220,18 +238,23 @@ describe("deploy-production through the SDK entrypoint", () => {
     fake = await startCloudRunFake({ serve })
     await seedProduction()
     newBackend = newApp.url
+    oldBackend = oldApp.url
     receiver.requests.length = 0
     receiver.script([], { kind: "status", status: 200, body: "ok" })
     awsProxy.requests.length = 0
     google.requests.length = 0
-    await faulty?.close()
+    await Promise.all([faulty?.close(), faultyOld?.close()])
     faulty = undefined
+    faultyOld = undefined
   })
   afterAll(async () => {
-    await faulty?.close()
+    await Promise.all([faulty?.close(), faultyOld?.close()])
   })
 
-  it("happy path: staging stopped in parallel, candidate at 0 % then 10 → 50 → 100 %, each healthy; report and webhook", async () => {
+  it("happy path: staging stopped in parallel, candidate at 0 % then 10 → 50 → 100 %, each healthy and passing its analysis; report and webhook", async () => {
+    const analysed = (app: AppServer) =>
+      app.logs().filter((l) => (l["httpRequest"] as { userAgent?: string } | undefined)?.userAgent === "portfolio-pipeline-canary-analysis").length
+    const [oldBefore, newBefore] = [analysed(oldApp), analysed(newApp)]
     const { report: r, run } = report(await deploy())
 
     expect(r).toMatchObject({ verdict: "succeeded", succeeded: true, url: serviceUrl })
@@ -244,12 +267,32 @@ describe("deploy-production through the SDK entrypoint", () => {
       "terraform apply (gcp)",
       "candidate revision",
       "health check (canary URL)",
+      "canary baseline",
       "canary 10%",
       "canary 50%",
       "canary 100%",
       "cost estimate",
     ])
     expect(run.steps.every((s) => s.outcome === "succeeded")).toBe(true)
+
+    // One analysis per step, each against the one baseline the old release gave before the first shift.
+    expect(run.analysis?.map((a) => [a.step, a.source, a.verdict])).toEqual([
+      ["canary 10%", "synthetic", "pass"],
+      ["canary 50%", "synthetic", "pass"],
+      ["canary 100%", "synthetic", "pass"],
+    ])
+    const baseline = run.analysis![0]!.baseline!
+    expect(baseline).toMatchObject({ requests: 40, errors: 0 })
+    for (const a of run.analysis!) {
+      expect(a.baseline).toEqual(baseline)
+      expect(a.candidate).toMatchObject({ requests: 40, errors: 0 })
+      expect(a.thresholds).toEqual(settings.analysis.thresholds)
+    }
+    expect(run.steps.find((s) => s.name === "canary baseline")?.detail).toMatch(/^previous release .*00001-old at http:\/\/127\.0\.0\.1:\d+: 40 requests, 0 errors/)
+    expect(run.steps.find((s) => s.name === "canary 10%")?.detail).toMatch(/40 requests, 0 errors \(0\.0 %\), p50 .* at http/)
+    // The baseline burst reached the old release (service URL at 100 % old), the step bursts only the new one (tag URL).
+    await expect.poll(() => analysed(oldApp) - oldBefore, { timeout: 3000 }).toBe(40)
+    await expect.poll(() => analysed(newApp) - newBefore, { timeout: 3000 }).toBe(3 * 40)
 
     // The new release holds all traffic, as the fake observes it, and the service URL serves it.
     const traffic = observedTraffic()
@@ -295,6 +338,49 @@ describe("deploy-production through the SDK entrypoint", () => {
     const health = (await (await fetch(`${serviceUrl}/health`)).json()) as { version: string }
     expect(health.version).toBe(OLD_RELEASE.version)
     expect(receiver.requests[0]?.json).toMatchObject({ verdict: "rolled-back" })
+  })
+
+  it("a candidate healthy on /health but failing 5 % of / is rolled back at the first step, the report naming the error rate", async () => {
+    faulty = await startFaultyServer(degradedProxy(newApp.url, { failPath: "/", failEvery: 20 }))
+    newBackend = faulty.url
+    const { report: r, run } = report(await deploy())
+
+    expect(r).toMatchObject({ verdict: "rolled-back", succeeded: false })
+    expect(run.failingStep).toBe("canary 10%")
+    // 20 of the burst's 40 requests go to /, the first of them failing: 1 of 40.
+    const reason = "error rate 2.5 % > 1.0 % (1 of 40 requests failed)"
+    expect(run.steps.find((s) => s.name === "canary 10%")?.detail).toContain(`traffic analysis failed: ${reason}`)
+    expect(run.analysis).toEqual([expect.objectContaining({ step: "canary 10%", verdict: "fail", reason, candidate: expect.objectContaining({ errors: 1, requests: 40 }) })])
+    expect(r.markdown).toContain(asMarkdown(reason))
+    // The responses an operator needs: the failed one first kept, status and body.
+    const diagnostic = run.diagnostics?.find((d) => d.source === "analysis")
+    expect(diagnostic?.lines).toEqual(expect.arrayContaining([expect.stringMatching(/^GET \/ → 500 in \d+ ms: <h1>500 Internal Server Error<\/h1>$/)]))
+    expect(run.steps.map((s) => s.name)).not.toContain("canary 50%")
+    expect(run.rollback).toMatchObject({ attempted: true, outcome: "succeeded" })
+    expect(observedTraffic()).toEqual([[`${settings.production.names.service}-00001-old`, 100]])
+    expect(receiver.requests[0]?.json).toMatchObject({ verdict: "rolled-back" })
+  })
+
+  it("a candidate uniformly 2× slower than the old release fails the first step on latency", async () => {
+    // Realistic page latencies behind the fake: the old release's / takes 400 ms, the new one's 800 ms
+    // (/health stays quick, so the health checks pass and only the analysis can tell).
+    faultyOld = await startFaultyServer(degradedProxy(oldApp.url, { delayMs: 400, delayPath: "/" }))
+    faulty = await startFaultyServer(degradedProxy(newApp.url, { delayMs: 800, delayPath: "/" }))
+    oldBackend = faultyOld.url
+    newBackend = faulty.url
+    const { report: r, run } = report(await deploy())
+
+    expect(r).toMatchObject({ verdict: "rolled-back", succeeded: false })
+    expect(run.failingStep).toBe("canary 10%")
+    const [judged] = run.analysis!
+    expect(judged).toMatchObject({ step: "canary 10%", verdict: "fail" })
+    expect(judged!.baseline!.p95Ms).toBeGreaterThanOrEqual(400)
+    expect(judged!.candidate!.p95Ms).toBeGreaterThanOrEqual(800)
+    expect(judged!.candidate!.errors).toBe(0)
+    expect(judged!.reason).toMatch(/^p95 \d+ ms > 1\.5 × baseline \d+ ms \(and more than 200 ms above it\)$/)
+    expect(run.steps.find((s) => s.name === "canary 10%")?.detail).toContain(judged!.reason)
+    expect(r.markdown).toContain(asMarkdown(judged!.reason!))
+    expect(observedTraffic()).toEqual([[`${settings.production.names.service}-00001-old`, 100]])
   })
 
   it("a traffic split left by an interrupted run is put back by the next run, and reported", async () => {

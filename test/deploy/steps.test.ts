@@ -204,6 +204,12 @@ describe("a cancelled run leaves nothing half-switched", () => {
         },
       },
       stopStaging: { unavailable: "not in this test" },
+      // No server behind these URLs: every burst measures a healthy release.
+      analysis: {
+        thresholds: settings.analysis.thresholds,
+        burstBudgetMs: 1000,
+        burst: async (url) => ({ url, figures: { requests: 20, errors: 0, errorRate: 0, p50Ms: 2, p95Ms: 3 }, responses: [], notSent: 0, elapsedMs: 5 }),
+      },
       health: healthOf((url) => {
         if (url === "http://canary.test") return NEW_RELEASE
         const newShare = cloudRun.traffic.get("rev-new") ?? 0

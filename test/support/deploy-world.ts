@@ -36,6 +36,12 @@ export interface WorldSettings {
   healthBudgetSeconds?: number
   /** timeouts.stepMinutes.rollout in seconds (the rollout's wait budget is cut to fit). Default 2 min. */
   rolloutStepSeconds?: number
+  /** ci/pipeline.yaml signing. Default: the committed identity with both policies warn (the suites about other things deploy unsigned). */
+  signing?: Partial<Settings["signing"]>
+  /** production.canary.pauseSeconds. Default 0. */
+  pauseSeconds?: number
+  /** Changes to the traffic analysis. Default: the committed thresholds, a small burst (20 requests, 4 of them warm-up, 4 at a time, 5 s). */
+  analysis?: Partial<Omit<Settings["analysis"], "thresholds">> & { thresholds?: Partial<Settings["analysis"]["thresholds"]> }
 }
 
 /** The repository's ci/pipeline.yaml with the test's endpoints and short time budgets. */
@@ -46,7 +52,19 @@ export function pipelineYaml(o: WorldSettings): string {
   data.staging.rollout = { timeoutSeconds: 15, pollIntervalSeconds: 0.1 }
   data.staging.health = health
   if (o.cloudRunEndpoint) data.production.gcp.cloudRunEndpoint = o.cloudRunEndpoint
-  data.production.canary.pauseSeconds = 0
+  data.production.canary.pauseSeconds = o.pauseSeconds ?? 0
+  // A small burst keeps every canary step quick; the thresholds stay the committed ones unless a test says.
+  const { thresholds, ...burst } = o.analysis ?? {}
+  data.analysis = {
+    ...data.analysis,
+    requests: 20,
+    warmupRequests: 4,
+    concurrency: 4,
+    requestTimeoutMs: 1000,
+    budgetSeconds: 5,
+    ...burst,
+    thresholds: { ...data.analysis.thresholds, ...thresholds },
+  }
   if (o.canarySteps) data.production.canary.steps = o.canarySteps
   data.production.health = health
   // A 5-minute run, with step budgets that fit inside it (the committed ones do not: settings refuse that).

@@ -71,6 +71,8 @@ export function sequence(...behaviours: Behaviour[]): Plan {
 export interface Degradation {
   /** Held before every answer, failures included (a uniformly slower release). Default 0. */
   delayMs?: number
+  /** Only requests to this path are held; default: every path. */
+  delayPath?: string
   /** Only requests to this path fail; default: every path. */
   failPath?: string
   /** Every n-th matching request fails with a 500, the first one included (n = 20: exactly 5 %). */
@@ -94,7 +96,8 @@ export function degradedProxy(target: string, d: Degradation): Plan {
       matching++
     }
     const answer: Behaviour = fails ? failure : { kind: "proxy", target }
-    return d.delayMs ? { kind: "slow", delayMs: d.delayMs, then: answer } : answer
+    const held = d.delayMs && (d.delayPath === undefined || r.path === d.delayPath)
+    return held ? { kind: "slow", delayMs: d.delayMs!, then: answer } : answer
   }
 }
 

@@ -26,6 +26,11 @@ export interface BurstOptions {
   requestTimeoutMs: number
   /** Wall time of the whole burst. */
   budgetMs: number
+  /**
+   * The first requests that warm the release up (a new revision's instances are cold): their failures
+   * count, their latency does not. Default 0.
+   */
+  warmupRequests?: number
   /** How many responses to keep for the report. Default 10. */
   keepResponses?: number
 }
@@ -94,6 +99,7 @@ export async function sendBurst(options: BurstOptions, signal?: AbortSignal): Pr
   signal?.throwIfAborted()
   const timeoutMs = Math.min(options.requestTimeoutMs, options.budgetMs)
   const keep = options.keepResponses ?? DEFAULT_KEEP
+  const warmup = options.warmupRequests ?? 0
   const t0 = performance.now()
   const outcomes: RequestOutcome[] = []
   // Observed responses with their send order, so failures can be kept ahead of successes.
@@ -121,7 +127,7 @@ export async function sendBurst(options: BurstOptions, signal?: AbortSignal): Pr
       })
       const bodyExcerpt = await readExcerpt(res)
       const ms = performance.now() - start
-      outcome = { status: res.status, ms }
+      outcome = { status: res.status, ms, ...(n < warmup ? { warmup: true } : {}) }
       observed = { path, ms: Math.round(ms), status: res.status, bodyExcerpt }
     } catch (err) {
       if (signal?.aborted) throw signal.reason

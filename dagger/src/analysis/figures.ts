@@ -1,8 +1,11 @@
 // Request outcomes → TrafficFigures (counts, error rate, latency percentiles). Pure.
 import type { TrafficFigures } from "../report/run-record.js"
 
-/** How one request of a burst ended: an HTTP answer (any status) or no answer (timeout, refused, reset). */
-export type RequestOutcome = { status: number; ms: number } | { error: string; ms: number }
+/**
+ * How one request of a burst ended: an HTTP answer (any status) or no answer (timeout, refused, reset).
+ * `warmup`: sent to warm the release up; its failure counts, its latency does not.
+ */
+export type RequestOutcome = ({ status: number; ms: number } | { error: string; ms: number }) & { warmup?: boolean }
 
 /** A 5xx, a timeout or a failed connection; 4xx and 3xx are answers the service chose to give. */
 export function isFailure(o: RequestOutcome): boolean {
@@ -17,12 +20,12 @@ export function percentile(sorted: readonly number[], p: number): number | undef
 }
 
 /**
- * The figures of a set of completed requests. Percentiles are over the answered requests only (a
- * timeout's "latency" is the timeout, not the service's), rounded to 0.1 ms.
+ * The figures of a set of completed requests. Percentiles are over the answered requests past the
+ * warm-up only (a timeout's "latency" is the timeout, not the service's), rounded to 0.1 ms.
  */
 export function trafficFigures(outcomes: readonly RequestOutcome[]): TrafficFigures {
   const errors = outcomes.filter(isFailure).length
-  const answered = outcomes.filter((o) => "status" in o).map((o) => o.ms).sort((a, b) => a - b)
+  const answered = outcomes.filter((o) => "status" in o && !o.warmup).map((o) => o.ms).sort((a, b) => a - b)
   const round = (ms: number | undefined) => (ms === undefined ? undefined : Math.round(ms * 10) / 10)
   const p50Ms = round(percentile(answered, 0.5))
   const p95Ms = round(percentile(answered, 0.95))

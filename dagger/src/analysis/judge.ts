@@ -61,7 +61,7 @@ export function judgeTraffic(input: JudgeInput): StepAnalysis {
     // Only reachable with maxErrorRate ≥ 1: every request failed and that was allowed.
     return { ...base, reason: "no request was answered, so no latency was measured" }
   }
-  if (!baseline) return { ...base, verdict: "pass", reason: "first release: judged on error rate only (no previous release to compare latency with)" }
+  if (!baseline) return { ...base, verdict: "pass", reason: "no previous release measured (a first release): judged on error rate only" }
   if (baseline.p95Ms === undefined) {
     return { ...base, verdict: "pass", reason: "the previous release answered no request, so latency was not compared" }
   }

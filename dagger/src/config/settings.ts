@@ -72,6 +72,8 @@ const between = (min: number, max: number, what: string) => {
 const AnalysisFields = z.strictObject({
   /** Requests per burst; the upper bound keeps a typo from load-testing production. */
   requests: count(1, 5000),
+  /** The first requests of a burst warm a cold revision up: their errors count, their latency does not. */
+  warmupRequests: count(0, 1000),
   concurrency: count(1, 64),
   paths: z.array(HealthPathSchema).min(1, "must list at least one path, e.g. [/, /health]").max(20, "must list at most 20 paths"),
   requestTimeoutMs: count(100, 60_000, "ms"),
@@ -87,6 +89,16 @@ const AnalysisFields = z.strictObject({
 })
 
 const AnalysisSchema = AnalysisFields.superRefine((a, ctx) => {
+  if (a.warmupRequests >= a.requests) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["warmupRequests"],
+      params: { valuesInMessage: true },
+      message:
+        `analysis.warmupRequests (${a.warmupRequests}) is not below analysis.requests (${a.requests}): no request would be left ` +
+        "to measure latency with. Lower the first or raise the second.",
+    })
+  }
   if (a.budgetSeconds * 1000 < a.requestTimeoutMs) {
     ctx.addIssue({
       code: "custom",

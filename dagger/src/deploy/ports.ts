@@ -2,9 +2,10 @@
 // staging's ECS, gcp/ for production's Cloud Run), supply-chain/ the release, terraform/ the apply, health/
 // and notify/ theirs. Every call that can change a cloud takes the step's AbortSignal (StepContext.signal) and
 // sends nothing once it aborts; that is what makes a verdict final (docs/architecture.md).
+import type { BurstResult } from "../analysis/burst.js"
 import type { HealthCheckResult } from "../health/poll.js"
 import type { ExpectedRelease } from "../health/verdict.js"
-import type { RunRecord, ScanSummary } from "../report/run-record.js"
+import type { AnalysisThresholds, RunRecord, ScanSummary } from "../report/run-record.js"
 
 /** An image built and checked (tests, scan, SBOM) but not yet published. */
 export interface CheckedImage {
@@ -24,6 +25,16 @@ export interface ReleasePort {
 export interface HealthPort {
   /** Polls `<url><healthPath>` until the release answers healthy or the budget is spent. Never throws for "unhealthy". */
   check(url: string, expected: Partial<ExpectedRelease>, signal: AbortSignal): Promise<HealthCheckResult>
+}
+
+/** The synthetic traffic analysis (analysis/): one bounded burst of requests to a release's URL, measured. */
+export interface AnalysisPort {
+  /** What the figures are judged by (ci/pipeline.yaml analysis.thresholds). */
+  thresholds: AnalysisThresholds
+  /** The longest one burst takes (analysis.budgetSeconds): a step that sends one is given this much more time. */
+  burstBudgetMs: number
+  /** Never throws for a failing release (its failures are figures); rejects with the signal's reason once it aborts. */
+  burst(url: string, signal: AbortSignal): Promise<BurstResult>
 }
 
 export interface NotifyPort {

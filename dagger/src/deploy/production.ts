@@ -3,7 +3,7 @@
 // remembered) unless --skip-aws-stop, and (b) build → tests ∥ scan ∥ SBOM → publish to Artifact
 // Registry by digest. Then Terraform (adopt-or-create, plan, apply) → candidate revision with 0 %
 // behind the canary tag → health check on the tag URL requiring the new version → traffic in steps
-// (production.canary.steps or --canary-steps; pause and health check at each) → on failure all traffic
+// (production.canary.steps or --canary-steps; pause, health check and traffic analysis at each) → on failure all traffic
 // back to the previous revision, verified by its own release (version and commit) answering → cost → notify → the run record.
 //
 // A failed or impossible AWS stop never fails production: it is a warning in the report.
@@ -24,7 +24,8 @@ import { stepTimeoutMs, type Settings } from "../config/settings.js"
 import { gcpNames } from "../terraform/stacks.js"
 import { describeTraffic, validateTag } from "../gcp/traffic.js"
 import { firstLine } from "../shared/text.js"
-import { type HealthPort, type NotifyPort, type ReleasePort, type TerraformPort } from "./ports.js"
+import { type AnalysisPort, type HealthPort, type NotifyPort, type ReleasePort, type TerraformPort } from "./ports.js"
+import { describeFigures, requireTrafficPasses } from "../analysis/require.js"
 import { softStep, startSteps, type Steps } from "./step-runner.js"
 import { releaseEnvironment, requireReleaseOrder, type ServingRelease } from "./release-order.js"
 import { optionalAwsSecrets, presentSecrets, requireGcpSecrets } from "../config/credentials.js"
@@ -92,12 +93,16 @@ export interface ProductionPorts {
   /** The staging stop, or why it cannot run (e.g. no AWS credentials given). */
   stopStaging: StopStagingPort | { unavailable: string }
   health: HealthPort
+  /** The synthetic traffic analysis at each canary step. */
+  analysis: AnalysisPort
   notify: NotifyPort
   /** The canary's pause between steps. */
   sleep(ms: number, signal: AbortSignal): Promise<void>
 }
 
 const STOP_STEP = "stop AWS staging"
+/** A burst ends inside its budget; this is the margin the baseline step gets for the step's own bookkeeping. */
+const BURST_GRACE_MS = 5_000
 
 /** The cost estimate's input (pure): production as Cloud Run reports it, staging as the stop left it. */
 export function productionCostInput(
@@ -165,19 +170,40 @@ export async function deployProduction(
       if (c.serviceUrl) run.urls.service = c.serviceUrl
       await steps.step("health check (canary URL)", "health", (ctx) => requireHealthy(ports.health, c.url, expected, ctx))
 
-      const canary = planCanary({
-        steps: plan.canarySteps,
-        holdSeconds: settings.production.canary.pauseSeconds,
-        hasPrevious: c.previous !== c.revision,
-      })
+      const hasPrevious = c.previous !== c.revision
+      const canary = planCanary({ steps: plan.canarySteps, holdSeconds: settings.production.canary.pauseSeconds, hasPrevious })
+      // The traffic analysis compares the candidate with the previous release measured ONCE, by a burst on the
+      // service URL just before the first shift, while the previous revision still serves 100 % there: a Cloud
+      // Run revision has no URL of its own without a tag, and production gets no tag but the canary's. A first
+      // release (or a service without a URL) has no baseline and is judged on its error rate only.
+      const { analysis } = ports
+      const serviceUrl = c.serviceUrl
+      const baseline =
+        hasPrevious && serviceUrl
+          ? await steps.step("canary baseline", analysis.burstBudgetMs + BURST_GRACE_MS, async (ctx) => {
+              const b = await analysis.burst(serviceUrl, ctx.signal)
+              ctx.note(`previous release ${c.previous} at ${serviceUrl}: ${describeFigures(b.figures)}`)
+              if (b.figures.errorRate > analysis.thresholds.maxErrorRate) ctx.warn(`the previous release itself fails: ${describeFigures(b.figures)}`)
+              return b.figures
+            })
+          : undefined
       for (const s of canary) {
-        await steps.step(`canary ${s.percent}%`, stepTimeoutMs(settings, "rollout") + stepTimeoutMs(settings, "health") + s.holdMs, async (ctx) => {
+        const name = `canary ${s.percent}%`
+        // Pause + one burst: the burst is bounded by analysis.budgetSeconds, so the step gets that much more.
+        const budgetMs = stepTimeoutMs(settings, "rollout") + stepTimeoutMs(settings, "health") + s.holdMs + analysis.burstBudgetMs
+        await steps.step(name, budgetMs, async (ctx) => {
           const shifted = await ports.cloudRun.shift({ candidate: c.revision, previous: c.previous, percent: s.percent, tag }, ctx.signal)
           if (s.holdMs > 0) await ports.sleep(s.holdMs, ctx.signal)
           // At 100 % the service URL itself must serve the new release; below, only the tag URL is certain to.
           const url = s.percent === 100 && c.serviceUrl ? c.serviceUrl : c.url
           await requireHealthy(ports.health, url, expected, ctx)
-          ctx.note(`traffic ${describeTraffic(shifted.traffic)}; healthy at ${url}`)
+          // The burst goes to the tag URL at every step: only the candidate answers there. A failed analysis
+          // fails the step with the figure beside its threshold, and the rollback below runs.
+          const judged = await requireTrafficPasses(
+            { run, step: name, url: c.url, baseline, thresholds: analysis.thresholds, burst: (u, signal) => analysis.burst(u, signal) },
+            ctx.signal,
+          )
+          ctx.note(`traffic ${describeTraffic(shifted.traffic)}; healthy at ${url}; ${describeFigures(judged.candidate!)} at ${c.url}`)
         })
       }
     } catch {

@@ -7,6 +7,7 @@ import { awsCredentials, type AwsSecrets, type SecretArgs } from "../config/cred
 import type { Settings } from "../config/settings.js"
 import { stopStaging } from "../aws/stop-aws.js"
 import { stagingTarget } from "../aws/staging-service.js"
+import { sendBurst } from "../analysis/burst.js"
 import { checkHealth } from "../health/poll.js"
 import { notifyRun, type NotifyTargets } from "../notify/delivery.js"
 import type { NotifyMode } from "../notify/mode.js"
@@ -16,7 +17,7 @@ import { tarballDigest } from "../supply-chain/existing-tag.js"
 import { buildAndCheckImage, firstBlocker } from "../supply-chain/release.js"
 import { gateReportText } from "../supply-chain/scan/gate.js"
 import { applyPlan, cloudAdapter, planStack, type StackCredentials } from "../terraform/apply.js"
-import type { AppliedStack, CheckedImage, HealthPort, NotifyPort, ReleasePort, TerraformPort } from "./ports.js"
+import type { AnalysisPort, AppliedStack, CheckedImage, HealthPort, NotifyPort, ReleasePort, TerraformPort } from "./ports.js"
 import type { StopStagingPort } from "./production.js"
 import { toScanSummary } from "./steps.js"
 
@@ -124,6 +125,21 @@ export function healthPort(settings: Settings, environment: "staging" | "product
   }
 }
 
+/** The synthetic traffic analysis with ci/pipeline.yaml `analysis` (bursts through analysis/burst.ts). */
+export function analysisPort(settings: Settings): AnalysisPort {
+  const a = settings.analysis
+  const budgetMs = a.budgetSeconds * 1000
+  return {
+    thresholds: a.thresholds,
+    burstBudgetMs: budgetMs,
+    burst: (url, signal) =>
+      sendBurst(
+        { baseUrl: url, paths: a.paths, requests: a.requests, warmupRequests: a.warmupRequests, concurrency: a.concurrency, requestTimeoutMs: a.requestTimeoutMs, budgetMs },
+        signal,
+      ),
+  }
+}
+
 /** Slack / Discord / JSON webhook notifications through notify.ts. */
 export function notifyPort(input: { given: SecretArgs; mode: NotifyMode; secretValues: readonly string[] }): NotifyPort {
   const targets: NotifyTargets = {
@@ -140,7 +156,7 @@ export function notifyPort(input: { given: SecretArgs; mode: NotifyMode; secretV
 
 // --- What both deploys build the same way ------------------------------------------------------
 
-/** The ports both deploys build alike: clock, release (to `target`), Terraform, health, notifications. */
+/** The ports both deploys build alike: clock, release (to `target`), Terraform, health, traffic analysis, notifications. */
 export function sharedPorts(input: {
   source: Directory
   settings: Settings
@@ -154,7 +170,7 @@ export function sharedPorts(input: {
   secretValues: readonly string[]
   /** --commit-time, for the image's SOURCE_DATE_EPOCH (a re-run rebuilds with the same timestamps). */
   commitTime?: string
-}): { clock: Clock; release: ReleasePort; terraform: TerraformPort; health: HealthPort; notify: NotifyPort } {
+}): { clock: Clock; release: ReleasePort; terraform: TerraformPort; health: HealthPort; analysis: AnalysisPort; notify: NotifyPort } {
   const { source, settings } = input
   return {
     clock: systemClock,
@@ -169,6 +185,7 @@ export function sharedPorts(input: {
     }),
     terraform: terraformPort({ source, settings, credentials: input.credentials, now: () => new Date() }),
     health: healthPort(settings, input.environment),
+    analysis: analysisPort(settings),
     notify: notifyPort({ given: input.given, mode: input.mode, secretValues: input.secretValues }),
   }
 }
