@@ -4,6 +4,7 @@
 // The first request goes out immediately and polls are short: the verdict lands within about one interval
 // of the moment the service is actually ready (a fixed sleep is either too long or a lie).
 import { sleep } from "../shared/wait.js"
+import { oneLine, truncate } from "../shared/text.js"
 import { renderHealthSummary } from "./health-check.js"
 import { healthUrl, resolveSettings, type HealthCheckSettings } from "./inputs.js"
 import { classifyTransportError } from "./transport.js"
@@ -42,8 +43,28 @@ export interface HealthCheckResult {
   elapsedMs: number
   /** Every attempt, judged (oldest first). */
   attempts: ClassifiedAttempt[]
+  /** The last RECENT_RESPONSES attempts as answered (oldest first), for a failure's diagnostics (health/diagnostics.ts). */
+  recent: RecentResponse[]
   summary: string
 }
+
+/** One attempt as a diagnostic shows it: what came back, how fast, and the start of the body only. */
+export interface RecentResponse {
+  /** Milliseconds since the check started. */
+  startedAtMs: number
+  durationMs: number
+  /** The HTTP status; absent when nothing answered. */
+  status?: number
+  /** Why nothing answered ("refused: connect ECONNREFUSED ..."); absent when something did. */
+  error?: string
+  /** The body's first BODY_EXCERPT_CHARS characters on one line; absent for an empty body. */
+  bodyExcerpt?: string
+}
+
+/** Attempts a result keeps as RecentResponse: enough to see a pattern, few enough to read. */
+export const RECENT_RESPONSES = 5
+/** Characters of a body a RecentResponse keeps. */
+export const BODY_EXCERPT_CHARS = 200
 
 /**
  * The most of a body that is read. A /health answer is a few hundred bytes; past this the stream is
@@ -93,6 +114,22 @@ async function attemptOnce(url: string, timeoutMs: number, io: HealthCheckIo, t0
   }
 }
 
+/**
+ * A sample as a RecentResponse. The excerpt is copied out of the body, so keeping it never keeps the
+ * whole body alive (V8 would share a slice's memory with the string it was cut from).
+ */
+function recentResponse(sample: HealthSample): RecentResponse {
+  const { startedAtMs, durationMs, outcome } = sample
+  if (outcome.kind === "transport") return { startedAtMs, durationMs, error: `${outcome.failure}: ${outcome.detail}` }
+  const excerpt = truncate(oneLine(outcome.body.slice(0, 4 * BODY_EXCERPT_CHARS)), BODY_EXCERPT_CHARS)
+  return {
+    startedAtMs,
+    durationMs,
+    status: outcome.httpStatus,
+    ...(excerpt === "" ? {} : { bodyExcerpt: Buffer.from(excerpt, "utf8").toString("utf8") }),
+  }
+}
+
 const realIo: HealthCheckIo = {
   fetch: (...args) => globalThis.fetch(...args),
   clock: () => performance.now(),
@@ -124,6 +161,7 @@ export async function checkHealth(
   ports.signal?.throwIfAborted()
   const t0 = ports.clock()
   const samples: HealthSample[] = []
+  const recent: RecentResponse[] = []
   let verdict = healthVerdict(samples, want, policy, 0)
   for (;;) {
     const remaining = policy.budgetMs - (ports.clock() - t0)
@@ -135,6 +173,8 @@ export async function checkHealth(
     }
     const sample = await attemptOnce(url, Math.max(1, Math.min(settings.requestTimeoutMs, Math.ceil(remaining))), ports, t0)
     samples.push(sample)
+    recent.push(recentResponse(sample))
+    if (recent.length > RECENT_RESPONSES) recent.shift()
     verdict = healthVerdict(samples, want, policy, ports.clock() - t0)
     if (verdict.state !== "pending") break
     const wait = sample.startedAtMs + settings.intervalMs - (ports.clock() - t0)
@@ -150,6 +190,7 @@ export async function checkHealth(
     healthy: verdict.state === "healthy",
     elapsedMs: Math.round(verdict.decidedAtMs ?? ports.clock() - t0),
     attempts: samples.map((s) => classifyAttempt(s, want)),
+    recent,
   }
   return { ...result, summary: renderHealthSummary(result) }
 }
