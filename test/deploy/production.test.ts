@@ -267,7 +267,7 @@ describe("deploy-production through the SDK entrypoint", () => {
       "terraform apply (gcp)",
       "candidate revision",
       "health check (canary URL)",
-      "canary baseline",
+      "traffic baseline",
       "canary 10%",
       "canary 50%",
       "canary 100%",
@@ -288,7 +288,7 @@ describe("deploy-production through the SDK entrypoint", () => {
       expect(a.candidate).toMatchObject({ requests: 40, errors: 0 })
       expect(a.thresholds).toEqual(settings.analysis.thresholds)
     }
-    expect(run.steps.find((s) => s.name === "canary baseline")?.detail).toMatch(/^previous release .*00001-old at http:\/\/127\.0\.0\.1:\d+: 40 requests, 0 errors/)
+    expect(run.steps.find((s) => s.name === "traffic baseline")?.detail).toMatch(/^previous release .*00001-old at http:\/\/127\.0\.0\.1:\d+: 40 requests, 0 errors/)
     expect(run.steps.find((s) => s.name === "canary 10%")?.detail).toMatch(/40 requests, 0 errors \(0\.0 %\), p50 .* at http/)
     // The baseline burst reached the old release (service URL at 100 % old), the step bursts only the new one (tag URL).
     await expect.poll(() => analysed(oldApp) - oldBefore, { timeout: 3000 }).toBe(40)

@@ -180,7 +180,7 @@ export async function deployProduction(
       const serviceUrl = c.serviceUrl
       const baseline =
         hasPrevious && serviceUrl
-          ? await steps.step("canary baseline", analysis.burstBudgetMs + BURST_GRACE_MS, async (ctx) => {
+          ? await steps.step("traffic baseline", analysis.burstBudgetMs + BURST_GRACE_MS, async (ctx) => {
               const b = await analysis.burst(serviceUrl, ctx.signal)
               ctx.note(`previous release ${c.previous} at ${serviceUrl}: ${describeFigures(b.figures)}`)
               if (b.figures.errorRate > analysis.thresholds.maxErrorRate) ctx.warn(`the previous release itself fails: ${describeFigures(b.figures)}`)
