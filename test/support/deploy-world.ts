@@ -66,6 +66,7 @@ export function pipelineYaml(o: WorldSettings): string {
     thresholds: { ...data.analysis.thresholds, ...thresholds },
   }
   if (o.canarySteps) data.production.canary.steps = o.canarySteps
+  data.signing = { ...data.signing, staging: "warn", production: "warn", ...o.signing }
   data.production.health = health
   // A 5-minute run, with step budgets that fit inside it (the committed ones do not: settings refuse that).
   data.timeouts = { runMinutes: 5, stepMinutes: { build: 2, test: 1, scan: 1, publish: 1, terraform: 2, rollout: 2, health: 1, rollback: 2, notify: 1 } }

@@ -4,6 +4,7 @@
 // sends nothing once it aborts; that is what makes a verdict final (docs/architecture.md).
 import type { BurstResult } from "../analysis/burst.js"
 import type { HealthCheckResult } from "../health/poll.js"
+import type { AttestationInputs } from "./sign.js"
 import type { ExpectedRelease } from "../health/verdict.js"
 import type { AnalysisThresholds, RunRecord, ScanSummary } from "../report/run-record.js"
 
@@ -15,6 +16,8 @@ export interface CheckedImage {
   blocker?: Error
   /** Pushes exactly the checked image and answers its digest reference (registry/repo@sha256:...). */
   publish(signal: AbortSignal): Promise<string>
+  /** What the signing step attests (the SBOM and the scan verdict); absent when the image may not ship. */
+  attestations?: AttestationInputs
 }
 
 /** Build → tests ∥ scan ∥ SBOM. Never publishes by itself. */

@@ -14,6 +14,7 @@ import type { HealthPort, NotifyPort, ReleasePort } from "./ports.js"
 import { softStep, type StepContext, type StepOptions, type Steps } from "./step-runner.js"
 import { requireCommit, resolveVersion } from "../supply-chain/image-ref.js"
 import { requireCommitTime } from "./release-order.js"
+import { signAndAttest, type SigningPort } from "./sign.js"
 
 /** Time budget of the combined build-and-check step: the build, then the longer of tests and scan. */
 export function checkTimeoutMs(settings: Settings): number {
@@ -21,11 +22,13 @@ export function checkTimeoutMs(settings: Settings): number {
 }
 
 /**
- * The two steps every deploy begins with: build, test, scan and SBOM (a failed gate fails the step, so
- * nothing is published), then publish exactly that image to `registry` (named in the step). Records the
- * scan and the published digest reference on the run and returns the reference.
+ * The steps every deploy begins with: build, test, scan and SBOM (a failed gate fails the step, so
+ * nothing is published), then publish exactly that image to `registry` (named in the step), then sign it
+ * and attest its SBOM and scan verdict (deploy/sign.ts). Records the scan, the published digest
+ * reference and the signature on the run and returns the reference. Without `signing` (a pull request's
+ * preview, which never takes traffic) nothing is signed.
  */
-export async function checkAndPublish(steps: Steps, release: ReleasePort, settings: Settings, registry: string): Promise<string> {
+export async function checkAndPublish(steps: Steps, release: ReleasePort, settings: Settings, registry: string, signing?: SigningPort): Promise<string> {
   const { run } = steps
   const checked = await steps.step("build, test, scan, SBOM", checkTimeoutMs(settings), async (ctx) => {
     const image = await release.check(ctx.signal)
@@ -40,6 +43,7 @@ export async function checkAndPublish(steps: Steps, release: ReleasePort, settin
     return published
   })
   run.image = ref
+  if (signing) await signAndAttest(steps, signing, ref, checked.attestations)
   return ref
 }
 

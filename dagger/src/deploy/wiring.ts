@@ -15,7 +15,10 @@ import { systemClock, type Clock, type RunRecord, type ScanSummary } from "../re
 import { publishImage, type PublishTarget } from "../supply-chain/publish.js"
 import { tarballDigest } from "../supply-chain/existing-tag.js"
 import { buildAndCheckImage, firstBlocker } from "../supply-chain/release.js"
-import { gateReportText } from "../supply-chain/scan/gate.js"
+import { gateReportText, type ScanVerdict } from "../supply-chain/scan/gate.js"
+import { scanVerdictPredicate } from "../supply-chain/sign/scan-predicate.js"
+import { cosignSigningPort } from "../supply-chain/sign/cosign.js"
+import { planSigning, type SigningPort } from "./sign.js"
 import { applyPlan, cloudAdapter, planStack, type StackCredentials } from "../terraform/apply.js"
 import type { AnalysisPort, AppliedStack, CheckedImage, HealthPort, NotifyPort, ReleasePort, TerraformPort } from "./ports.js"
 import type { StopStagingPort } from "./production.js"
@@ -52,13 +55,22 @@ export function releasePort(input: {
         ...(input.commitTime ? { commitTime: input.commitTime } : {}),
       })
       let scan: ScanSummary | undefined
+      let gate: ScanVerdict | undefined
       if (checks.scan.ok) {
         // The same JSON report the gate read; re-reading it costs nothing (the engine caches the file).
-        scan = toScanSummary(gateReportText(await checks.scan.value.json.contents(), checks.policy, "Trivy JSON report"))
+        gate = gateReportText(await checks.scan.value.json.contents(), checks.policy, "Trivy JSON report")
+        scan = toScanSummary(gate)
       }
+      const blocker = firstBlocker(checks)
+      // Attested only for an image that may ship: the SBOM made and the gate's verdict on it.
+      const attestations =
+        !blocker && gate && checks.sbom.ok
+          ? { sbom: checks.sbom.value.file, scan: scanVerdictPredicate(gate, { commit: input.commit, version: input.version, scanner: input.settings.images.trivy }) }
+          : undefined
       return {
         scan,
-        blocker: firstBlocker(checks),
+        blocker,
+        ...(attestations ? { attestations } : {}),
         publish: async (publishSignal) => {
           const target = await login
           // A push cannot be cancelled once it runs in the engine: do not start one for a cancelled step.
@@ -167,20 +179,36 @@ export function sharedPorts(input: {
   credentials: StackCredentials
   given: SecretArgs
   mode: NotifyMode
-  secretValues: readonly string[]
+  /** The run's secret values (scrubbed from the report); signing adds the id tokens it mints. */
+  secretValues: string[]
   /** --commit-time, for the image's SOURCE_DATE_EPOCH (a re-run rebuilds with the same timestamps). */
   commitTime?: string
-}): { clock: Clock; release: ReleasePort; terraform: TerraformPort; health: HealthPort; analysis: AnalysisPort; notify: NotifyPort } {
+}): { clock: Clock; release: ReleasePort; terraform: TerraformPort; health: HealthPort; analysis: AnalysisPort; notify: NotifyPort; signing: SigningPort } {
   const { source, settings } = input
+  // One registry login for the push and for cosign (which signs in the same repository).
+  let login: Promise<PublishTarget> | undefined
+  const target = () => (login ??= input.target())
+  // Who signs is checked here, before any cloud call: conflicting or half-given signing flags fail the call.
+  const signingPlan = planSigning(settings, input.environment, input.given)
   return {
     clock: systemClock,
+    signing: cosignSigningPort({
+      plan: signingPlan,
+      image: settings.images.cosign,
+      registryScheme: settings.signing.registryScheme ?? "https",
+      commit: input.commit,
+      login: async () => (await target()).login,
+      source,
+      secretValues: input.secretValues,
+      now: () => new Date(),
+    }),
     release: releasePort({
       source,
       settings,
       commit: input.commit,
       version: input.version,
       now: new Date(),
-      target: input.target,
+      target,
       ...(input.commitTime ? { commitTime: input.commitTime } : {}),
     }),
     terraform: terraformPort({ source, settings, credentials: input.credentials, now: () => new Date() }),
