@@ -230,3 +230,48 @@ describe("time budgets that contradict each other are refused at load, naming bo
     expect(stepTimeoutMs(s, "build")).toBe(60 * 60_000)
   })
 })
+
+describe("analysis: the canary's traffic analysis", () => {
+  it("the committed settings: a 300-request burst over / and /health, 1 % errors, p95 1.5 × and 50 ms", () => {
+    const a = parseSettings(committed).analysis
+    expect(a).toMatchObject({ requests: 300, paths: ["/", "/health"], thresholds: { maxErrorRate: 0.01, maxP95Ratio: 1.5, p95SlackMs: 50 } })
+    expect(a.servedTraffic.enabled).toBe(true)
+  })
+
+  it("servedTraffic may be left out: enabled", () => {
+    expect(parseSettings(variant("analysis.servedTraffic", undefined)).analysis.servedTraffic).toEqual({ enabled: true })
+    expect(parseSettings(variant("analysis.servedTraffic", {})).analysis.servedTraffic).toEqual({ enabled: true })
+    expect(parseSettings(variant("analysis.servedTraffic.enabled", false)).analysis.servedTraffic).toEqual({ enabled: false })
+  })
+
+  it.each<[string, unknown, string]>([
+    ["analysis.thresholds.maxErrorRate", 5, "analysis.thresholds.maxErrorRate: must be a fraction (0.01 = 1 %) from 0 to 1 (got 5)"],
+    ["analysis.thresholds.maxErrorRate", "1%", "analysis.thresholds.maxErrorRate: must be a fraction (0.01 = 1 %) from 0 to 1 (got \"1%\")"],
+    ["analysis.thresholds.maxP95Ratio", 0.5, "analysis.thresholds.maxP95Ratio: must be a ratio from 1 to 100 (got 0.5)"],
+    ["analysis.thresholds.p95SlackMs", -1, "analysis.thresholds.p95SlackMs: must be a number of ms from 0 to 60000 (got -1)"],
+    ["analysis.thresholds.p95SlackMs", undefined, "analysis.thresholds.p95SlackMs: must be a number of ms from 0 to 60000 (got nothing)"],
+    ["analysis.requests", 0, "analysis.requests: must be an integer from 1 to 5000 (got 0)"],
+    ["analysis.concurrency", 2.5, "analysis.concurrency: must be an integer from 1 to 64 (got 2.5)"],
+    ["analysis.requestTimeoutMs", 50, "analysis.requestTimeoutMs: must be an integer from 100 to 60000 ms (got 50)"],
+    ["analysis.paths", [], "analysis.paths: must list at least one path, e.g. [/, /health] (got [])"],
+    ["analysis.paths", ["/", "health"], "analysis.paths.1: must be an absolute URL path like /health (got \"health\")"],
+    ["analysis.servedTraffic.enabled", "yes", "analysis.servedTraffic.enabled: must be true or false (got \"yes\")"],
+  ])("%s = %j is refused naming the key, the value and the rule", (path, value, problem) => {
+    expect(problemsOf(variant(path, value))).toEqual([problem])
+  })
+
+  it("a misspelt threshold is an unknown key", () => {
+    expect(problemsOf(variant("analysis.thresholds.maxErrorRatio", 0.01))).toEqual(["analysis.thresholds: unknown key(s) maxErrorRatio — check the spelling"])
+  })
+
+  it("a burst budget shorter than one request, and a warm-up that leaves nothing to measure, are refused naming both keys", () => {
+    expect(problemsOf(variants({ "analysis.budgetSeconds": 2, "analysis.requestTimeoutMs": 3000 }))).toEqual([
+      "analysis.budgetSeconds (2 s) is shorter than analysis.requestTimeoutMs (3000 ms): a burst starts a request only while its " +
+        "whole timeout fits in the budget, so none would be sent. Lengthen the first or shorten the second.",
+    ])
+    expect(problemsOf(variants({ "analysis.warmupRequests": 300 }))).toEqual([
+      "analysis.warmupRequests (300) is not below analysis.requests (300): no request would be left to measure latency with. " +
+        "Lower the first or raise the second.",
+    ])
+  })
+})

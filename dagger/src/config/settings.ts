@@ -89,7 +89,9 @@ const AnalysisFields = z.strictObject({
 })
 
 const AnalysisSchema = AnalysisFields.superRefine((a, ctx) => {
-  if (a.warmupRequests >= a.requests) {
+  // A value that broke its own rule is reported once, by that rule, not again as a contradiction.
+  const valid = (key: "requests" | "warmupRequests" | "budgetSeconds" | "requestTimeoutMs") => AnalysisFields.shape[key].safeParse(a[key]).success
+  if (valid("requests") && valid("warmupRequests") && a.warmupRequests >= a.requests) {
     ctx.addIssue({
       code: "custom",
       path: ["warmupRequests"],
@@ -99,7 +101,7 @@ const AnalysisSchema = AnalysisFields.superRefine((a, ctx) => {
         "to measure latency with. Lower the first or raise the second.",
     })
   }
-  if (a.budgetSeconds * 1000 < a.requestTimeoutMs) {
+  if (valid("budgetSeconds") && valid("requestTimeoutMs") && a.budgetSeconds * 1000 < a.requestTimeoutMs) {
     ctx.addIssue({
       code: "custom",
       path: ["budgetSeconds"],
