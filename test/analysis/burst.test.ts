@@ -72,6 +72,25 @@ describe("sendBurst against the real app", () => {
   })
 })
 
+describe("sendBurst warm-up", () => {
+  it("the first requests warm a cold release up: their latency is left out, their failures are not", async () => {
+    // A cold release: its first four answers take 400 ms (the second of them a 500), then it answers at once.
+    const coldRelease = (r: { n: number }) =>
+      r.n >= 4 ? ({ kind: "raw", httpStatus: 200, body: "ok" } as const) : ({ kind: "slow", delayMs: 400, then: { kind: "raw", httpStatus: r.n === 1 ? 500 : 200, body: "cold" } } as const)
+    const options = { paths: ["/"], requests: 24, concurrency: 4, requestTimeoutMs: 2000, budgetMs: 10_000 }
+    server = await startFaultyServer(coldRelease)
+    const warmed = await sendBurst({ ...options, warmupRequests: 4, baseUrl: server.url })
+    expect(warmed.figures).toMatchObject({ requests: 24, errors: 1 })
+    expect(warmed.figures.p95Ms).toBeLessThan(400)
+    await server.close()
+    // The same cold release without a warm-up: 4 of 24 answers are slow, so they are the p95.
+    server = await startFaultyServer(coldRelease)
+    const unwarmed = await sendBurst({ ...options, baseUrl: server.url })
+    expect(unwarmed.figures).toMatchObject({ requests: 24, errors: 1 })
+    expect(unwarmed.figures.p95Ms).toBeGreaterThanOrEqual(400)
+  })
+})
+
 describe("sendBurst is bounded", () => {
   it("in wall time: against a release that never answers, it stops at the budget, every request started ending as a timeout", async () => {
     server = await startFaultyServer(() => ({ kind: "slow", delayMs: 0 }))

@@ -90,6 +90,16 @@ describe("trafficFigures", () => {
     expect(f).toEqual({ requests: 21, errors: 2, errorRate: 2 / 21, p50Ms: 9, p95Ms: 18 })
   })
 
+  it("warm-up requests count as requests and errors, not as latency", () => {
+    const f = trafficFigures([
+      { status: 200, ms: 900, warmup: true },
+      { status: 503, ms: 800, warmup: true },
+      { status: 200, ms: 5 },
+      { status: 200, ms: 7 },
+    ])
+    expect(f).toEqual({ requests: 4, errors: 1, errorRate: 0.25, p50Ms: 5, p95Ms: 7 })
+  })
+
   it("nothing answered: no percentile; nothing sent: rate 0", () => {
     expect(trafficFigures([{ error: "refused", ms: 1 }])).toEqual({ requests: 1, errors: 1, errorRate: 1 })
     expect(trafficFigures([])).toEqual({ requests: 0, errors: 0, errorRate: 0 })
