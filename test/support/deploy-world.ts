@@ -40,7 +40,11 @@ export interface WorldSettings {
   signing?: Partial<Settings["signing"]>
   /** production.canary.pauseSeconds. Default 0. */
   pauseSeconds?: number
-  /** Changes to the traffic analysis. Default: the committed thresholds, a small burst (20 requests, 4 of them warm-up, 4 at a time, 5 s). */
+  /**
+   * Changes to the traffic analysis. Default: the committed thresholds, a small burst (20 requests, 4 of
+   * them warm-up, 4 at a time, 5 s), and no served-traffic reading (the suites about other things have no
+   * Cloud Monitoring; a suite that does sets `servedTraffic: { enabled: true }`).
+   */
   analysis?: Partial<Omit<Settings["analysis"], "thresholds">> & { thresholds?: Partial<Settings["analysis"]["thresholds"]> }
 }
 
@@ -62,6 +66,7 @@ export function pipelineYaml(o: WorldSettings): string {
     concurrency: 4,
     requestTimeoutMs: 1000,
     budgetSeconds: 5,
+    servedTraffic: { enabled: false },
     ...burst,
     thresholds: { ...data.analysis.thresholds, ...thresholds },
   }
@@ -271,16 +276,26 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
  * Cloud Run Admin v2 (`/v2/...`) is forwarded to the Cloud Run fake; the state bucket, the Artifact
  * Registry repository and the runtime service account (the Terraform probes) exist. Artifact Registry's
  * image tags (`.../packages/...`, looked up before a push) are forwarded to `opts.artifactRegistry`
- * (a google-apis-fake.ts endpoint) when given, else every tag is free. Every request is counted, so a
- * test can prove a run never reached GCP.
+ * (a google-apis-fake.ts endpoint) when given, else every tag is free. Cloud Monitoring (`/v3/...`) is
+ * forwarded to `opts.monitoring` (a monitoring-fake.ts endpoint) when it gives one. Every request is
+ * counted, so a test can prove a run never reached GCP.
  */
-export async function startGoogleApis(cloudRunFake: () => string, opts: { artifactRegistry?: () => string } = {}): Promise<CountingProxy> {
+export async function startGoogleApis(
+  cloudRunFake: () => string,
+  opts: { artifactRegistry?: () => string; monitoring?: () => string | undefined } = {},
+): Promise<CountingProxy> {
   const requests: CountingProxy["requests"] = []
   const server = createServer((req, res) => {
     const path = req.url ?? "/"
     requests.push({ method: req.method ?? "", path, action: "", body: "", at: Date.now() })
     const imageTag = /^\/v1\/projects\/[^/]+\/locations\/[^/]+\/repositories\/[^/]+\/packages\//.test(path)
-    const upstreamBase = path.startsWith("/v2/") ? cloudRunFake() : imageTag ? opts.artifactRegistry?.() : undefined
+    const upstreamBase = path.startsWith("/v2/")
+      ? cloudRunFake()
+      : imageTag
+        ? opts.artifactRegistry?.()
+        : path.startsWith("/v3/")
+          ? opts.monitoring?.()
+          : undefined
     if (upstreamBase !== undefined) {
       const url = new URL(path, upstreamBase)
       const upstream = request(url, { method: req.method, headers: { ...req.headers, host: url.host } }, (up) => {
