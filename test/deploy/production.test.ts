@@ -337,6 +337,11 @@ describe("deploy-production through the SDK entrypoint", () => {
     expect(observedTraffic()).toEqual([[`${settings.production.names.service}-00001-old`, 100]])
     const health = (await (await fetch(`${serviceUrl}/health`)).json()) as { version: string }
     expect(health.version).toBe(OLD_RELEASE.version)
+    // The failed health check's last answers, judged, in both reports.
+    const answers = run.diagnostics?.find((d) => d.source === "health")
+    expect(answers?.title).toMatch(/^health check of http:\/\/127\.0\.0\.1:\d+\/health unhealthy: /)
+    expect(answers?.lines.slice(1)).toEqual(expect.arrayContaining([expect.stringMatching(/ {2}HTTP 500 in \d+ ms \(http5xx\): \{"status":"error"/)]))
+    expect(r.markdown).toContain("**health** — health check of")
     expect(receiver.requests[0]?.json).toMatchObject({ verdict: "rolled-back" })
   })
 
@@ -355,6 +360,13 @@ describe("deploy-production through the SDK entrypoint", () => {
     // The responses an operator needs: the failed one first kept, status and body.
     const diagnostic = run.diagnostics?.find((d) => d.source === "analysis")
     expect(diagnostic?.lines).toEqual(expect.arrayContaining([expect.stringMatching(/^GET \/ → 500 in \d+ ms: <h1>500 Internal Server Error<\/h1>$/)]))
+    // The report names the failing figure, shows it beside its threshold and draws it; Cloud Run's view of the candidate follows.
+    expect(r.markdown).toContain(`**Failing figure:** canary 10%: ${asMarkdown(reason)}`)
+    expect(r.markdown).toContain("### Traffic analysis")
+    expect(r.markdown).toContain("| error rate (errors) | 2.5 % (1) | 0.0 % (0) | ≤ 1.0 % | ❌ |")
+    expect(r.markdown).toMatch(/```mermaid\nxychart-beta\n {2}x-axis \["canary 10%"\]\n {2}y-axis "error rate \(%\)" 0 --> [\d.]+\n {2}bar "candidate" \[2\.5\]/)
+    expect(run.diagnostics?.find((d) => d.source === "cloud-run")?.title).toMatch(/^candidate revision \S+ is ready$/)
+    expect((receiver.requests[0]?.json as { failingFigure?: string }).failingFigure).toBe(`canary 10%: ${reason}`)
     expect(run.steps.map((s) => s.name)).not.toContain("canary 50%")
     expect(run.rollback).toMatchObject({ attempted: true, outcome: "succeeded" })
     expect(observedTraffic()).toEqual([[`${settings.production.names.service}-00001-old`, 100]])
@@ -381,6 +393,40 @@ describe("deploy-production through the SDK entrypoint", () => {
     expect(run.steps.find((s) => s.name === "canary 10%")?.detail).toContain(judged!.reason)
     expect(r.markdown).toContain(asMarkdown(judged!.reason!))
     expect(observedTraffic()).toEqual([[`${settings.production.names.service}-00001-old`, 100]])
+  })
+
+  it("a candidate revision that fails to start: nothing moves, and both reports and the webhook carry what Cloud Run says about it", async () => {
+    fake.inject({ kind: "revision-fails", message: "Container called exit(1)." })
+    const { report: r, run } = report(await deploy())
+
+    expect(r).toMatchObject({ verdict: "failed", succeeded: false })
+    expect(run.failingStep).toBe("candidate revision")
+    expect(run.rollback).toMatchObject({ attempted: false, outcome: "not-needed" })
+    expect(observedTraffic()).toEqual([[`${settings.production.names.service}-00001-old`, 100]])
+    const candidate = fake.state.service(serviceName())!.latestCreatedRevision!
+    expect(versionOf(candidate)).toBe(NEW_RELEASE.version)
+
+    // The candidate's conditions (what the fake says about the revision), then the service's terminal condition.
+    const [revision, service] = run.diagnostics!.filter((d) => d.source === "cloud-run")
+    expect(revision).toMatchObject({ title: `latest created revision ${candidate} is not ready: Container called exit(1).` })
+    expect(revision!.lines).toEqual([
+      expect.stringMatching(/^Ready: FAILED \(ERROR\), since \S+ — Container called exit\(1\)\.$/),
+      expect.stringMatching(/^ContainerHealthy: FAILED \(ERROR\), since \S+ — Container called exit\(1\)\.$/),
+      expect.stringMatching(/^ResourcesAvailable: SUCCEEDED/),
+    ])
+    expect(decodeURIComponent(revision!.links![0]!.url)).toContain(`resource.labels.revision_name="${candidate}"`)
+    expect(service!.title).toMatch(new RegExp(`^service ${settings.production.names.service}: not ready — Revision '${candidate}' is not ready`))
+    expect(service!.lines).toContain(`traffic: ${settings.production.names.service}-00001-old 100 %`)
+
+    // The Markdown shows the same, its lines verbatim, and the link to the revision's logs.
+    expect(r.markdown).toContain("### Diagnostics")
+    expect(r.markdown).toContain(`**cloud-run** — latest created revision ${candidate} is not ready: Container called exit(1).`)
+    expect(r.markdown).toContain(`\n${revision!.lines[0]}\n`)
+    expect(r.markdown).toContain(`- [Logs of revision ${candidate} (Logs Explorer)](https://console.cloud.google.com/logs/query;query=`)
+    // The webhook names the first diagnostics as well.
+    const hook = receiver.requests[0]?.json as { diagnostics: Diagnostic[] }
+    expect(hook.diagnostics.map((d) => d.title)).toEqual(run.diagnostics!.map((d) => d.title))
+    expect(r.markdown).not.toContain(GCP_TOKEN)
   })
 
   it("a traffic split left by an interrupted run is put back by the next run, and reported", async () => {

@@ -182,6 +182,7 @@ function memoryCloudRun() {
         return change()
       },
       facts: async () => ({ minInstances: 0 }),
+      diagnose: async () => [],
     },
   }
 }

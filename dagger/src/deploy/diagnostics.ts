@@ -6,7 +6,10 @@
 // saying so, and nothing here throws or touches the verdict. The run's cancellation (Ctrl-C, SIGTERM) is
 // honoured: no source starts after it, and a running one is stopped.
 import type { Diagnostic, RunRecord } from "../report/run-record.js"
+import { healthDiagnostic } from "../health/diagnostics.js"
 import { firstLine, formatDuration } from "../shared/text.js"
+import { terraformFailureDiagnostics } from "../terraform/diagnostics.js"
+import { UnhealthyError } from "./steps.js"
 
 /**
  * One place diagnostics come from, read-only. Answers what it found (possibly nothing); `signal` aborts
@@ -72,6 +75,19 @@ async function gatherOne(name: string, source: DiagnosticSource, timeoutMs: numb
     if (onAbort) runSignal?.removeEventListener("abort", onAbort)
     // A late source still gets told to stop, so its requests end with the gathering.
     if (!budget.signal.aborted) budget.abort(new Error(`${name} diagnostics are no longer needed`))
+  }
+}
+
+/**
+ * The sources both deploys have in the error a step failed with: Terraform's error blocks (a failed plan
+ * or apply) and the last responses of a failed health check. Each is undefined when the error is of
+ * another kind; the clouds' own sources (what the service says) are the deploy's to add.
+ */
+export function stepFailureSources(err: unknown): { terraform?: DiagnosticSource; health?: DiagnosticSource } {
+  const terraform = terraformFailureDiagnostics(err)
+  return {
+    ...(terraform.length > 0 ? { terraform: async () => terraform } : {}),
+    ...(err instanceof UnhealthyError ? { health: async () => [healthDiagnostic(err.result)] } : {}),
   }
 }
 

@@ -19,7 +19,7 @@ import { planCanary, parseCanarySteps } from "./canary.js"
 import type { CandidateDeployment, TrafficChange } from "../gcp/operations.js"
 import { terraformStepOptions, checkAndPublish, estimateCost, finish, PRODUCTION_DEFAULTS, recordRollback, requireHealthy, STAGING_TASK_DEFAULTS, planRelease, type ReleaseInput, type ReleasePlan } from "./steps.js"
 import type { ScaleOutcome } from "../aws/ecs.js"
-import { addWarning, skipStep, startRun, type Clock, type RunRecord } from "../report/run-record.js"
+import { addWarning, skipStep, startRun, type Clock, type Diagnostic, type RunRecord } from "../report/run-record.js"
 import { stepTimeoutMs, type Settings } from "../config/settings.js"
 import { gcpNames } from "../terraform/stacks.js"
 import { describeTraffic, validateTag } from "../gcp/traffic.js"
@@ -39,6 +39,7 @@ import { sleep } from "../shared/wait.js"
 import { artifactRegistryTarget } from "../supply-chain/publish.js"
 import { Stack } from "../terraform/apply.js"
 import { sharedPorts, stopStagingPort, type DeployCommandInput } from "./wiring.js"
+import { gatherDiagnostics, stepFailureSources, type DiagnosticSource } from "./diagnostics.js"
 
 /** Validated input of one production deploy. */
 export interface ProductionPlan extends ReleasePlan {
@@ -78,6 +79,8 @@ export interface CloudRunPort {
   /** 100 % back on `to`, the canary tag removed, read back. */
   rollBack(input: { to: string; tag: string }, signal: AbortSignal): Promise<TrafficChange>
   facts(signal: AbortSignal): Promise<CloudRunFacts>
+  /** What Cloud Run says about `revision` (else its latest created one) and the service, after a failure. Read-only. */
+  diagnose(input: { revision?: string }, signal: AbortSignal): Promise<Diagnostic[]>
 }
 
 export interface StopStagingPort {
@@ -101,6 +104,7 @@ export interface ProductionPorts {
 }
 
 const STOP_STEP = "stop AWS staging"
+const CANDIDATE_STEP = "candidate revision"
 /** A burst ends inside its budget; this is the margin the baseline step gets for the step's own bookkeeping. */
 const BURST_GRACE_MS = 5_000
 
@@ -154,7 +158,7 @@ export async function deployProduction(
         return applied
       }, terraformStepOptions(settings))
       run.urls.service = stack.serviceUrl
-      candidate = await steps.step("candidate revision", "rollout", async (ctx) => {
+      candidate = await steps.step(CANDIDATE_STEP, "rollout", async (ctx) => {
         const c = await ports.cloudRun.deployCandidate({
           image: released.image,
           tag,
@@ -206,10 +210,12 @@ export async function deployProduction(
           ctx.note(`traffic ${describeTraffic(shifted.traffic)}; healthy at ${url}; ${describeFigures(judged.candidate!)} at ${c.url}`)
         })
       }
-    } catch {
+    } catch (err) {
       // Recorded by the failed step. Traffic goes back only if a candidate exists: before that, the
       // previous revision never stopped serving everything.
       await rollBackProduction(run, steps, ports, candidate, tag)
+      // Once traffic is safe: what an operator needs to act on the failure. It never changes the verdict.
+      await diagnoseProduction(run, ports, err, candidate, options.signal)
     }
   }
 
@@ -253,6 +259,25 @@ async function stopStaging(
     }
     return outcome
   })
+}
+
+/**
+ * Gathers the failure's diagnostics: what Cloud Run says about the candidate (when one was deployed or
+ * its deploy failed; without its name, the latest created revision is the one the failed deploy made),
+ * Terraform's error blocks, a failed health check's last responses. Honours the run's cancellation only:
+ * the failed step's signal has aborted, and a run out of time still explains itself.
+ */
+async function diagnoseProduction(
+  run: RunRecord,
+  ports: ProductionPorts,
+  err: unknown,
+  candidate: CandidateDeployment | undefined,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const candidateFailed = run.steps.some((s) => s.name === CANDIDATE_STEP && s.outcome === "failed")
+  const cloudRun: DiagnosticSource | undefined =
+    candidate || candidateFailed ? (s) => ports.cloudRun.diagnose(candidate ? { revision: candidate.revision } : {}, s) : undefined
+  await gatherDiagnostics(run, { "cloud-run": cloudRun, ...stepFailureSources(err) }, signal ? { signal } : {})
 }
 
 async function rollBackProduction(
