@@ -106,8 +106,13 @@ const pause = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)))
 describe("a canary step that times out", () => {
   it("is cancelled before the rollback: every write reaches Cloud Run before the verdict, the rollback's last, none after", async () => {
     // Short step budgets (below what the settings file accepts, same mechanism) keep the test quick.
-    const quick: Settings = { ...settings, timeouts: { ...settings.timeouts, stepMinutes: { ...settings.timeouts.stepMinutes, rollout: 0.05, health: 0.02 } } }
-    const canaryStepMs = stepTimeoutMs(quick, "rollout") + stepTimeoutMs(quick, "health")
+    const quick: Settings = {
+      ...settings,
+      timeouts: { ...settings.timeouts, stepMinutes: { ...settings.timeouts.stepMinutes, rollout: 0.05, health: 0.02 } },
+      analysis: { ...settings.analysis, budgetSeconds: 1 },
+    }
+    // A canary step's budget: shift, health check and one traffic-analysis burst.
+    const canaryStepMs = stepTimeoutMs(quick, "rollout") + stepTimeoutMs(quick, "health") + quick.analysis.budgetSeconds * 1000
     // Cloud Run answers the 10 % write only after the step's budget: by then the rollback has changed the
     // service, so the late answer is a conflict — which a write that outlived its step would re-read and retry.
     const lateMs = canaryStepMs + 1_500
