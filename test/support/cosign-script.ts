@@ -1,30 +1,34 @@
 // The engine-double answers of cosign's commands (the module runs them in images.cosign): sign and attest
 // print nothing on stdout; verify prints the verified signatures' JSON and verify-attestation the DSSE
 // envelopes, as cosign does; a refusal is an exec error with cosign's exit code and its own stderr.
-// The refusal texts are cosign v2.6's (cmd/cosign/main.go prefixes "error during command execution";
-// cobra prints "Error: ..."; exit codes from cmd/cosign/errors/exit_codes.go).
+import { readFileSync } from "node:fs"
+import { join } from "node:path"
 import { execArgs } from "./deploy-world.js"
+import { repoRoot } from "../tools/paths.js"
 import { execError, type LeafQuery } from "./engine-double.js"
 
-/** What real cosign answers when a verification fails, by cause. */
+/**
+ * What real cosign v2.6.5 answers when a verification fails, by cause: the exit code and the stderr it
+ * wrote in test/supply-chain/cosign-real.test.ts (test/fixtures/cosign, kept equal to the binary there).
+ */
 export const COSIGN_REFUSALS = {
-  /** `cosign verify` of a digest nothing signed. */
-  unsigned: { exitCode: 10, message: "no signatures found" },
-  /** `cosign verify --key` with another key's signature (or a tampered payload). */
-  wrongKey: { exitCode: 12, message: "no matching signatures: invalid signature when validating ASN.1 encoded signature" },
+  /** `cosign verify` of a digest nothing signed (a tampered digest). */
+  unsigned: { exitCode: 10, fixture: "tampered-digest-verify.stderr.txt" },
+  /** `cosign verify --key` with another key's signature. */
+  wrongKey: { exitCode: 12, fixture: "wrong-key-verify.stderr.txt" },
+  /** `cosign verify -a commit=...` whose signature names another commit. */
+  otherCommit: { exitCode: 12, fixture: "other-commit-verify.stderr.txt" },
   /** `cosign verify-attestation --type <scan verdict>` on an image with only the SBOM attested. */
-  missingScan: {
-    exitCode: 1,
-    message: "none of the attestations matched the predicate type: urn:portfolio-pipeline:scan-verdict:v1, found: https://cyclonedx.org/bom",
-  },
+  missingScan: { exitCode: 1, fixture: "missing-attestation.stderr.txt" },
+  /** `cosign verify-attestation` of a scan verdict FAIL: the Rego policy refuses. */
+  scanNotPass: { exitCode: 1, fixture: "scan-not-pass.stderr.txt" },
 } as const
 
 export type CosignRefusal = keyof typeof COSIGN_REFUSALS
 
-/** stderr of a refused command, as cosign writes it. */
+/** stderr of a refused command, as cosign wrote it. */
 export function cosignStderr(refusal: CosignRefusal): string {
-  const { message } = COSIGN_REFUSALS[refusal]
-  return `Error: ${message}\nerror during command execution: ${message}\n`
+  return readFileSync(join(repoRoot, "test/fixtures/cosign", COSIGN_REFUSALS[refusal].fixture), "utf8")
 }
 
 /**
