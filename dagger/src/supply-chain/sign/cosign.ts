@@ -149,7 +149,11 @@ function signFix(plan: Exclude<SigningPlan, { kind: "unsigned" }>): string {
 }
 
 function verifyFix(plan: Exclude<SigningPlan, { kind: "unsigned" }>, kind?: AttestationKind): string {
-  const who = plan.kind === "key" ? `the public key ${plan.publicKeyPath}` : `the identity ${plan.signer}`
-  const what = kind === "scan" ? "a scan verdict PASS for this commit" : kind === "sbom" ? "a CycloneDX SBOM" : "a signature"
-  return `The image is not deployed: it must carry ${what} made by ${who}. Re-run the deploy to sign it again; if it fails again, the registry holds something else than what was signed.`
+  const who = plan.kind === "key" ? `the private key of ${plan.publicKeyPath}` : `the identity ${plan.signer}`
+  const what = kind === "scan" ? "a scan verdict PASS for this commit" : kind === "sbom" ? "a CycloneDX SBOM" : "a signature for this commit"
+  const check =
+    plan.kind === "key"
+      ? `check that --signing-key is that key (\`cosign public-key --key <key>\` prints its public half)`
+      : "check that the deploy ran from the workflow and branch signing.identity names"
+  return `The image is not deployed: it must carry ${what} made by ${who}; ${check}. With nothing signed at all, the registry holds another image than the one this run signed.`
 }
