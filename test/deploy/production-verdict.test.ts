@@ -11,6 +11,7 @@ import { join } from "node:path"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import { parseSettings, stepTimeoutMs, type Settings } from "../../dagger/src/config/settings.js"
 import { deployProduction, planProduction } from "../../dagger/src/deploy/production.js"
+import { recordingSigning } from "../support/signing-port.js"
 import { analysisPort } from "../../dagger/src/deploy/wiring.js"
 import { connectCloudRun, type CloudRunClients } from "../../dagger/src/gcp/connect.js"
 import { ProductionService } from "../../dagger/src/gcp/production-service.js"
@@ -91,6 +92,7 @@ async function deploy(s: Settings, serviceUrl: string, onShift: (percent: number
     terraform: { apply: async () => ({ serviceUrl, summary: "0 to add, 0 to change, 0 to destroy" }) },
     cloudRun: cloudRunPort(s, onShift),
     stopStaging: { unavailable: "not in this test" },
+    signing: recordingSigning(),
     health: { check: (url, expected, signal) => checkHealth(url, expected, { ...s.production.health, path: s.app.healthPath }, { signal }) },
     analysis: analysisPort(s),
     notify: { notify: async () => undefined },

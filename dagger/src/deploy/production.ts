@@ -40,6 +40,7 @@ import { artifactRegistryTarget } from "../supply-chain/publish.js"
 import { Stack } from "../terraform/apply.js"
 import { sharedPorts, stopStagingPort, type DeployCommandInput } from "./wiring.js"
 import { gatherDiagnostics, stepFailureSources, type DiagnosticSource } from "./diagnostics.js"
+import { verifySignature, type SigningPort } from "./sign.js"
 
 /** Validated input of one production deploy. */
 export interface ProductionPlan extends ReleasePlan {
@@ -91,6 +92,7 @@ export interface StopStagingPort {
 export interface ProductionPorts {
   clock: Clock
   release: ReleasePort
+  signing: SigningPort
   terraform: TerraformPort
   cloudRun: CloudRunPort
   /** The staging stop, or why it cannot run (e.g. no AWS credentials given). */
@@ -147,11 +149,12 @@ export async function deployProduction(
 
   const ordered = requireReleaseOrder(steps, (signal) => ports.cloudRun.serving({ tag }, signal), plan, plan.allowOlder)
   const stopping = ordered.then(() => stopStaging(run, steps, plan, ports), () => undefined)
-  const releasing = ordered.then(() => checkAndPublish(steps, ports.release, settings, "Artifact Registry"))
+  const releasing = ordered.then(() => checkAndPublish(steps, ports.release, settings, "Artifact Registry", ports.signing))
   const [stop, released] = await Promise.all([stopping, releasing.then((image) => ({ image }), () => undefined)])
 
   if (released) {
     try {
+      await verifySignature(steps, ports.signing, released.image, settings, "production")
       const stack = await steps.step("terraform apply (gcp)", "terraform", async (ctx) => {
         const applied = await ports.terraform.apply({ image: released.image }, ctx.signal)
         ctx.note(applied.summary)
