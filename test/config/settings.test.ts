@@ -232,9 +232,9 @@ describe("time budgets that contradict each other are refused at load, naming bo
 })
 
 describe("analysis: the canary's traffic analysis", () => {
-  it("the committed settings: a 300-request burst over / and /health, 1 % errors, p95 1.5 × and 50 ms", () => {
+  it("the committed settings: a 300-request burst over / and /health, 1 % errors, p95 1.5 × and 100 ms", () => {
     const a = parseSettings(committed).analysis
-    expect(a).toMatchObject({ requests: 300, paths: ["/", "/health"], thresholds: { maxErrorRate: 0.01, maxP95Ratio: 1.5, p95SlackMs: 50 } })
+    expect(a).toMatchObject({ requests: 300, warmupRequests: 50, paths: ["/", "/health"], thresholds: { maxErrorRate: 0.01, maxP95Ratio: 1.5, p95SlackMs: 100 } })
     expect(a.servedTraffic.enabled).toBe(true)
   })
 
