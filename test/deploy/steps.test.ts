@@ -20,6 +20,7 @@ import { NEW_RELEASE, OLD_RELEASE, pipelineYaml, trivyReport } from "../support/
 import { repoRoot } from "../tools/paths.js"
 import { type CheckedImage, type HealthPort } from "../../dagger/src/deploy/ports.js"
 import { stepDetail, softStep, startSteps } from "../../dagger/src/deploy/step-runner.js"
+import { recordingSigning } from "../support/signing-port.js"
 import { toDeployReport } from "../../dagger/src/report/deploy-report.js"
 
 const settings = parseSettings(pipelineYaml({}))
@@ -194,6 +195,7 @@ describe("a cancelled run leaves nothing half-switched", () => {
     const ports: ProductionPorts = {
       clock: { now: () => Date.now() },
       release: { check: async () => released() },
+      signing: recordingSigning(),
       terraform: { apply: async () => ({ serviceUrl: "http://service.test", summary: "no changes" }) },
       cloudRun: {
         ...cloudRun.port,
@@ -237,7 +239,10 @@ describe("a cancelled run leaves nothing half-switched", () => {
     const ok = (id: string): RolloutOutcome => ({ deploymentId: id, verdict: { state: "success", detail: "ok" }, polls: 1, elapsedMs: 1, taskDefinition: serving })
     const ports: StagingPorts = {
       clock: { now: () => Date.now() },
+      // No server behind the ALB URL: every burst measures a healthy release.
+      analysis: { thresholds: settings.analysis.thresholds, burstBudgetMs: 1000, burst: async (url) => ({ url, figures: { requests: 20, errors: 0, errorRate: 0, p50Ms: 2, p95Ms: 3 }, responses: [], notSent: 0, elapsedMs: 5 }) },
       release: { check: async () => released() },
+      signing: recordingSigning(),
       terraform: { apply: async () => ({ serviceUrl: "http://alb.test", summary: "no changes" }) },
       ecs: {
         serving: async () => undefined,
@@ -258,13 +263,13 @@ describe("a cancelled run leaves nothing half-switched", () => {
           return ok("ecs-svc/rollback")
         },
         facts: async () => ({ desiredCount: 1 }),
+        diagnose: async () => [],
       },
       health: healthOf(() => OLD_RELEASE),
       notify: quiet,
     }
     const plan = planStaging({ settings, pricing, commit: NEW_RELEASE.commit, version: NEW_RELEASE.version })
     const run = await deployStaging(plan, ports, { signal: cancel.signal })
-
     expect(run.verdict).toBe("rolled-back")
     expect(run.failingStep).toBe("rollout")
     expect(deployed).toEqual(["td:2", "td:1"])
@@ -276,7 +281,10 @@ describe("a cancelled run leaves nothing half-switched", () => {
     const fast = parseSettings(pipelineYaml({}).replace(/notify: 1\n/, "notify: 0.1\n"))
     const ports: StagingPorts = {
       clock: { now: () => Date.now() },
+      // No server behind the ALB URL: every burst measures a healthy release.
+      analysis: { thresholds: settings.analysis.thresholds, burstBudgetMs: 1000, burst: async (url) => ({ url, figures: { requests: 20, errors: 0, errorRate: 0, p50Ms: 2, p95Ms: 3 }, responses: [], notSent: 0, elapsedMs: 5 }) },
       release: { check: async () => ({ ...released(), blocker: new Error("Tests failed; nothing was published.") }) },
+      signing: recordingSigning(),
       terraform: { apply: async () => ({ serviceUrl: "http://alb.test", summary: "" }) },
       ecs: {
         serving: async () => undefined,
@@ -284,6 +292,7 @@ describe("a cancelled run leaves nothing half-switched", () => {
         rollout: async () => ({ deploymentId: "d", verdict: { state: "success", detail: "" }, polls: 1, elapsedMs: 1, taskDefinition: "td:2" }),
         rollBack: async () => ({ deploymentId: "d", verdict: { state: "success", detail: "" }, polls: 1, elapsedMs: 1, taskDefinition: "td:1" }),
         facts: async () => ({ desiredCount: 1 }),
+        diagnose: async () => [],
       },
       health: healthOf(() => NEW_RELEASE),
       notify: { notify: () => new Promise<void>(() => undefined) },
@@ -425,7 +434,10 @@ describe("a failure before the service changes", () => {
     const calls: string[] = []
     const ports: StagingPorts = {
       clock: { now: () => Date.now() },
+      // No server behind the ALB URL: every burst measures a healthy release.
+      analysis: { thresholds: settings.analysis.thresholds, burstBudgetMs: 1000, burst: async (url) => ({ url, figures: { requests: 20, errors: 0, errorRate: 0, p50Ms: 2, p95Ms: 3 }, responses: [], notSent: 0, elapsedMs: 5 }) },
       release: { check: async () => released() },
+      signing: recordingSigning(),
       terraform: { apply: async () => ({ serviceUrl: "http://alb.test", summary: "no changes" }) },
       ecs: {
         serving: async () => undefined,
@@ -441,6 +453,7 @@ describe("a failure before the service changes", () => {
           throw new Error("not expected")
         },
         facts: async () => ({ desiredCount: 1 }),
+        diagnose: async () => [],
       },
       health: healthOf(() => OLD_RELEASE),
       notify: quiet,
@@ -460,7 +473,10 @@ describe("secrets are scrubbed before anything is cut (issue 13.6)", () => {
     const message = `${"x".repeat(280)} token=${secret} and more text after it`
     const ports: StagingPorts = {
       clock: { now: () => Date.now() },
+      // No server behind the ALB URL: every burst measures a healthy release.
+      analysis: { thresholds: settings.analysis.thresholds, burstBudgetMs: 1000, burst: async (url) => ({ url, figures: { requests: 20, errors: 0, errorRate: 0, p50Ms: 2, p95Ms: 3 }, responses: [], notSent: 0, elapsedMs: 5 }) },
       release: { check: async () => released() },
+      signing: recordingSigning(),
       terraform: {
         apply: async () => {
           throw new Error(message)
@@ -476,6 +492,7 @@ describe("secrets are scrubbed before anything is cut (issue 13.6)", () => {
           throw new Error("not expected")
         },
         facts: async () => ({ desiredCount: 1 }),
+        diagnose: async () => [],
       },
       health: healthOf(() => OLD_RELEASE),
       notify: quiet,

@@ -1,8 +1,9 @@
 // deploy-staging, the sequence: release order (refuse a commit older than what serves, release-order.ts) → build → tests ∥ scan ∥ SBOM (a failed gate stops before publish) →
 // publish to ECR by digest → Terraform (adopt-or-create, plan, apply) → next task definition revision
 // (image by digest, APP_VERSION/APP_COMMIT/APP_COMMIT_TIME) → rollout verdict tied to our deployment ID → health check
-// on the ALB requiring the new version and commit → on any failure after apply: back to the previous
-// task definition, verified → cost → notify → the run record.
+// on the ALB requiring the new version and commit → traffic analysis on the ALB (one burst judged against
+// one burst at the old release before the rollout) → on any failure after apply: ECS diagnostics gathered
+// beside the rollback to the previous task definition, verified → cost → notify → the run record.
 //
 // Written over ports (plain interfaces) so the sequencing, rollback and verdict logic runs in tests
 // against moto, the real app and fakes; deploy-adapters.ts builds the real ports from Dagger values.
@@ -17,12 +18,14 @@ import { terraformStepOptions, checkAndPublish, estimateCost, finish, PRODUCTION
 import type { RegisteredTaskDefinition, RolloutOutcome } from "../aws/ecs.js"
 import type { ExpectedRelease } from "../health/verdict.js"
 import { shortTaskDefinition } from "../aws/rollout-verdict.js"
-import { startRun, type Clock, type RunRecord } from "../report/run-record.js"
+import { startRun, type Clock, type Diagnostic, type RunRecord, type TrafficFigures } from "../report/run-record.js"
 import type { Settings } from "../config/settings.js"
 import { awsNames } from "../terraform/stacks.js"
-import { type HealthPort, type NotifyPort, type ReleasePort, type TerraformPort } from "./ports.js"
+import { type AnalysisPort, type HealthPort, type NotifyPort, type ReleasePort, type TerraformPort } from "./ports.js"
+import { describeFigures, requireTrafficPasses } from "../analysis/require.js"
+import { gatherDiagnostics } from "./diagnostics.js"
 import { releaseEnvironment, requireReleaseOrder, type ServingRelease } from "./release-order.js"
-import { startSteps, type Steps } from "./step-runner.js"
+import { softStep, startSteps, type Steps } from "./step-runner.js"
 import { awsCredentials, presentSecrets, requireAwsSecrets } from "../config/credentials.js"
 import { loadSettings } from "../config/settings.js"
 import { loadPricing } from "../report/cost.js"
@@ -33,6 +36,7 @@ import { whileInterruptible } from "../shared/interrupt.js"
 import { ecrTarget } from "../supply-chain/publish.js"
 import { Stack } from "../terraform/apply.js"
 import { sharedPorts, type DeployCommandInput } from "./wiring.js"
+import { verifySignature, type SigningPort } from "./sign.js"
 
 /** Validated input of one staging deploy. */
 export type StagingPlan = ReleasePlan
@@ -71,16 +75,27 @@ export interface StagingEcsPort {
   /** Carries out a rollback action and answers the verdict of the deployment that restores the old revision. */
   rollBack(action: Exclude<RollbackAction, { kind: "none" }>, signal: AbortSignal): Promise<RolloutOutcome>
   facts(signal: AbortSignal): Promise<EcsFacts>
+  /**
+   * After a failure, what an operator needs to act: the service's last events, the stopped tasks' reasons and
+   * exit codes with links to their logs, the unhealthy targets. Read-only and bounded.
+   */
+  diagnose(signal: AbortSignal): Promise<Diagnostic[]>
 }
 
 export interface StagingPorts {
   clock: Clock
   release: ReleasePort
+  signing: SigningPort
   terraform: TerraformPort
   ecs: StagingEcsPort
   health: HealthPort
+  /** The synthetic traffic analysis on the ALB: a baseline before the rollout, the candidate after it. */
+  analysis: AnalysisPort
   notify: NotifyPort
 }
+
+/** A burst ends inside its budget; this is the margin its step gets for the step's own bookkeeping. */
+const BURST_GRACE_MS = 5_000
 
 /**
  * Which rollback a failure after `terraform apply` calls for (pure). Nothing to do when the service was
@@ -133,7 +148,8 @@ export async function deployStaging(plan: StagingPlan, ports: StagingPorts, opti
   let serviceUrl: string | undefined
   try {
     await requireReleaseOrder(steps, (signal) => ports.ecs.serving(signal), plan, plan.allowOlder)
-    const image = await checkAndPublish(steps, ports.release, settings, "ECR")
+    const image = await checkAndPublish(steps, ports.release, settings, "ECR", ports.signing)
+    await verifySignature(steps, ports.signing, image, settings, "staging")
     const stack = await steps.step("terraform apply (aws)", "terraform", async (ctx) => {
       const result = await ports.terraform.apply({ image }, ctx.signal)
       ctx.note(result.summary)
@@ -149,6 +165,7 @@ export async function deployStaging(plan: StagingPlan, ports: StagingPorts, opti
     })
     previous = registered.previousTaskDefinitionArn
     previousRelease = registered.previousRelease
+    const baseline = await measureBaseline(steps, ports, stack.serviceUrl)
     // From here on the service may be changed, so a failure needs a rollback.
     touched = true
     await steps.step("rollout", "rollout", async (ctx) => {
@@ -163,16 +180,56 @@ export async function deployStaging(plan: StagingPlan, ports: StagingPorts, opti
       ctx.note(`deployment ${outcome.deploymentId} completed after ${outcome.polls} poll(s)`)
     })
     await steps.step("health check", "health", (ctx) => requireHealthy(ports.health, stack.serviceUrl, { version, commit }, ctx))
+    // The ALB now serves only the new release (the health check saw it, the old tasks are drained): its
+    // traffic is the candidate's. A failed or silent analysis fails the step, and the rollback below runs.
+    const { analysis } = ports
+    await steps.step("traffic analysis", analysis.burstBudgetMs + BURST_GRACE_MS, async (ctx) => {
+      const judged = await requireTrafficPasses(
+        { run, step: "rollout", url: stack.serviceUrl, ...(baseline ? { baseline } : {}), thresholds: analysis.thresholds, burst: (u, signal) => analysis.burst(u, signal) },
+        ctx.signal,
+      )
+      ctx.note(`${describeFigures(judged.candidate!)}${baseline ? `; previous release ${describeFigures(baseline)}` : "; no previous release measured"}`)
+    })
   } catch {
     // The failed step is already recorded with its reason. Before apply nothing ran in the cloud that
-    // needs undoing (a pushed image is inert); after it, the service goes back to what it ran.
-    if (applied) await rollBackStaging(run, steps, ports, { touched, previous, previousRelease, rollout, serviceUrl })
+    // needs undoing (a pushed image is inert); after it, the service goes back to what it ran, while
+    // ECS's account of the failure (events, stopped tasks, targets) is read beside the rollback, so the
+    // old release is not kept waiting for the report and the failed tasks are seen before they age out.
+    if (applied) {
+      await Promise.all([
+        gatherDiagnostics(run, { ecs: (signal) => ports.ecs.diagnose(signal) }, { ...(options.signal ? { signal: options.signal } : {}) }),
+        rollBackStaging(run, steps, ports, { touched, previous, previousRelease, rollout, serviceUrl }),
+      ])
+    }
   }
 
   await estimateCost(steps, async (signal) => stagingCostInput(await ports.ecs.facts(signal), settings), plan.pricing, [
     "Production figures are the Terraform defaults (min instances 0): a staging deploy has no GCP credentials to read them.",
   ])
   return finish(run, steps, ports.notify, settings)
+}
+
+/**
+ * One burst at the old release before the rollout, the latency the candidate is compared with. None when
+ * staging was stopped (no old release serves: the candidate is then judged on its error rate alone) or when
+ * the burst could not run (a warning says why). Never fails the deploy.
+ */
+async function measureBaseline(steps: Steps, ports: StagingPorts, serviceUrl: string): Promise<TrafficFigures | undefined> {
+  const { analysis } = ports
+  return softStep(steps, "traffic baseline", analysis.burstBudgetMs + BURST_GRACE_MS, "analysis", async (ctx) => {
+    if ((await ports.ecs.facts(ctx.signal)).desiredCount === 0) {
+      ctx.note("staging was stopped (0 tasks): no previous release to measure; the candidate is judged on its error rate only")
+      return undefined
+    }
+    const burst = await analysis.burst(serviceUrl, ctx.signal)
+    if (burst.figures.requests === 0) {
+      ctx.warn(`no request to the previous release completed (${describeFigures(burst.figures)}); the candidate is judged on its error rate only`)
+      return undefined
+    }
+    if (burst.figures.errorRate > analysis.thresholds.maxErrorRate) ctx.warn(`the previous release itself fails: ${describeFigures(burst.figures)}`)
+    else ctx.note(`previous release: ${describeFigures(burst.figures)}`)
+    return burst.figures
+  })
 }
 
 async function rollBackStaging(
