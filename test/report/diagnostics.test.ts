@@ -46,6 +46,12 @@ describe("boundDiagnostics", () => {
     expect(d!.title).toBe("GET ***")
   })
 
+  it("takes off what a terminal would have interpreted: colours, a progress bar's carriage returns, control bytes", () => {
+    const [d] = boundDiagnostics([{ source: "terraform", title: "\x1b[31mError:\x1b[0m boom\nsecond", lines: ["\x1b[1mwith\x1b[0m a.b,\r\n  on main.tf", "50%\r100%", "bell\x07 nul\x00"] }])
+    expect(d!.title).toBe("Error: boom second")
+    expect(d!.lines).toEqual(["with a.b,", "  on main.tf", "100%", "bell nul"])
+  })
+
   it("keeps links whole (a cut URL leads nowhere) and at most five", () => {
     const url = `https://console.cloud.google.com/logs/query;query=${"q".repeat(900)}`
     const [d] = boundDiagnostics([{ source: "cloud-run", title: "x", lines: [], links: Array.from({ length: 8 }, (_, i) => ({ label: `logs ${i}`, url })) }])

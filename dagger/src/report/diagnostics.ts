@@ -5,6 +5,7 @@
 // break a job summary's or a chat message's size limit. Pure.
 import type { Diagnostic } from "./run-record.js"
 import { redactDeep } from "../shared/redact.js"
+import { stripTerminalCodes } from "../shared/terminal.js"
 import { truncate } from "../shared/text.js"
 import { code, codeBlock, link, text } from "./markdown.js"
 
@@ -52,12 +53,13 @@ export function boundDiagnostics(
 }
 
 function boundOne(d: Diagnostic, limits: DiagnosticLimits): Diagnostic {
-  // A source that handed over a multi-line text still gets one fact per line.
-  const all = d.lines.flatMap((l) => l.split(/\r?\n/))
+  // A source that handed over a multi-line text still gets one fact per line; what a terminal would
+  // have interpreted (colours, cursor moves, a body's control bytes) is garbage in a report.
+  const all = d.lines.flatMap((l) => stripTerminalCodes(l).split("\n"))
   const lines = all.slice(0, limits.lines).map((l) => truncate(l.replace(/\s+$/, ""), limits.lineChars))
   const more = all.length - lines.length
   if (more > 0) lines.push(`… ${more} more line${more === 1 ? "" : "s"}`)
-  const bounded: Diagnostic = { source: truncate(d.source, 40), title: truncate(d.title, limits.titleChars), lines }
+  const bounded: Diagnostic = { source: truncate(d.source, 40), title: truncate(stripTerminalCodes(d.title).replace(/\s*\n\s*/g, " "), limits.titleChars), lines }
   const links = (d.links ?? []).slice(0, limits.links)
   if (links.length > 0) bounded.links = links.map((l) => ({ label: truncate(l.label, 80), url: l.url }))
   return bounded
