@@ -27,6 +27,7 @@ import { createEcsClient, loadEcsSdk, type ECSClient } from "../../dagger/src/aw
 import { jsonApi } from "../../dagger/src/aws/signed-api.js"
 import { awsNames } from "../../dagger/src/terraform/stacks.js"
 import { botoCalls, type BotoCall } from "../support/boto3.js"
+import { degradedProxy, startFaultyServer, type Plan } from "../support/faulty-server.js"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import { attestArgs, CONTAINER_FILES, COSIGN_PASSWORD_ENV, DOCKER_CONFIG_DIR, signArgs, verifyArgs, verifyAttestationArgs } from "../../dagger/src/supply-chain/sign/commands.js"
@@ -586,6 +587,37 @@ describe("deploy-staging through the SDK entrypoint", () => {
       slow.remove()
     }
   }, 60_000)
+
+  it("a candidate healthy on /health but failing 5 % of / fails its traffic analysis on the ALB → rolled back, the report naming the error rate", async () => {
+    // The ALB serves whatever ECS points it at: the old release, then (after the pipeline's rollout) the new
+    // one failing every 20th request to /, then the old one again after the rollback's update.
+    let plan: Plan = () => ({ kind: "proxy", target: oldApp.url })
+    const alb = await startFaultyServer((r) => plan(r))
+    awsProxy.hold = ({ action, body }) => {
+      if (action === "UpdateService" && body.includes('"taskDefinition"')) {
+        const to = (JSON.parse(body) as { taskDefinition: string }).taskDefinition
+        plan = to === previousArn ? () => ({ kind: "proxy", target: oldApp.url }) : degradedProxy(newApp.url, { failPath: "/", failEvery: 20 })
+      }
+      return 0
+    }
+    try {
+      const { report: r, run } = report(await deploy({ albUrl: alb.url }))
+      expect(r).toMatchObject({ verdict: "rolled-back", succeeded: false })
+      expect(run.failingStep).toBe("traffic analysis")
+      expect(run.steps.find((s) => s.name === "traffic analysis")!.detail).toMatch(/^traffic analysis failed: error rate \d+\.\d % > 1\.0 % \(\d+ of \d+ requests failed\)/)
+      // Judged against the burst the old release answered before the rollout.
+      expect(run.steps.find((s) => s.name === "traffic baseline")).toMatchObject({ outcome: "succeeded", detail: expect.stringMatching(/^previous release: \d+ requests, 0 errors/) })
+      expect(run.analysis).toEqual([expect.objectContaining({ step: "rollout", source: "synthetic", verdict: "fail", baseline: expect.objectContaining({ errors: 0 }) })])
+      expect(run.rollback).toMatchObject({ attempted: true, outcome: "succeeded" })
+      expect((await currentTaskDefinition()).arn).toBe(previousArn)
+      // The burst's failed answer and ECS's account of the service are both in the report.
+      expect(run.diagnostics?.map((d) => d.source)).toEqual(expect.arrayContaining(["analysis", "ecs"]))
+      expect(r.markdown).toContain("GET / → 500")
+    } finally {
+      awsProxy.hold = undefined
+      await alb.close()
+    }
+  })
 
   describe("a deployment alarm fails the rollout (issue 14): ECS rolls back, the report names the alarm and carries ECS's diagnostics", () => {
     // moto models no deployment alarms, events or rollbacks: this endpoint sits between the module and the
