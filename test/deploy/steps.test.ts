@@ -184,6 +184,7 @@ function memoryCloudRun() {
       },
       facts: async () => ({ minInstances: 0 }),
       diagnose: async () => [],
+      servedTraffic: async () => ({ noSignal: "no Cloud Monitoring in this test" }),
     },
   }
 }

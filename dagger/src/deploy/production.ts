@@ -26,6 +26,8 @@ import { describeTraffic, validateTag } from "../gcp/traffic.js"
 import { firstLine } from "../shared/text.js"
 import { type AnalysisPort, type HealthPort, type NotifyPort, type ReleasePort, type TerraformPort } from "./ports.js"
 import { describeFigures, requireTrafficPasses } from "../analysis/require.js"
+import { requireServedTraffic } from "../analysis/served-traffic.js"
+import { SERVED_TRAFFIC_TIMEOUT_MS, type ServedTraffic } from "../gcp/served-traffic.js"
 import { softStep, startSteps, type Steps } from "./step-runner.js"
 import { releaseEnvironment, requireReleaseOrder, type ServingRelease } from "./release-order.js"
 import { optionalAwsSecrets, presentSecrets, requireGcpSecrets } from "../config/credentials.js"
@@ -80,6 +82,11 @@ export interface CloudRunPort {
   /** 100 % back on `to`, the canary tag removed, read back. */
   rollBack(input: { to: string; tag: string }, signal: AbortSignal): Promise<TrafficChange>
   facts(signal: AbortSignal): Promise<CloudRunFacts>
+  /**
+   * What Cloud Run served `revision` between `from` and `to` (Cloud Monitoring). Missing data or a refused
+   * reading is `{ noSignal }` with the reason, never an error; rejects only with the signal's reason.
+   */
+  servedTraffic(input: { revision: string; from: Date; to: Date }, signal: AbortSignal): Promise<ServedTraffic>
   /** What Cloud Run says about `revision` (else its latest created one) and the service, after a failure. Read-only. */
   diagnose(input: { revision?: string }, signal: AbortSignal): Promise<Diagnostic[]>
 }
@@ -194,12 +201,16 @@ export async function deployProduction(
               return b.figures
             })
           : undefined
+      const servedTraffic = settings.analysis.servedTraffic.enabled
       for (const s of canary) {
         const name = `canary ${s.percent}%`
-        // Pause + one burst: the burst is bounded by analysis.budgetSeconds, so the step gets that much more.
-        const budgetMs = stepTimeoutMs(settings, "rollout") + stepTimeoutMs(settings, "health") + s.holdMs + analysis.burstBudgetMs
+        // Pause + one burst (bounded by analysis.budgetSeconds) + one served-traffic reading (bounded by its own
+        // budget): the step gets that much more.
+        const budgetMs = stepTimeoutMs(settings, "rollout") + stepTimeoutMs(settings, "health") + s.holdMs + analysis.burstBudgetMs +
+          (servedTraffic ? SERVED_TRAFFIC_TIMEOUT_MS : 0)
         await steps.step(name, budgetMs, async (ctx) => {
           const shifted = await ports.cloudRun.shift({ candidate: c.revision, previous: c.previous, percent: s.percent, tag }, ctx.signal)
+          const shiftedAt = new Date(ports.clock.now())
           if (s.holdMs > 0) await ports.sleep(s.holdMs, ctx.signal)
           // At 100 % the service URL itself must serve the new release; below, only the tag URL is certain to.
           const url = s.percent === 100 && c.serviceUrl ? c.serviceUrl : c.url
@@ -210,7 +221,29 @@ export async function deployProduction(
             { run, step: name, url: c.url, baseline, thresholds: analysis.thresholds, burst: (u, signal) => analysis.burst(u, signal) },
             ctx.signal,
           )
-          ctx.note(`traffic ${describeTraffic(shifted.traffic)}; healthy at ${url}; ${describeFigures(judged.candidate!)} at ${c.url}`)
+          // Then what Cloud Run served the candidate since the shift (Cloud Monitoring), beside the previous
+          // revision while it still serves a share: a fail fails the step, no signal is recorded and shown only.
+          const served = servedTraffic
+            ? await requireServedTraffic(
+                {
+                  run,
+                  step: name,
+                  candidate: c.revision,
+                  ...(hasPrevious && s.percent < 100 ? { previous: c.previous } : {}),
+                  from: shiftedAt,
+                  to: new Date(ports.clock.now()),
+                  thresholds: analysis.thresholds,
+                  read: (revision, window, signal) => ports.cloudRun.servedTraffic({ revision, ...window }, signal),
+                },
+                ctx.signal,
+              )
+            : undefined
+          const servedNote = !served
+            ? ""
+            : served.verdict === "pass"
+              ? `; served traffic ${describeFigures(served.candidate!)}`
+              : `; served traffic: no signal (${served.reason ?? "no reason given"})`
+          ctx.note(`traffic ${describeTraffic(shifted.traffic)}; healthy at ${url}; ${describeFigures(judged.candidate!)} at ${c.url}${servedNote}`)
         })
       }
     } catch (err) {
