@@ -79,6 +79,11 @@ describe("rolloutVerdict on DescribeServices shapes (test/fixtures/ecs-rollout)"
     })
   })
 
+  it("with the alarms' rollback off, the failed deployment is ours to roll back, and the detail says ECS will not", () => {
+    const c = cases.find((x) => x.name === "alarm-failed-no-rollback")!
+    expect(rolloutVerdict(c.describeServices.services[0]!, c.deploymentId).detail).toMatch(/ECS does not roll back \(the service's alarms rollback is off\)/)
+  })
+
   it("without the alarm event it is the circuit breaker's rollback, as before", () => {
     const c = cases.find((x) => x.name === "rollback-started")!
     expect(rolloutVerdict(c.describeServices.services[0]!, c.deploymentId)).not.toHaveProperty("trigger")

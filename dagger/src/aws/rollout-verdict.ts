@@ -150,8 +150,9 @@ function rollbackPrimary(service: ServiceView, ours: string, alarmFailed: boolea
 /**
  * Verdict on the rollout of deployment `deploymentId`.
  * - success: that deployment is PRIMARY, rolloutState COMPLETED and running = desired;
- * - failure: it FAILED, the circuit breaker rolled it back, another deployment replaced it, or the service
- *   is no longer ACTIVE;
+ * - failure: it FAILED, the circuit breaker or a deployment alarm rolled it back, another deployment
+ *   replaced it, or the service is no longer ACTIVE; `states` (the alarms CloudWatch reports in ALARM)
+ *   only sharpens which alarm a deployment alarm's failure names;
  * - pending: anything else (in progress, or completed but still short of running tasks).
  */
 export function rolloutVerdict(service: ServiceView, deploymentId: string, states: AlarmStates = {}): Verdict {
@@ -160,15 +161,21 @@ export function rolloutVerdict(service: ServiceView, deploymentId: string, state
   const alarm = alarmFailure(service, deploymentId, states)
   const verdict = breakerVerdict(service, deploymentId, alarm !== undefined)
   if (!alarm || verdict.state !== "failure") return verdict
+  if (verdict.kind !== "rolled-back" && verdict.kind !== "deployment-failed") return { ...verdict, trigger: "alarm", alarms: alarm.alarms }
   // The breaker's words ("circuit breaker") would mislead here: say the alarm did it, and which.
   const rollback = verdict.kind === "rolled-back" ? service.deployments?.find((d) => d.id === verdict.rollbackDeploymentId) : undefined
+  const rollbackOff = service.deploymentConfiguration?.alarms?.rollback === false
   return {
     ...verdict,
     trigger: "alarm",
     alarms: alarm.alarms,
     detail:
       `deployment ${deploymentId} failed: ${describeAlarms(alarm, states)}` +
-      (rollback ? `; ECS rolled back, PRIMARY is now ${describeDeployment(rollback)}` : "; ECS did not roll back (alarms rollback is off)") +
+      (rollback
+        ? `; ECS rolled back, PRIMARY is now ${describeDeployment(rollback)}`
+        : rollbackOff
+          ? "; ECS does not roll back (the service's alarms rollback is off)"
+          : "; ECS has started no rollback deployment") +
       ". See the alarm's graph in CloudWatch and the diagnostics below for what the new release did wrong.",
   }
 }
