@@ -522,8 +522,12 @@ describe("deploy-staging through the SDK entrypoint", () => {
     await stopService(ecs, ref, { budgetMs: 5_000, intervalMs: 50 })
     expect((await describeService(ecs, ref, { tags: true })).tags).toContainEqual({ key: PREVIOUS_DESIRED_COUNT_TAG, value: "1" })
 
-    const { report: r } = report(await deploy({ albUrl: newApp.url }))
+    const { report: r, run } = report(await deploy({ albUrl: newApp.url }))
     expect(r.succeeded).toBe(true)
+    // No old release served, so none was measured: the candidate is judged on its error rate alone.
+    expect(run.steps.find((s) => s.name === "traffic baseline")?.detail).toMatch(/^staging was stopped \(0 tasks\): no previous release to measure/)
+    expect(run.analysis).toEqual([expect.objectContaining({ step: "rollout", verdict: "pass" })])
+    expect(run.analysis![0]).not.toHaveProperty("baseline")
     const after = await describeService(ecs, ref, { tags: true })
     expect(after.desiredCount).toBe(1)
     expect(after.tags ?? []).not.toContainEqual(expect.objectContaining({ key: PREVIOUS_DESIRED_COUNT_TAG }))
