@@ -10,6 +10,7 @@ import { startApp, type AppServer } from "../support/app-server.js"
 import { startCloudRunFake, type CloudRunFake } from "../support/cloud-run-fake.js"
 import {
   execArgs,
+  keySigning,
   makeCheckout,
   NEW_RELEASE,
   OLD_RELEASE,
@@ -28,6 +29,10 @@ import { startMoto, type Moto } from "../support/moto.js"
 import { startWebhookReceiver, unreachableUrl, type WebhookReceiver } from "../support/webhook-receiver.js"
 import { createEcsClient, loadEcsSdk, type ECSClient } from "../../dagger/src/aws/ecs-client.js"
 import type { Diagnostic, StepAnalysis } from "../../dagger/src/report/run-record.js"
+import { attestArgs, CONTAINER_FILES, DOCKER_CONFIG_DIR, GITHUB_ACTIONS_ISSUER, signArgs, verifyArgs, verifyAttestationArgs } from "../../dagger/src/supply-chain/sign/commands.js"
+import { cosignScript } from "../support/cosign-script.js"
+import { createServer, type IncomingMessage } from "node:http"
+import type { AddressInfo } from "node:net"
 
 interface Report {
   verdict: string
@@ -48,6 +53,7 @@ interface RunJson {
   urls: { service?: string; canary?: string; run?: string }
   analysis?: StepAnalysis[]
   diagnostics?: Diagnostic[]
+  signature?: { signer: string; attestations: string[]; verified: boolean; detail: string }
 }
 
 const GCP_TOKEN = "planted-gcp-access-token-ya29-never-printed"
@@ -144,7 +150,7 @@ function versionOf(revision: string): string | undefined {
  * `builtDigest`: the manifest digest the build's tarball names (read only when the tag is already taken);
  * unset = an unscripted read, so a run that reads it without a reason fails.
  */
-function deploy(args: Record<string, ArgValue> = {}, opts: { aws?: boolean; scan?: "clean" | "critical"; builtDigest?: string } = {}) {
+function deploy(args: Record<string, ArgValue> = {}, opts: { aws?: boolean; scan?: "clean" | "critical"; builtDigest?: string; checkoutDir?: string; cosign?: ReturnType<typeof cosignScript> } = {}) {
   double.reset()
   const world = worldScript({
     scan: opts.scan ?? "clean",
@@ -160,6 +166,8 @@ function deploy(args: Record<string, ArgValue> = {}, opts: { aws?: boolean; scan
     },
   })
   double.setScript((q) => {
+    const signed = opts.cosign?.(q)
+    if (signed !== undefined) return signed
     const tar = !q.list && q.leaf === "stdout" && execArgs(q.chain).at(-1)?.[0] === "tar"
     if (tar && opts.builtDigest) return JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: "application/vnd.oci.image.manifest.v1+json", digest: opts.builtDigest }] })
     return world(q)
@@ -173,7 +181,7 @@ function deploy(args: Record<string, ArgValue> = {}, opts: { aws?: boolean; scan
         }
   return callFunction(double, {
     fn: "deploy-production",
-    constructorArgs: { source: double.hostDirectory(checkout.dir) },
+    constructorArgs: { source: double.hostDirectory(opts.checkoutDir ?? checkout.dir) },
     args: {
       commit: NEW_RELEASE.commit,
       version: NEW_RELEASE.version,
@@ -181,6 +189,8 @@ function deploy(args: Record<string, ArgValue> = {}, opts: { aws?: boolean; scan
       gcpAccessToken: double.secret("GCP_ACCESS_TOKEN", GCP_TOKEN),
       webhook: double.secret("DEPLOY_WEBHOOK_URL", `${receiver.url}/hooks/${WEBHOOK}`),
       runUrl: RUN_URL,
+      // Signed with the world's key (cosign answered by the script) unless a case says otherwise.
+      ...keySigning(double),
       ...aws,
       ...args,
     },
@@ -507,6 +517,140 @@ describe("deploy-production through the SDK entrypoint", () => {
       expect(fake.state.requests.filter((q) => q.method !== "GET")).toEqual([])
       expect(observedTraffic()).toEqual([[`${settings.production.names.service}-00001-old`, 100]])
       expect(tagDigest()).toBe(published)
+    })
+  })
+
+  describe("signed keyless, verified before the candidate revision (issue 15)", () => {
+    const REQUEST_TOKEN = "planted-actions-oidc-request-token-never-printed"
+    const IDENTITY = "https://github.com/acme/portfolio/.github/workflows/production-gcp.yml@refs/heads/main"
+    /** GitHub's token service: a fresh id token per request, for the audience asked. */
+    let tokens: { url: string; asked: { authorization: string; audience: string | null }[]; minted: string[]; close(): Promise<void> }
+    let signing: ReturnType<typeof makeCheckout>
+    const writes = () => fake.state.requests.filter((q) => q.method !== "GET")
+    const cosignExecs = () => double.execs().filter((e) => e.args[0] === "cosign" && e.ranSeq !== undefined)
+    beforeAll(async () => {
+      const asked: { authorization: string; audience: string | null }[] = []
+      const minted: string[] = []
+      const server = createServer((req: IncomingMessage, res) => {
+        const url = new URL(req.url ?? "/", "http://127.0.0.1")
+        asked.push({ authorization: String(req.headers.authorization ?? ""), audience: url.searchParams.get("audience") })
+        const jwt = [Buffer.from(JSON.stringify({ alg: "RS256" })).toString("base64url"), Buffer.from(JSON.stringify({ n: minted.length })).toString("base64url"), `planted-minted-signature-${minted.length}`].join(".")
+        minted.push(jwt)
+        res.writeHead(200, { "content-type": "application/json" })
+        res.end(JSON.stringify({ count: 1, value: jwt }))
+      })
+      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+      tokens = {
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/_apis/distributedtask/hubs/build/plans/x/jobs/y/idtoken?api-version=2.0`,
+        asked,
+        minted,
+        close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+      }
+      const text = pipelineYaml({
+        awsEndpoint: awsProxy.url,
+        region: moto.region,
+        cloudRunEndpoint: google.url,
+        // This suite is about signing: a latency blip on a busy test machine must not roll the canary back.
+        analysis: { requests: 40, concurrency: 8, thresholds: { p95SlackMs: 5_000 } },
+        canarySteps: [100],
+        signing: { production: "block", identity: { ...settings.signing.identity, repository: "acme/portfolio" } },
+      })
+      signing = makeCheckout(text)
+    })
+    afterAll(async () => {
+      await tokens?.close()
+      signing?.remove()
+    })
+    beforeEach(() => {
+      tokens.asked.length = 0
+      tokens.minted.length = 0
+    })
+    const unsigned = { signingKey: undefined, signingPassword: undefined }
+    const keyless = () => ({ ...unsigned, oidcRequestToken: double.secret("ACTIONS_ID_TOKEN_REQUEST_TOKEN", REQUEST_TOKEN), oidcRequestUrl: double.secret("ACTIONS_ID_TOKEN_REQUEST_URL", tokens.url) })
+
+    it("a fresh id token per cosign command, mounted as a secret; verified by the workflow's identity; then the canary; the report shows it", async () => {
+      const result = await deploy(keyless(), { checkoutDir: signing.dir, cosign: cosignScript() })
+      const { report: r, run } = report(result)
+      expect(r).toMatchObject({ verdict: "succeeded", succeeded: true })
+      const names = run.steps.map((s) => s.name)
+      // The staging stop runs beside the release, so its step may sit anywhere among these.
+      const order = ["publish to Artifact Registry", "sign and attest", "verify signature", "terraform apply (gcp)", "candidate revision"].map((n) => names.indexOf(n))
+      expect(order.every((at, i) => at >= 0 && (i === 0 || at > order[i - 1]!))).toBe(true)
+      expect(run.steps.filter((s) => ["sign and attest", "verify signature"].includes(s.name)).map((s) => s.outcome)).toEqual(["succeeded", "succeeded"])
+
+      const commit = NEW_RELEASE.commit
+      const verifier = { kind: "keyless", certificateIdentity: IDENTITY } as const
+      const execs = cosignExecs()
+      expect(execs.map((e) => e.args)).toEqual([
+        signArgs(r.image, { kind: "keyless" }, commit),
+        attestArgs(r.image, { kind: "keyless" }, "sbom"),
+        attestArgs(r.image, { kind: "keyless" }, "scan"),
+        verifyArgs(r.image, verifier, commit),
+        verifyAttestationArgs(r.image, verifier, "sbom"),
+        verifyAttestationArgs(r.image, verifier, "scan"),
+      ])
+      expect(execs[3]!.args).toEqual(expect.arrayContaining(["--certificate-identity", IDENTITY, "--certificate-oidc-issuer", GITHUB_ACTIONS_ISSUER]))
+      // Three tokens for Sigstore, each asked with the runner's request token, each mounted where cosign reads it.
+      expect(tokens.asked).toEqual([0, 1, 2].map(() => ({ authorization: `bearer ${REQUEST_TOKEN}`, audience: "sigstore" })))
+      execs.slice(0, 3).forEach((e, i) => {
+        const mounted = e.mounts.find((m) => m.path === CONTAINER_FILES.identityToken)
+        expect(mounted?.op).toBe("withMountedSecret")
+        expect(mounted?.source?.at(-1)).toMatchObject({ field: "setSecret", args: { plaintext: tokens.minted[i] } })
+      })
+      for (const e of execs) {
+        // Artifact Registry's login as the docker config: the access token the publish used.
+        const config = e.mounts.find((m) => m.path === `${DOCKER_CONFIG_DIR}/config.json`)
+        const auths = JSON.parse(String(config!.source!.at(-1)!.args["plaintext"])) as { auths: Record<string, { auth: string }> }
+        expect(Buffer.from(auths.auths["us-west1-docker.pkg.dev"]!.auth, "base64").toString()).toBe(`oauth2accesstoken:${GCP_TOKEN}`)
+      }
+      for (const e of execs.slice(3)) expect(e.mounts.some((m) => m.path === CONTAINER_FILES.identityToken)).toBe(false)
+
+      expect(run.signature).toMatchObject({ signer: expect.stringContaining(IDENTITY), attestations: ["CycloneDX SBOM", "scan verdict"], verified: true })
+      expect(r.markdown).toContain(`**✅ Verified** · **Signer** \`${IDENTITY} (keyless, issuer ${GITHUB_ACTIONS_ISSUER})\``)
+      expect(observedTraffic()).toEqual([[expect.stringMatching(/^portfolio-prod-/), 100]])
+      expect(observedTraffic()[0]![0]).not.toBe(`${settings.production.names.service}-00001-old`)
+      const secrets = [REQUEST_TOKEN, GCP_TOKEN, ...tokens.minted]
+      expect(double.secretLeaks()).toEqual([])
+      for (const e of double.execs()) for (const v of secrets) expect(JSON.stringify({ args: e.args, env: e.env })).not.toContain(v)
+      for (const text of [result.stdout, result.stderr, r.markdown, r.json]) for (const v of secrets) expect(text).not.toContain(v)
+    })
+
+    it("the scan attestation is missing: refused before any Cloud Run write, with cosign's reason", async () => {
+      const cosign = cosignScript({ refuse: { command: "verify-attestation", type: "urn:portfolio-pipeline:scan-verdict:v1", refusal: "missingScan" } })
+      const { report: r, run } = report(await deploy(keyless(), { checkoutDir: signing.dir, cosign }))
+      expect(r).toMatchObject({ verdict: "failed", succeeded: false })
+      expect(run.failingStep).toBe("verify signature")
+      expect(run.steps.find((s) => s.name === "verify signature")!.detail).toMatch(
+        /cosign verify-attestation \(scan verdict\) of .* failed \(exit code 1\): Error: none of the attestations matched the predicate type: urn:portfolio-pipeline:scan-verdict:v1/,
+      )
+      expect(run.rollback).toMatchObject({ attempted: false, outcome: "not-needed" })
+      expect(double.execs().filter((e) => e.args[0] === "terraform")).toEqual([])
+      expect(writes()).toEqual([])
+      expect(observedTraffic()).toEqual([[`${settings.production.names.service}-00001-old`, 100]])
+      expect(r.markdown).toContain("❌ Not verified")
+    })
+
+    it("the scan verdict attested is not PASS: cosign's policy refuses, and the reason says what it required", async () => {
+      const cosign = cosignScript({ refuse: { command: "verify-attestation", type: "urn:portfolio-pipeline:scan-verdict:v1", refusal: "scanNotPass" } })
+      const { report: r, run } = report(await deploy(keyless(), { checkoutDir: signing.dir, cosign }))
+      expect(run.failingStep).toBe("verify signature")
+      const detail = run.steps.find((s) => s.name === "verify signature")!.detail!
+      expect(detail).toContain("Error: 1 validation errors occurred")
+      expect(detail).toContain(`a scan verdict PASS for this commit made by the identity ${IDENTITY}`)
+      expect(writes()).toEqual([])
+      expect(r.succeeded).toBe(false)
+    })
+
+    it("unsigned under signing.production: block (the committed policy): refused before any Cloud Run write", async () => {
+      const { report: r, run } = report(await deploy(unsigned, { checkoutDir: signing.dir, cosign: cosignScript() }))
+      expect(r).toMatchObject({ verdict: "failed", succeeded: false })
+      expect(run.failingStep).toBe("verify signature")
+      expect(run.steps.find((s) => s.name === "verify signature")!.detail).toMatch(/is unsigned .*signing\.production in ci\/pipeline\.yaml is block.*--signing-key, or keyless/)
+      expect(cosignExecs()).toEqual([])
+      expect(tokens.asked).toEqual([])
+      expect(writes()).toEqual([])
+      expect(observedTraffic()).toEqual([[`${settings.production.names.service}-00001-old`, 100]])
+      expect(r.markdown).toContain("⚠️ Unsigned")
     })
   })
 

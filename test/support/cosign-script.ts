@@ -38,7 +38,8 @@ export function cosignStderr(refusal: CosignRefusal): string {
 export function cosignScript(opts: { refuse?: { command: "verify" | "verify-attestation"; type?: string; refusal: CosignRefusal } } = {}) {
   return (q: LeafQuery): unknown => {
     if (q.list || q.leaf !== "stdout") return undefined
-    const args = execArgs(q.chain).at(-1) ?? []
+    const exec = [...q.chain].reverse().find((l) => l.field === "withExec")
+    const args = ((exec?.args["args"] as string[] | undefined) ?? []).map(String)
     if (args[0] !== "cosign") return undefined
     const [, command] = args
     const ref = args.at(-1) ?? ""

@@ -10,7 +10,8 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { stringify } from "yaml"
 import { parseSettings, type Settings } from "../../dagger/src/config/settings.js"
-import { execError, type Chain, type LeafQuery, type ScriptFn } from "./engine-double.js"
+import { execError, type Chain, type EngineDouble, type LeafQuery, type ObjectRef, type ScriptFn } from "./engine-double.js"
+import { cosignScript } from "./cosign-script.js"
 import { repoRoot } from "../tools/paths.js"
 
 /** A 40-hex commit and the version the deploy bakes in, for the "new" and "old" releases. */
@@ -36,7 +37,7 @@ export interface WorldSettings {
   healthBudgetSeconds?: number
   /** timeouts.stepMinutes.rollout in seconds (the rollout's wait budget is cut to fit). Default 2 min. */
   rolloutStepSeconds?: number
-  /** ci/pipeline.yaml signing. Default: the committed identity with both policies warn (the suites about other things deploy unsigned). */
+  /** ci/pipeline.yaml signing. Default: the committed policies, and the checkout's test public key (ci/cosign.pub) for --signing-key. */
   signing?: Partial<Settings["signing"]>
   /** production.canary.pauseSeconds. Default 0. */
   pauseSeconds?: number
@@ -71,7 +72,7 @@ export function pipelineYaml(o: WorldSettings): string {
     thresholds: { ...data.analysis.thresholds, ...thresholds },
   }
   if (o.canarySteps) data.production.canary.steps = o.canarySteps
-  data.signing = { ...data.signing, staging: "warn", production: "warn", ...o.signing }
+  data.signing = { ...data.signing, identity: { ...data.signing.identity, publicKey: SIGNING_PUBLIC_KEY_FILE }, ...o.signing }
   data.production.health = health
   // A 5-minute run, with step budgets that fit inside it (the committed ones do not: settings refuse that).
   data.timeouts = { runMinutes: 5, stepMinutes: { build: 2, test: 1, scan: 1, publish: 1, terraform: 2, rollout: 2, health: 1, rollback: 2, notify: 1 } }
@@ -88,11 +89,26 @@ export function settingsOf(text: string): Settings {
   return parseSettings(text)
 }
 
-/** A checkout with ci/pipeline.yaml, ci/pricing.yaml and an empty accepted-findings file. */
+/**
+ * The deploys sign with a key by default (keySigning): cosign is answered by the script (cosign-script.ts),
+ * so the key is a planted text, and the checkout carries the public key the deploy verifies against.
+ */
+export const SIGNING_PUBLIC_KEY_FILE = "cosign.pub"
+export const SIGNING_PUBLIC_KEY = "-----BEGIN PUBLIC KEY-----\nplanted-world-public-key\n-----END PUBLIC KEY-----\n"
+export const SIGNING_KEY = "-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\nplanted-world-private-key-never-printed\n-----END ENCRYPTED SIGSTORE PRIVATE KEY-----\n"
+export const SIGNING_PASSWORD = "planted-world-key-password-never-printed"
+
+/** The signing flags of a world deploy: the planted key and its password, as Secrets. */
+export function keySigning(double: EngineDouble): { signingKey: ObjectRef; signingPassword: ObjectRef } {
+  return { signingKey: double.secret("COSIGN_PRIVATE_KEY", SIGNING_KEY), signingPassword: double.secret("COSIGN_PASSWORD", SIGNING_PASSWORD) }
+}
+
+/** A checkout with ci/pipeline.yaml, ci/pricing.yaml, the signing public key and an empty accepted-findings file. */
 export function makeCheckout(pipeline: string): { dir: string; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), "deploy-e2e-"))
   mkdirSync(join(dir, "ci"))
   writeFileSync(join(dir, "ci/pipeline.yaml"), pipeline)
+  writeFileSync(join(dir, "ci", SIGNING_PUBLIC_KEY_FILE), SIGNING_PUBLIC_KEY)
   writeFileSync(join(dir, "ci/pricing.yaml"), readFileSync(join(repoRoot, "ci/pricing.yaml"), "utf8"))
   writeFileSync(join(dir, "ci/.trivyignore.yaml"), "vulnerabilities: []\n")
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) }
@@ -153,6 +169,8 @@ export interface WorldScript {
   digest?: string
   /** When set, `terraform apply` fails with this stderr (exit code 1). */
   applyFails?: string
+  /** cosign's answers. Default: every command succeeds (cosign-script.ts). */
+  cosign?: ScriptFn
 }
 
 /**
@@ -160,8 +178,11 @@ export interface WorldScript {
  * fails loudly when the module starts running a tool the test did not expect.
  */
 export function worldScript(w: WorldScript): ScriptFn {
+  const cosign = w.cosign ?? cosignScript()
   return (q: LeafQuery) => {
     if (q.list) return undefined
+    const signed = cosign(q)
+    if (signed !== undefined) return signed
     const execs = execArgs(q.chain)
     const last = execs.at(-1) ?? []
     const tf = last[0] === "terraform" ? last[1] : undefined
