@@ -16,8 +16,9 @@ const COMMIT = "c0ffee1234567890abcdef1234567890abcdef12"
 const IMAGE = `registry.test/portfolio@sha256:${"a".repeat(64)}`
 const secret = (name: string) => ({ name }) as unknown as Secret
 
-// The deploy world's settings with the committed policy (the world itself warns in both environments).
-const BLOCKING = pipelineYaml({ signing: { staging: "warn", production: "block" } })
+// The deploy world's settings with the committed signing section (the world adds a public key of its own).
+const COMMITTED = parseSettings(readFileSync(join(repoRoot, "ci/pipeline.yaml"), "utf8")).signing
+const BLOCKING = pipelineYaml({ signing: COMMITTED })
 
 function settingsWith(edit: (s: Settings) => void): Settings {
   const s = parseSettings(BLOCKING)
