@@ -195,10 +195,18 @@ describe("time budgets that contradict each other are refused at load, naming bo
         "the build, test, scan and SBOM step gets the build's budget plus the longer of test and scan. Shorten the first or lengthen the second.",
     ],
     [
-      "one canary step (shift, hold, health check) is longer than the run",
+      "one canary step (shift, hold, health check, burst) is longer than the run",
       { "timeouts.runMinutes": 36, "timeouts.stepMinutes.rollout": 31 },
-      "timeouts.stepMinutes.rollout + timeouts.stepMinutes.health + production.canary.pauseSeconds (36.5 min) is longer than " +
-        "timeouts.runMinutes (36 min): each canary step gets a traffic shift, its hold and a health check. Shorten the first or lengthen the second.",
+      "timeouts.stepMinutes.rollout + timeouts.stepMinutes.health + production.canary.pauseSeconds + analysis.budgetSeconds (36.833 min) " +
+        "is longer than timeouts.runMinutes (36 min): each canary step gets a traffic shift, its hold, a health check and one analysis burst. " +
+        "Shorten the first or lengthen the second.",
+    ],
+    [
+      "a canary step fits the run only without its analysis burst",
+      { "timeouts.runMinutes": 37, "timeouts.stepMinutes.rollout": 31, "analysis.budgetSeconds": 40 },
+      "timeouts.stepMinutes.rollout + timeouts.stepMinutes.health + production.canary.pauseSeconds + analysis.budgetSeconds (37.167 min) " +
+        "is longer than timeouts.runMinutes (37 min): each canary step gets a traffic shift, its hold, a health check and one analysis burst. " +
+        "Shorten the first or lengthen the second.",
     ],
     [
       "the canary holds alone use up the run",

@@ -90,10 +90,11 @@ export function budgetContradictions(s: Settings): BudgetContradiction[] {
   const rollout = step("rollout")
   const health = step("health")
   if (rollout && health) {
+    const burst = setting("analysis.budgetSeconds", s.analysis.budgetSeconds)
     mustFit(
-      sum(`${rollout.label} + ${health.label} + ${pause.label}`, pause.path, [rollout, health, pause]),
+      sum(`${rollout.label} + ${health.label} + ${pause.label} + ${burst.label}`, pause.path, [rollout, health, pause, burst]),
       run,
-      "each canary step gets a traffic shift, its hold and a health check",
+      "each canary step gets a traffic shift, its hold, a health check and one analysis burst",
     )
   }
   const holds = s.production.canary.steps.length - 1
