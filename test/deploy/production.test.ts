@@ -25,6 +25,7 @@ import {
 import { callFunction, startEngineDouble, type ArgValue, type EngineDouble } from "../support/engine-double.js"
 import { degradedProxy, startFaultyServer, type FaultyServer } from "../support/faulty-server.js"
 import { imageTagKey, startGoogleApisFake, type GoogleApisFake } from "../support/google-apis-fake.js"
+import { startMonitoringFake, type MonitoringFake } from "../support/monitoring-fake.js"
 import { startMoto, type Moto } from "../support/moto.js"
 import { startWebhookReceiver, unreachableUrl, type WebhookReceiver } from "../support/webhook-receiver.js"
 import { createEcsClient, loadEcsSdk, type ECSClient } from "../../dagger/src/aws/ecs-client.js"
@@ -75,6 +76,8 @@ let fake: CloudRunFake
 let google: CountingProxy
 /** Artifact Registry's image tags (tags.get, asked before a push), behind `google`. */
 let registry: GoogleApisFake
+/** Cloud Monitoring behind the Google endpoint, for the suite that reads served traffic. */
+let monitoring: MonitoringFake | undefined
 let double: EngineDouble
 let ecs: ECSClient
 let newApp: AppServer
@@ -215,7 +218,7 @@ beforeAll(async () => {
   awsProxy = await startCountingProxy(moto.endpoint)
   ;[newApp, oldApp, receiver] = await Promise.all([startApp(NEW_RELEASE), startApp(OLD_RELEASE), startWebhookReceiver()])
   registry = await startGoogleApisFake(GCP_TOKEN)
-  google = await startGoogleApis(() => fake.endpoint, { artifactRegistry: () => registry.endpoint })
+  google = await startGoogleApis(() => fake.endpoint, { artifactRegistry: () => registry.endpoint, monitoring: () => monitoring?.endpoint })
   // Bursts of 40 (8 of them warm-up, 8 at a time). The p95 slack is wider than the committed 50 ms: on this
   // shared 2-core machine other suites' load moves the p95 of a small burst by 100 ms and more, and the
   // latency case (400 → 800 ms) is far past both limits anyway.
@@ -329,6 +332,49 @@ describe("deploy-production through the SDK entrypoint", () => {
     expect(run.cost?.stoppingStaging.stoppedNow).toBe(true)
     expect(r.markdown).toContain("Production deploy succeeded")
     expect(receiver.requests[0]?.json).toMatchObject({ environment: "production", verdict: "succeeded" })
+  })
+
+  it("served traffic (Cloud Monitoring) with 5 % 5xx fails canary 10% naming the figure, though the burst passes; rolled back", async () => {
+    const text = pipelineYaml({
+      awsEndpoint: awsProxy.url,
+      region: moto.region,
+      cloudRunEndpoint: google.url,
+      analysis: { requests: 40, warmupRequests: 8, concurrency: 8, requestTimeoutMs: 3000, thresholds: { p95SlackMs: 200 }, servedTraffic: { enabled: true } },
+    })
+    const served = makeCheckout(text)
+    monitoring = await startMonitoringFake({ token: GCP_TOKEN })
+    try {
+      const { project, region } = settings.production.gcp
+      const service = settings.production.names.service
+      // Real users got 10 errors in 200 from the new revision, whatever window is asked for; the burst's
+      // own requests (the healthy app) pass, so only the served figures can tell.
+      monitoring.serving({ project, region, service, revision: (name) => versionOf(name) === NEW_RELEASE.version }, [
+        { code: 200, count: 190, latencyMs: 30 },
+        { code: 503, count: 10, latencyMs: 4 },
+      ])
+      const { report: r, run } = report(await deploy({}, { checkoutDir: served.dir }))
+
+      expect(r).toMatchObject({ verdict: "rolled-back", succeeded: false })
+      expect(run.failingStep).toBe("canary 10%")
+      const figure = "error rate 5.0 % > 1.0 % (10 of 200 requests failed)"
+      expect(run.steps.find((s) => s.name === "canary 10%")?.detail).toContain(`served traffic (Cloud Monitoring) failed its analysis: ${figure}`)
+      expect(run.analysis?.map((a) => [a.step, a.source, a.verdict])).toEqual([
+        ["canary 10%", "synthetic", "pass"],
+        ["canary 10%", "served-traffic", "fail"],
+      ])
+      expect(run.analysis![1]).toMatchObject({ candidate: { requests: 200, errors: 10 }, reason: figure })
+      // The report shows the served figures beside the limit, with the figure that failed (Markdown-escaped).
+      expect(r.markdown).toContain(`**canary 10%** (served traffic) — ❌ fail: ${figure.replace(">", "\\>")}`)
+      expect(observedTraffic()).toEqual([[`${service}-00001-old`, 100]])
+      // Read with the deploy's own credential, for the candidate and for the previous revision (which has no data).
+      const revisions = monitoring.requests.map((q) => /revision_name = "([^"]+)"/.exec(q.query["filter"]?.[0] ?? "")?.[1])
+      expect(new Set(revisions)).toEqual(new Set([run.steps.find((s) => s.name === "candidate revision")!.detail!.split(" ")[0], `${service}-00001-old`]))
+      expect(monitoring.requests.every((q) => q.authorization === `Bearer ${GCP_TOKEN}`)).toBe(true)
+    } finally {
+      await monitoring.close()
+      monitoring = undefined
+      served.remove()
+    }
   })
 
   it("the candidate turns unhealthy at 10 % → all traffic back on the previous revision, verified", async () => {
