@@ -9,7 +9,7 @@ import { execError, type LeafQuery } from "./engine-double.js"
 
 /**
  * What real cosign v2.6.5 answers when a verification fails, by cause: the exit code and the stderr it
- * wrote in test/supply-chain/cosign-real.test.ts (test/fixtures/cosign, kept equal to the binary there).
+ * wrote in test/supply-chain/sign/cosign-real.test.ts (test/fixtures/cosign, kept equal to the binary there).
  */
 export const COSIGN_REFUSALS = {
   /** `cosign verify` of a digest nothing signed (a tampered digest). */

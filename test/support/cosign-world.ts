@@ -2,7 +2,7 @@
 // (oci-registry.ts), the pinned cosign (test/tools/setup.mjs), a key pair made for the run, and every file
 // the module mounts (CONTAINER_FILES in dagger/src/supply-chain/sign/commands.ts) written at the same path
 // under a temporary root: the key, the public key, the CycloneDX SBOM, the scan verdict and the Rego
-// policies, all made by the module's own functions. Used by test/supply-chain/cosign-real.test.ts and
+// policies, all made by the module's own functions. Used by test/supply-chain/sign/cosign-real.test.ts and
 // bench/sign.ts.
 //
 // Offline: cosign's verify commands fetch Sigstore's trusted root from TUF first, unless trusted material

@@ -31,7 +31,7 @@ export const GO_TOOLS = {
   hclfmt: { module: "github.com/hashicorp/hcl/v2/cmd/hclfmt", version: "v2.24.0" },
   // jq's language in Go: runs the workflows' report steps (jq on the DeployReport JSON) in tests.
   gojq: { module: "github.com/itchyny/gojq/cmd/gojq", version: "v0.12.19" },
-  // The module's signing commands run for real against a local registry (test/supply-chain/cosign-real.test.ts).
+  // The module's signing commands run for real against a local registry (test/supply-chain/sign/cosign-real.test.ts).
   // Keep this release equal to the cosign image the module pins. Cold build on a 2-CPU machine: ~5-9 minutes
   // (8.5 min measured with other builds sharing the CPUs); the largest step of a fresh setup.
   cosign: { module: "github.com/sigstore/cosign/v2/cmd/cosign", version: "v2.6.5" },

@@ -27,11 +27,11 @@ import {
   verifyAttestationArgs,
   type AttestationKind,
   type CosignFiles,
-} from "../../dagger/src/supply-chain/sign/commands.js"
-import { attestationPolicy } from "../../dagger/src/supply-chain/sign/policies.js"
-import { startCosignWorld, WORLD_COMMIT, type CosignRun, type CosignWorld } from "../support/cosign-world.js"
-import type { PushedImage } from "../support/oci-registry.js"
-import { repoRoot } from "../tools/paths.js"
+} from "../../../dagger/src/supply-chain/sign/commands.js"
+import { attestationPolicy } from "../../../dagger/src/supply-chain/sign/policies.js"
+import { startCosignWorld, WORLD_COMMIT, type CosignRun, type CosignWorld } from "../../support/cosign-world.js"
+import type { PushedImage } from "../../support/oci-registry.js"
+import { repoRoot } from "../../tools/paths.js"
 
 const COMMIT = WORLD_COMMIT
 const OTHER_COMMIT = "0123456789abcdef0123456789abcdef01234567"
