@@ -63,10 +63,14 @@ function hashOf(...parts) {
   return h.digest("hex").slice(0, 16)
 }
 
-/** Runs `install` unless the stamp `name` already holds `hash`. */
-function step(name, hash, install) {
+/**
+ * Runs `install` unless the stamp `name` already holds `hash` and what it installed (`product`) is still
+ * there. The product is checked apart from the hash: folded into it, a first install would stamp
+ * "absent" and the next run would install everything again.
+ */
+function step(name, hash, install, product) {
   const file = join(stamps, name)
-  if (existsSync(file) && readFileSync(file, "utf8") === hash) return
+  if (existsSync(file) && readFileSync(file, "utf8") === hash && (product === undefined || existsSync(product))) return
   const t0 = Date.now()
   install()
   mkdirSync(stamps, { recursive: true })
@@ -78,28 +82,28 @@ function npmCi(dir) {
   const lock = join(root, dir, "package-lock.json")
   if (!existsSync(lock)) return
   const nm = join(root, dir, "node_modules")
-  step(`npm-${dir === "." ? "root" : dir}`, hashOf(lock) + existsSync(nm), () =>
-    sh("npm", ["ci", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: join(root, dir) }))
+  step(`npm-${dir === "." ? "root" : dir}`, hashOf(lock), () =>
+    sh("npm", ["ci", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: join(root, dir) }), nm)
 }
 
 function pythonTool(name, { requirement, bin }) {
   const venv = join(tools, `venv-${name}`)
-  step(`py-${name}`, requirement + existsSync(join(venv, "bin", bin)), () => {
+  step(`py-${name}`, requirement, () => {
     sh("python3", ["-m", "venv", venv])
     sh(join(venv, "bin", "pip"), ["install", "--quiet", "--disable-pip-version-check", requirement])
-  })
+  }, join(venv, "bin", bin))
 }
 
 function goTool(name, { module, version }) {
   const bin = join(tools, "bin")
-  step(`go-${name}`, `${module}@${version}` + existsSync(join(bin, name)), () =>
-    sh("go", ["install", `${module}@${version}`], { env: { ...process.env, GOBIN: bin, CGO_ENABLED: "0" } }))
+  step(`go-${name}`, `${module}@${version}`, () =>
+    sh("go", ["install", `${module}@${version}`], { env: { ...process.env, GOBIN: bin, CGO_ENABLED: "0" } }), join(bin, name))
 }
 
 function runtimeNode({ version, package: pkg }) {
   const prefix = join(tools, "runtime-node")
-  step("runtime-node", `${pkg}@${version}` + existsSync(join(prefix, "node_modules", pkg, "bin", "node")), () =>
-    sh("npm", ["install", "--no-audit", "--no-fund", "--no-save", "--loglevel=error", "--prefix", prefix, `${pkg}@${version}`]))
+  step("runtime-node", `${pkg}@${version}`, () =>
+    sh("npm", ["install", "--no-audit", "--no-fund", "--no-save", "--loglevel=error", "--prefix", prefix, `${pkg}@${version}`]), join(prefix, "node_modules", pkg, "bin", "node"))
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
