@@ -52,6 +52,9 @@ export interface BurstResult {
 }
 
 /** Kept of each body for the report. */
+/** A burst ends inside its budget; the margin a step that sends one gets for its own bookkeeping. */
+export const BURST_GRACE_MS = 5_000
+
 export const BODY_EXCERPT_BYTES = 4 * 1024
 /** Read of each body at most; past this the stream is cancelled (the connection is then not reused). */
 export const BODY_DRAIN_BYTES = 1024 * 1024

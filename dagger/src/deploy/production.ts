@@ -27,6 +27,7 @@ import { firstLine } from "../shared/text.js"
 import { type AnalysisPort, type HealthPort, type NotifyPort, type ReleasePort, type TerraformPort } from "./ports.js"
 import { describeFigures, requireTrafficPasses } from "../analysis/require.js"
 import { requireServedTraffic } from "../analysis/served-traffic.js"
+import { BURST_GRACE_MS } from "../analysis/burst.js"
 import { SERVED_TRAFFIC_TIMEOUT_MS, type ServedTraffic } from "../gcp/served-traffic.js"
 import { softStep, startSteps, type Steps } from "./step-runner.js"
 import { releaseEnvironment, requireReleaseOrder, type ServingRelease } from "./release-order.js"
@@ -114,8 +115,6 @@ export interface ProductionPorts {
 
 const STOP_STEP = "stop AWS staging"
 const CANDIDATE_STEP = "candidate revision"
-/** A burst ends inside its budget; this is the margin the baseline step gets for the step's own bookkeeping. */
-const BURST_GRACE_MS = 5_000
 
 /** The cost estimate's input (pure): production as Cloud Run reports it, staging as the stop left it. */
 export function productionCostInput(

@@ -23,6 +23,7 @@ import type { Settings } from "../config/settings.js"
 import { awsNames } from "../terraform/stacks.js"
 import { type AnalysisPort, type HealthPort, type NotifyPort, type ReleasePort, type TerraformPort } from "./ports.js"
 import { describeFigures, requireTrafficPasses } from "../analysis/require.js"
+import { BURST_GRACE_MS } from "../analysis/burst.js"
 import { gatherDiagnostics } from "./diagnostics.js"
 import { releaseEnvironment, requireReleaseOrder, type ServingRelease } from "./release-order.js"
 import { softStep, startSteps, type Steps } from "./step-runner.js"
@@ -94,8 +95,6 @@ export interface StagingPorts {
   notify: NotifyPort
 }
 
-/** A burst ends inside its budget; this is the margin its step gets for the step's own bookkeeping. */
-const BURST_GRACE_MS = 5_000
 
 /**
  * Which rollback a failure after `terraform apply` calls for (pure). Nothing to do when the service was
