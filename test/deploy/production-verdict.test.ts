@@ -88,7 +88,7 @@ async function deploy(s: Settings, serviceUrl: string, onShift: (percent: number
   const plan = planProduction({ settings: s, pricing, commit: NEW_RELEASE.commit, version: NEW_RELEASE.version, skipAwsStop: true })
   return deployProduction(plan, {
     clock: { now: () => Date.now() },
-    release: { check: async () => ({ scan: { counts: {}, gate: "passed", topFindings: [] }, publish: async () => IMAGE }) },
+    release: { check: async () => ({ scan: { counts: {}, gate: "passed", topFindings: [] }, publish: async () => ({ ref: IMAGE }) }) },
     terraform: { apply: async () => ({ serviceUrl, summary: "0 to add, 0 to change, 0 to destroy" }) },
     cloudRun: cloudRunPort(s, onShift),
     stopStaging: { unavailable: "not in this test" },

@@ -30,7 +30,16 @@ import { startMoto, type Moto } from "../support/moto.js"
 import { startWebhookReceiver, unreachableUrl, type WebhookReceiver } from "../support/webhook-receiver.js"
 import { createEcsClient, loadEcsSdk, type ECSClient } from "../../dagger/src/aws/ecs-client.js"
 import type { Diagnostic, StepAnalysis } from "../../dagger/src/report/run-record.js"
-import { attestArgs, CONTAINER_FILES, DOCKER_CONFIG_DIR, GITHUB_ACTIONS_ISSUER, signArgs, verifyArgs, verifyAttestationArgs } from "../../dagger/src/supply-chain/sign/commands.js"
+import {
+  attestArgs,
+  CONTAINER_FILES,
+  DOCKER_CONFIG_DIR,
+  GITHUB_ACTIONS_ISSUER,
+  SCAN_VERDICT_PREDICATE_TYPE,
+  signArgs,
+  verifyArgs,
+  verifyAttestationArgs,
+} from "../../dagger/src/supply-chain/sign/commands.js"
 import { cosignScript } from "../support/cosign-script.js"
 import { createServer, type IncomingMessage } from "node:http"
 import type { AddressInfo } from "node:net"
@@ -551,13 +560,50 @@ describe("deploy-production through the SDK entrypoint", () => {
       expect(tagDigest()).toBe(published)
     })
 
-    it("the rebuild has another digest: the publish step fails naming the tag, both digests and the fix; nothing pushed, Cloud Run unchanged", async () => {
-      const rebuilt = `sha256:${"e".repeat(64)}`
+    const rebuilt = `sha256:${"e".repeat(64)}`
+    const cosignRuns = () => double.execs().filter((e) => e.args[0] === "cosign" && e.ranSeq !== undefined)
+
+    it("another digest, the published image signed and attested for this commit: deployed, no push, no tag change, not signed again", async () => {
       const { report: r, run } = report(await deploy({}, { builtDigest: rebuilt }))
+      expect(r).toMatchObject({ verdict: "succeeded", succeeded: true, image: `${address()}@${published}` })
+      const publish = run.steps.find((s) => s.name === "publish to Artifact Registry")!
+      expect(publish.outcome).toBe("warning")
+      for (const part of [`${address()}:${NEW_RELEASE.version}`, published, rebuilt, "nothing was pushed", "scan verdict PASS"]) expect(publish.detail).toContain(part)
+      expect(run.warnings).toContainEqual({ source: "publish", message: publish.detail })
+      // The published digest is verified before it is adopted and again before the candidate; nothing signs it anew.
+      const key = { kind: "key" } as const
+      const verification = [verifyArgs(r.image, key, NEW_RELEASE.commit), verifyAttestationArgs(r.image, key, "sbom"), verifyAttestationArgs(r.image, key, "scan")]
+      expect(cosignRuns().map((e) => e.args)).toEqual([...verification, ...verification])
+      expect(run.steps.find((s) => s.name === "sign and attest")).toMatchObject({ outcome: "skipped" })
+      expect(run.steps.find((s) => s.name === "verify signature")).toMatchObject({ outcome: "succeeded" })
+      expect(double.findChains((_, call) => call.leaf === "publish")).toEqual([])
+      const traffic = observedTraffic()
+      expect(traffic).toHaveLength(1)
+      expect(imageOf(traffic[0]![0])).toBe(r.image)
+      expect(envOf(traffic[0]![0])).toMatchObject({ APP_VERSION: NEW_RELEASE.version, APP_COMMIT: NEW_RELEASE.commit })
+      expect(tagDigest()).toBe(published)
+    })
+
+    it("another digest, the published image not verifiable (scan verdict not PASS): fails naming the tag, both digests, the reason and the fix; nothing pushed, Cloud Run unchanged", async () => {
+      const cosign = cosignScript({ refuse: { command: "verify-attestation", type: SCAN_VERDICT_PREDICATE_TYPE, refusal: "scanNotPass" } })
+      const { report: r, run } = report(await deploy({}, { builtDigest: rebuilt, cosign }))
       expect(r).toMatchObject({ verdict: "failed", succeeded: false, image: "" })
       expect(run.failingStep).toBe("publish to Artifact Registry")
       const detail = run.steps.find((s) => s.name === "publish to Artifact Registry")!.detail!
-      for (const part of [`${address()}:${NEW_RELEASE.version}`, published, rebuilt, "same build cache", "bump the version", "not overwritten"]) expect(detail).toContain(part)
+      for (const part of [
+        `${address()}:${NEW_RELEASE.version}`,
+        published,
+        rebuilt,
+        "not overwritten",
+        "could not be verified",
+        "verify-attestation (scan verdict)",
+        "1 validation errors occurred",
+        "same build cache",
+        "bump the version",
+      ]) {
+        expect(detail).toContain(part)
+      }
+      expect(cosignRuns().map((e) => e.args[1])).toEqual(["verify", "verify-attestation", "verify-attestation"])
       expect(double.findChains((_, call) => call.leaf === "publish")).toEqual([])
       expect(double.execs().filter((e) => e.args[0] === "terraform" && e.args[1] === "apply")).toEqual([])
       expect(fake.state.requests.filter((q) => q.method !== "GET")).toEqual([])

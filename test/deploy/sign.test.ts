@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest"
 import type { Secret } from "@dagger.io/dagger"
 import { parseSettings, type Settings } from "../../dagger/src/config/settings.js"
-import { keylessIdentity, planSigning, signAndAttest, verifySignature } from "../../dagger/src/deploy/sign.js"
+import { keylessIdentity, planSigning, recordAdoptedSignature, signAndAttest, verifySignature } from "../../dagger/src/deploy/sign.js"
 import { startSteps } from "../../dagger/src/deploy/step-runner.js"
 import { decideVerdict, startRun } from "../../dagger/src/report/run-record.js"
 import { pipelineYaml } from "../support/deploy-world.js"
@@ -124,6 +124,19 @@ describe("the sign and verify steps", () => {
     expect(run.steps.map((s) => s.outcome)).toEqual(["skipped", "warning"])
     expect(run.warnings).toEqual([{ source: "signing", message: expect.stringMatching(/unsigned .*deployed anyway because signing\.production is warn/) }])
     expect(decideVerdict(run).verdict).toBe("succeeded")
+  })
+
+  it("an image adopted at publish (a re-run's verified published build) is not signed again, and is verified again before the rollout", async () => {
+    const { run, steps } = stepsFor(configured)
+    const signing = recordingSigning({ signer: "key ci/cosign.pub" })
+    recordAdoptedSignature(steps, signing, IMAGE)
+    await verifySignature(steps, signing, IMAGE, configured, "production")
+    steps.close()
+    expect(signing.signed).toEqual([])
+    expect(signing.verified).toEqual([IMAGE])
+    expect(run.steps.map((s) => [s.name, s.outcome])).toEqual([["sign and attest", "skipped"], ["verify signature", "succeeded"]])
+    expect(run.steps[0]!.detail).toMatch(/not signed again: .*earlier run of this commit, verified before it was adopted/)
+    expect(run.signature).toEqual({ signer: "key ci/cosign.pub", attestations: ["CycloneDX SBOM", "scan verdict"], verified: true, detail: expect.stringContaining("verified") })
   })
 
   it("a signed image that does not verify is refused whatever the policy", async () => {

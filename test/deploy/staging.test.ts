@@ -331,15 +331,52 @@ describe("deploy-staging through the SDK entrypoint", () => {
       expect(await tagDigest()).toBe(published)
     })
 
-    it("the rebuild has another digest: the publish step fails naming the tag, both digests and the fix; nothing pushed or changed", async () => {
-      const rebuilt = `sha256:${"e".repeat(64)}`
-      const before = await currentTaskDefinition()
+    const rebuilt = `sha256:${"e".repeat(64)}`
+    const cosignRuns = () => double.execs().filter((e) => e.args[0] === "cosign" && e.ranSeq !== undefined)
+
+    it("another digest, the published image signed and attested for this commit: deployed, no push, no tag change, not signed again", async () => {
       const { report: r, run } = report(await deploy({ albUrl: newApp.url, builtDigest: rebuilt }))
+      expect(r).toMatchObject({ verdict: "succeeded", succeeded: true })
+      expect(r.image).toMatch(new RegExp(`/${repository()}@${published}$`))
+      const publish = run.steps.find((s) => s.name === "publish to ECR")!
+      expect(publish.outcome).toBe("warning")
+      for (const part of [`${repository()}:${NEW_RELEASE.version}`, published, rebuilt, "nothing was pushed", "scan verdict PASS"]) expect(publish.detail).toContain(part)
+      expect(run.warnings).toContainEqual({ source: "publish", message: publish.detail })
+      // The published digest is verified before it is adopted and again before the rollout; nothing signs it anew.
+      const key = { kind: "key" } as const
+      const verification = [verifyArgs(r.image, key, NEW_RELEASE.commit), verifyAttestationArgs(r.image, key, "sbom"), verifyAttestationArgs(r.image, key, "scan")]
+      expect(cosignRuns().map((e) => e.args)).toEqual([...verification, ...verification])
+      expect(run.steps.find((s) => s.name === "sign and attest")).toMatchObject({ outcome: "skipped" })
+      expect(run.steps.find((s) => s.name === "verify signature")).toMatchObject({ outcome: "succeeded" })
+      expect(run.signature).toMatchObject({ verified: true, attestations: ["CycloneDX SBOM", "scan verdict"] })
+      expect(double.findChains((_, call) => call.leaf === "publish")).toEqual([])
+      expect((await currentTaskDefinition()).image).toBe(r.image)
+      expect(await tagDigest()).toBe(published)
+    })
+
+    it("another digest, the published image not verifiable (another commit's signature): fails naming the tag, both digests, the reason and the fix; nothing pushed or changed", async () => {
+      const before = await currentTaskDefinition()
+      const cosign = cosignScript({ refuse: { command: "verify", refusal: "otherCommit" } })
+      const { report: r, run } = report(await deploy({ albUrl: newApp.url, builtDigest: rebuilt, cosign }))
       expect(r).toMatchObject({ verdict: "failed", succeeded: false })
       expect(run.failingStep).toBe("publish to ECR")
       const detail = run.steps.find((s) => s.name === "publish to ECR")!.detail!
-      for (const part of [`${repository()}:${NEW_RELEASE.version}`, published, rebuilt, "same build cache", "bump the version"]) expect(detail).toContain(part)
+      for (const part of [
+        `${repository()}:${NEW_RELEASE.version}`,
+        published,
+        rebuilt,
+        "not overwritten",
+        "could not be verified",
+        "missing or incorrect annotation",
+        "same build cache",
+        "bump the version",
+      ]) {
+        expect(detail).toContain(part)
+      }
+      // Only the verification of the published digest ran: nothing signed, nothing pushed, ECS untouched.
+      expect(cosignRuns().map((e) => e.args[1])).toEqual(["verify"])
       expect(double.findChains((_, call) => call.leaf === "publish")).toEqual([])
+      expect(double.execs().filter((e) => e.args[0] === "terraform")).toEqual([])
       expect((await currentTaskDefinition()).arn).toBe(before.arn)
       expect(await tagDigest()).toBe(published)
     })

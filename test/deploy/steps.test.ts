@@ -41,7 +41,7 @@ function healthOf(serving: (url: string) => { version: string; commit: string } 
   }
 }
 
-const released = (): CheckedImage => ({ scan: { counts: {}, gate: "passed", topFindings: [] }, publish: async () => IMAGE })
+const released = (): CheckedImage => ({ scan: { counts: {}, gate: "passed", topFindings: [] }, publish: async () => ({ ref: IMAGE }) })
 const quiet = { notify: async () => undefined }
 
 describe("stagingRollbackAction", () => {
@@ -357,7 +357,7 @@ describe("checkAndPublish: the release steps both deploys begin with", () => {
       blocker: new Error("scan gate failed: 1 blocking finding"),
       publish: async () => {
         published = true
-        return IMAGE
+        return { ref: IMAGE }
       },
     }
     try {

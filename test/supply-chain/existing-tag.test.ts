@@ -1,13 +1,15 @@
 // Re-running a deploy of a published commit: the tag is looked up in a real moto ECR repository with
 // IMMUTABLE tags (which refuses the tag again, as AWS does), or in Artifact Registry's tags.get on the
 // local Google APIs fake; the engine double scripts what the build's tarball and the push answer. Same
-// digest → reused with no push; another digest → a clear failure and the tag keeps its image.
+// digest → reused with no push; another digest → the published image adopted once it verifies, else a clear
+// failure, and the tag keeps its image.
 import { createHash, generateKeyPairSync } from "node:crypto"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import { dag } from "@dagger.io/dagger"
 import { AwsApiError, jsonApi, type AwsTarget } from "../../dagger/src/aws/signed-api.js"
 import {
   artifactRegistryTagDigest,
+  adoptPublished,
   decideTag,
   ecrTagDigest,
   indexDigest,
@@ -16,7 +18,8 @@ import {
   type ArtifactRegistryApi,
   type ArtifactRegistryImage,
 } from "../../dagger/src/supply-chain/existing-tag.js"
-import { publishImage, type PublishTarget } from "../../dagger/src/supply-chain/publish.js"
+import { publishImage, type AdoptOptions, type PublishTarget } from "../../dagger/src/supply-chain/publish.js"
+import { ToolError } from "../../dagger/src/shared/tool-errors.js"
 import { startEngineDouble, withDouble, type EngineDouble, type LeafQuery } from "../support/engine-double.js"
 import { startGoogleApisFake, type GoogleApisFake } from "../support/google-apis-fake.js"
 import { startMoto, type Moto } from "../support/moto.js"
@@ -72,12 +75,23 @@ function target(): PublishTarget {
 }
 
 /** publishImage as the release port runs it, inside the engine double. */
-function publish() {
+function publish(adopt: AdoptOptions = {}) {
   return withDouble(double, async () => {
     const image = dag.container().from("portfolio-build")
     const t = { ...target(), login: { host: HOST, username: "AWS", password: dag.setSecret("ecr-password", "pw") } }
-    return publishImage(image, t, TAG, () => tarballDigest(image.asTarball(), TRIVY))
+    return publishImage(image, t, TAG, () => tarballDigest(image.asTarball(), TRIVY), adopt)
   })
+}
+
+/** A verifier standing in for the signing port's verify: records what it was asked, answers `outcome`. */
+function verifier(outcome: string | Error) {
+  const asked: string[] = []
+  const verifyPublished = async (ref: string): Promise<string> => {
+    asked.push(ref)
+    if (outcome instanceof Error) throw outcome
+    return outcome
+  }
+  return { asked, verifyPublished }
 }
 
 const pushes = () => double.findChains((_, call) => call.leaf === "publish")
@@ -146,17 +160,94 @@ describe("publishImage over a tag that may be taken", () => {
     expect(msg).toMatch(/same build cache/)
     expect(msg).toMatch(/bump the version/)
     expect(msg).toMatch(/never|not overwritten/)
+    expect(msg).toContain("nothing verifies signatures in this call")
     expect(pushes()).toEqual([])
     expect(await ecrTagDigest(api, REPO, TAG)).toBe(published)
+  })
+
+  it("adopts a tag holding another build once the published digest verifies: no push, the published digest answered", async () => {
+    const published = await putImage(manifest("a"))
+    double.setScript(engineScript(manifest("b").digest))
+    const v = verifier("signature by key ci/cosign.pub and CycloneDX SBOM, scan verdict verified for commit 0123456789ab")
+    const out = await publish({ verifyPublished: v.verifyPublished })
+    expect(v.asked).toEqual([`${HOST}/${REPO}@${published}`])
+    expect(out).toMatchObject({ ref: `${HOST}/${REPO}@${published}`, reused: true })
+    expect(out.adopted).toContain(manifest("b").digest)
+    expect(out.adopted).toContain("verified for commit 0123456789ab")
+    expect(pushes()).toEqual([])
+    expect(await ecrTagDigest(api, REPO, TAG)).toBe(published)
+  })
+
+  it("fails when the published digest does not verify, with cosign's complaint as the reason; the tag keeps its image", async () => {
+    const published = await putImage(manifest("a"))
+    const rebuilt = manifest("b").digest
+    double.setScript(engineScript(rebuilt))
+    const refusal = new ToolError({
+      step: `cosign verify of ${HOST}/${REPO}@${published}`,
+      command: "cosign verify ...",
+      exitCode: 12,
+      output: "Error: no matching signatures: missing or incorrect annotation\nmain.go:69: error during command execution",
+      fix: "The image is not deployed: it must carry a signature for this commit",
+    })
+    const err = await publish({ verifyPublished: verifier(refusal).verifyPublished }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(TagConflictError)
+    const msg = (err as Error).message
+    for (const part of [`${HOST}/${REPO}:${TAG}`, published, rebuilt, "could not be verified", "exit code 12", "missing or incorrect annotation", "--signing-key", "bump the version"]) {
+      expect(msg).toContain(part)
+    }
+    expect(msg).not.toContain("The image is not deployed")
+    expect(pushes()).toEqual([])
+    expect(await ecrTagDigest(api, REPO, TAG)).toBe(published)
+  })
+
+  it("a verification cancelled with the step fails as cancelled, not as a tag conflict", async () => {
+    await putImage(manifest("a"))
+    double.setScript(engineScript(manifest("b").digest))
+    const controller = new AbortController()
+    const cancelled = new Error("the run exceeded timeouts.runMinutes")
+    const verifyPublished = async (): Promise<string> => {
+      controller.abort(cancelled)
+      throw cancelled
+    }
+    await expect(publish({ verifyPublished, signal: controller.signal })).rejects.toBe(cancelled)
+    expect(pushes()).toEqual([])
   })
 })
 
 describe("decideTag and indexDigest", () => {
   const d = (c: string) => `sha256:${c.repeat(64)}`
-  it("pushes only a free tag", () => {
-    expect(decideTag("r:1", undefined, undefined)).toEqual({ action: "push" })
-    expect(decideTag("r:1", d("a"), d("a"))).toEqual({ action: "reuse", digest: d("a") })
-    expect(() => decideTag("r:1", d("a"), d("b"))).toThrow(TagConflictError)
+  it.each([
+    ["a free tag is pushed", undefined, undefined, { action: "push" }],
+    ["this build's digest is reused", d("a"), d("a"), { action: "reuse", digest: d("a") }],
+    ["another digest is verified before anything else", d("a"), d("b"), { action: "verify", existing: d("a"), built: d("b") }],
+    ["an unreadable build digest counts as another", d("a"), undefined, { action: "verify", existing: d("a"), built: undefined }],
+  ])("%s", (_, existing, built, expected) => {
+    expect(decideTag("r:1", existing, built)).toEqual(expected)
+  })
+
+  describe("adoptPublished: the published image instead of the rebuild, only when verified", () => {
+    const conflict = { existing: d("a"), built: d("b") }
+    it("verified: the published digest, and a warning naming both digests, which one deploys and why", () => {
+      const adopted = adoptPublished("r:1", conflict, { verified: true, detail: "signature and attestations verified for commit abc" })
+      expect(adopted.digest).toBe(d("a"))
+      for (const part of ["r:1", d("a"), d("b"), "nothing was pushed", "deployed", "scan verdict PASS", "verified for commit abc"]) expect(adopted.warning).toContain(part)
+    })
+    it.each([
+      ["no signing configured", "nothing signs this run: no --signing-key and no --oidc-request-token was given"],
+      ["no signature", "cosign verify of r@sha256:aa failed (exit code 10): Error: no signatures found"],
+      ["another commit", "cosign verify of r@sha256:aa failed (exit code 12): Error: no matching signatures: missing or incorrect annotation"],
+      ["scan not PASS", "cosign verify-attestation (scan verdict) of r@sha256:aa failed (exit code 1): Error: 1 validation errors occurred"],
+    ])("not verifiable (%s): TagConflictError naming the tag, both digests, the reason and the fix", (_, reason) => {
+      let err: unknown
+      try {
+        adoptPublished("r:1", conflict, { verified: false, reason })
+      } catch (e) {
+        err = e
+      }
+      expect(err).toBeInstanceOf(TagConflictError)
+      const msg = (err as Error).message
+      for (const part of ["r:1", d("a"), d("b"), reason, "not overwritten", "same build cache", "--signing-key", "bump the version"]) expect(msg).toContain(part)
+    })
   })
 
   it("reads the top manifest digest of an OCI index and refuses anything else", () => {

@@ -14,10 +14,24 @@ export interface CheckedImage {
   scan?: ScanSummary
   /** The first failed gate (tests, then scan, then SBOM); undefined when the image may ship. */
   blocker?: Error
-  /** Pushes exactly the checked image and answers its digest reference (registry/repo@sha256:...). */
-  publish(signal: AbortSignal): Promise<string>
+  /**
+   * Pushes exactly the checked image and answers its digest reference (registry/repo@sha256:...), or the
+   * image already published under its tag (never overwritten; supply-chain/publish.ts).
+   */
+  publish(signal: AbortSignal): Promise<PublishedImage>
   /** What the signing step attests (the SBOM and the scan verdict); absent when the image may not ship. */
   attestations?: AttestationInputs
+}
+
+/** What a publish answers: the digest reference the run deploys. */
+export interface PublishedImage {
+  ref: string
+  /**
+   * Set when the tag already held another build of this commit, verified (signed for this commit, SBOM
+   * and scan PASS attested) and deployed instead of the rebuild: the warning saying so. That image keeps
+   * the signature and attestations it carries; nothing signs it again.
+   */
+  adopted?: string
 }
 
 /** Build → tests ∥ scan ∥ SBOM. Never publishes by itself. */

@@ -136,6 +136,19 @@ export async function signAndAttest(steps: Steps, signing: SigningPort, image: s
 }
 
 /**
+ * The sign-and-attest step for an image the publish adopted (a re-run whose tag held another build,
+ * verified by the signing port before adopting it): skipped, since the image already carries its
+ * signature and attestations and this run's SBOM describes another build. The verify step checks it again.
+ */
+export function recordAdoptedSignature(steps: Steps, signing: SigningPort, image: string): void {
+  const { run } = steps
+  const signer = "signer" in signing.identity ? signing.identity.signer : ""
+  const detail = `not signed again: ${image} was published and signed by an earlier run of this commit, verified before it was adopted`
+  run.signature = { signer, attestations: [...ATTESTATION_LABELS], verified: false, detail }
+  skipStep(run, SIGN_STEP, detail, steps.clock)
+}
+
+/**
  * The "verify signature" step before any rollout: the digest about to be deployed must carry a signature
  * by the expected identity and every attestation (scan verdict PASS for this commit). Unsigned: the
  * environment's policy refuses it (block) or lets it through with a warning (warn). Throws when refused.

@@ -14,7 +14,7 @@ import type { HealthPort, NotifyPort, ReleasePort } from "./ports.js"
 import { softStep, type StepContext, type StepOptions, type Steps } from "./step-runner.js"
 import { requireCommit, resolveVersion } from "../supply-chain/image-ref.js"
 import { requireCommitTime } from "./release-order.js"
-import { signAndAttest, type SigningPort } from "./sign.js"
+import { recordAdoptedSignature, signAndAttest, type SigningPort } from "./sign.js"
 
 /** Time budget of the combined build-and-check step: the build, then the longer of tests and scan. */
 export function checkTimeoutMs(settings: Settings): number {
@@ -24,7 +24,8 @@ export function checkTimeoutMs(settings: Settings): number {
 /**
  * The steps every deploy begins with: build, test, scan and SBOM (a failed gate fails the step, so
  * nothing is published), then publish exactly that image to `registry` (named in the step), then sign it
- * and attest its SBOM and scan verdict (deploy/sign.ts). Records the scan, the published digest
+ * and attest its SBOM and scan verdict (deploy/sign.ts). A re-run whose tag holds another, verified build
+ * deploys that one (a warning on the publish step) and does not sign it again. Records the scan, the published digest
  * reference and the signature on the run and returns the reference. Without `signing` (a pull request's
  * preview, which never takes traffic) nothing is signed.
  */
@@ -37,13 +38,21 @@ export async function checkAndPublish(steps: Steps, release: ReleasePort, settin
     ctx.note(`tests passed, scan gate ${image.scan?.gate ?? "passed"}, SBOM generated`)
     return image
   })
-  const ref = await steps.step(`publish to ${registry}`, "publish", async (ctx) => {
-    const published = await checked.publish(ctx.signal)
-    ctx.note(published)
-    return published
+  const published = await steps.step(`publish to ${registry}`, "publish", async (ctx) => {
+    const image = await checked.publish(ctx.signal)
+    ctx.note(image.ref)
+    if (image.adopted) {
+      ctx.warn(image.adopted)
+      addWarning(run, "publish", image.adopted)
+    }
+    return image
   })
+  const { ref } = published
   run.image = ref
-  if (signing) await signAndAttest(steps, signing, ref, checked.attestations)
+  // An adopted image was verified as published (signed and attested for this commit): attesting this
+  // rebuild's SBOM to it would describe another build.
+  if (signing && published.adopted) recordAdoptedSignature(steps, signing, ref)
+  else if (signing) await signAndAttest(steps, signing, ref, checked.attestations)
   return ref
 }
 

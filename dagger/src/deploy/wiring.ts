@@ -12,7 +12,7 @@ import { checkHealth } from "../health/poll.js"
 import { notifyRun, type NotifyTargets } from "../notify/delivery.js"
 import type { NotifyMode } from "../notify/mode.js"
 import { systemClock, type Clock, type RunRecord, type ScanSummary } from "../report/run-record.js"
-import { publishImage, type PublishTarget } from "../supply-chain/publish.js"
+import { publishImage, type PublishTarget, type VerifyPublished } from "../supply-chain/publish.js"
 import { tarballDigest } from "../supply-chain/existing-tag.js"
 import { buildAndCheckImage, firstBlocker } from "../supply-chain/release.js"
 import { gateReportText, type ScanVerdict } from "../supply-chain/scan/gate.js"
@@ -39,6 +39,12 @@ export function releasePort(input: {
   target: () => Promise<PublishTarget>
   /** The commit's committer time (ISO 8601) for SOURCE_DATE_EPOCH; absent = build.ts's fixed epoch. */
   commitTime?: string
+  /**
+   * Verifies an image already published under the tag (the signing port's verify, as the "verify
+   * signature" step runs it), so a re-run may deploy it instead of a rebuild with another digest.
+   * Absent (a preview, which signs nothing): another digest under the tag fails the publish.
+   */
+  verifyPublished?: VerifyPublished
 }): ReleasePort {
   return {
     async check(signal): Promise<CheckedImage> {
@@ -75,12 +81,14 @@ export function releasePort(input: {
           const target = await login
           // A push cannot be cancelled once it runs in the engine: do not start one for a cancelled step.
           publishSignal.throwIfAborted()
-          // A re-run of a published commit finds its tag taken: reused when the digest matches, else
-          // TagConflictError (existing-tag.ts); the tag is never overwritten.
-          const published = await publishImage(checks.image, target, checks.version, () =>
-            tarballDigest(checks.tarball, input.settings.images.trivy),
-          )
-          return published.ref
+          // A re-run of a published commit finds its tag taken: reused when the digest matches; another
+          // digest is deployed only when verified, else TagConflictError (existing-tag.ts). The tag is
+          // never overwritten.
+          const published = await publishImage(checks.image, target, checks.version, () => tarballDigest(checks.tarball, input.settings.images.trivy), {
+            ...(input.verifyPublished ? { verifyPublished: input.verifyPublished } : {}),
+            signal: publishSignal,
+          })
+          return { ref: published.ref, ...(published.adopted ? { adopted: published.adopted } : {}) }
         },
       }
     },
@@ -190,18 +198,19 @@ export function sharedPorts(input: {
   const target = () => (login ??= input.target())
   // Who signs is checked here, before any cloud call: conflicting or half-given signing flags fail the call.
   const signingPlan = planSigning(settings, input.environment, input.given)
+  const signing = cosignSigningPort({
+    plan: signingPlan,
+    image: settings.images.cosign,
+    registryScheme: settings.signing.registryScheme ?? "https",
+    commit: input.commit,
+    login: async () => (await target()).login,
+    source,
+    secretValues: input.secretValues,
+    now: () => new Date(),
+  })
   return {
     clock: systemClock,
-    signing: cosignSigningPort({
-      plan: signingPlan,
-      image: settings.images.cosign,
-      registryScheme: settings.signing.registryScheme ?? "https",
-      commit: input.commit,
-      login: async () => (await target()).login,
-      source,
-      secretValues: input.secretValues,
-      now: () => new Date(),
-    }),
+    signing,
     release: releasePort({
       source,
       settings,
@@ -210,6 +219,7 @@ export function sharedPorts(input: {
       now: new Date(),
       target,
       ...(input.commitTime ? { commitTime: input.commitTime } : {}),
+      verifyPublished: (ref, signal) => signing.verify(ref, signal),
     }),
     terraform: terraformPort({ source, settings, credentials: input.credentials, now: () => new Date() }),
     health: healthPort(settings, input.environment),

@@ -7,10 +7,16 @@ import { AwsApiError, jsonApi, type AwsTarget } from "../aws/signed-api.js"
 import type { GcpCredentials } from "../config/credentials.js"
 import { GOOGLE_ENDPOINTS, googleApiMessage } from "../terraform/probes/gcp.js"
 
-/** What to do with one tag, given what the registry holds and what was built. */
-export type TagDecision = { action: "push" } | { action: "reuse"; digest: string }
+/**
+ * What to do with one tag, given what the registry holds and what was built: push a free tag, reuse a tag
+ * holding this build, or (the tag holds another build) verify the published image before adopting it.
+ */
+export type TagDecision =
+  | { action: "push" }
+  | { action: "reuse"; digest: string }
+  | { action: "verify"; existing: string; built: string | undefined }
 
-/** The tag exists with another digest: the build is not the one published under this tag. */
+/** The tag exists with another digest and the image under it could not be adopted. */
 export class TagConflictError extends Error {
   override name = "TagConflictError"
 }
@@ -22,13 +28,52 @@ export class TagConflictError extends Error {
 export function decideTag(ref: string, existing: string | undefined, built: string | undefined): TagDecision {
   if (existing === undefined) return { action: "push" }
   if (built === existing) return { action: "reuse", digest: existing }
+  return { action: "verify", existing, built }
+}
+
+/**
+ * What verifying the published digest found, with the verification the deploy's "verify signature" step
+ * runs (the signing port): a signature by the expected identity for this commit, both attestations, scan
+ * verdict PASS. `reason`: why it could not be verified (no signing configured, no signature, another
+ * commit, no PASS).
+ */
+export type PublishedVerification = { verified: true; detail: string } | { verified: false; reason: string }
+
+/** The published image adopted in place of the rebuild: what is deployed, and the warning saying why. */
+export interface AdoptedImage {
+  digest: string
+  warning: string
+}
+
+/**
+ * A tag holding another build (decideTag's "verify"): the published image is deployed instead of the
+ * rebuild only when its verification proves it carries this commit and a passing scan; otherwise a
+ * TagConflictError naming the tag, both digests, why the published image was not adopted, and the fix.
+ * Never answers a push: the tag is never overwritten.
+ */
+export function adoptPublished(
+  ref: string,
+  conflict: { existing: string; built: string | undefined },
+  verification: PublishedVerification,
+): AdoptedImage {
+  const { existing } = conflict
+  const built = conflict.built ?? "(unknown digest)"
+  if (verification.verified) {
+    return {
+      digest: existing,
+      warning:
+        `${ref} already holds ${existing}, not this rebuild (${built}): nothing was pushed and the published image is ` +
+        `deployed, because it is signed by the expected identity for this commit with its SBOM and a scan verdict PASS ` +
+        `(${verification.detail}). A build without the first run's cache is not byte-identical (README "Reproducible images").`,
+    }
+  }
   throw new TagConflictError(
-    `${ref} is already published with digest ${existing}, but this build is ${built ?? "(unknown digest)"}; ` +
-      "the tag is not overwritten. This commit was already published by another build (a build without the " +
-      "first run's cache is not byte-identical, see README \"Reproducible images\"). Re-run with the same build " +
-      "cache, or bump the version (--version) to publish this build under a new tag. Deploying the image " +
-      "already published under the tag needs proof that it carries this commit and a passing scan (signed " +
-      "attestations, not implemented yet), so the deploy stops here.",
+    `${ref} is already published with digest ${existing}, but this build is ${built}; the tag is not overwritten. ` +
+      `The published image was not deployed instead because it could not be verified: ${verification.reason}. ` +
+      "This commit was already published by another build (a build without the first run's cache is not byte-identical, " +
+      "see README \"Reproducible images\"). Re-run with the same build cache; or sign the deploys (--signing-key, or keyless " +
+      "in GitHub Actions) so a published image signed and attested for this commit with a scan verdict PASS can be " +
+      "deployed; or bump the version (--version) to publish this build under a new tag.",
   )
 }
 

@@ -7,7 +7,9 @@
 // as the registry password.
 import { dag, type Container, type Secret } from "@dagger.io/dagger"
 import { jsonApi } from "../aws/signed-api.js"
-import { artifactRegistryTagDigest, decideTag, ecrTagDigest } from "./existing-tag.js"
+import { adoptPublished, artifactRegistryTagDigest, decideTag, ecrTagDigest, type PublishedVerification } from "./existing-tag.js"
+import { firstLine } from "../shared/text.js"
+import { ToolError } from "../shared/tool-errors.js"
 import { awsCredentials, gcpCredentialSecret, readGcpCredentials, type AwsCredentials, type AwsSecrets, type GcpSecrets } from "../config/credentials.js"
 import {
   artifactRegistryAddress,
@@ -41,11 +43,17 @@ export interface PublishTarget {
   tagDigest?: (tag: string) => Promise<string | undefined>
 }
 
-/** What publishing one tag did: pushed the build, or found the same digest under the tag already. */
+/**
+ * What publishing one tag did: pushed the build, found the same digest under the tag already (`reused`),
+ * or found another build there and adopted it after verifying it (`adopted`: the warning saying so).
+ */
 export interface Published {
-  /** `address@sha256:...`. */
+  /** `address@sha256:...`: what the run deploys. */
   ref: string
+  /** Nothing was pushed: the tag already held an image (this build's digest, or the adopted one). */
   reused: boolean
+  /** The tag held another build, verified and deployed instead: the warning saying so. */
+  adopted?: string
 }
 
 /** An ECR authorization token decoded: `username:password`, base64 (username is always AWS). */
@@ -128,16 +136,59 @@ export async function pushImage(image: Container, target: PublishTarget, tag: st
 }
 
 /**
+ * Verifies a published digest reference (`address@sha256:...`) and answers a detail line, or throws the
+ * reason it does not verify. The deploys pass their signing port's verify: the same check as their
+ * "verify signature" step.
+ */
+export type VerifyPublished = (ref: string, signal: AbortSignal) => Promise<string>
+
+/** How publishImage may adopt a tag holding another build. */
+export interface AdoptOptions {
+  /** Absent: nothing can verify here, and another digest under the tag always fails. */
+  verifyPublished?: VerifyPublished
+  /** The publish step's signal: a cancelled verification fails the step as cancelled, not as a conflict. Default: never aborts. */
+  signal?: AbortSignal
+}
+
+/**
  * Publishes `image` as `target.address:tag` without ever overwriting the tag: a free tag is pushed; a
  * tag holding the digest of this build (`builtDigest`, asked only then) is reused with no push; a tag
- * holding another digest fails with TagConflictError (existing-tag.ts).
+ * holding another digest is adopted with no push when `verifyPublished` verifies the published image,
+ * else fails with TagConflictError (existing-tag.ts).
  */
-export async function publishImage(image: Container, target: PublishTarget, tag: string, builtDigest: () => Promise<string>): Promise<Published> {
+export async function publishImage(
+  image: Container,
+  target: PublishTarget,
+  tag: string,
+  builtDigest: () => Promise<string>,
+  adopt: AdoptOptions = {},
+): Promise<Published> {
   const ref = withTag(target.address, tag)
   const existing = target.tagDigest ? await target.tagDigest(tag) : undefined
   const decision = decideTag(ref, existing, existing === undefined ? undefined : await builtDigest())
   if (decision.action === "reuse") return { ref: `${target.address}@${decision.digest}`, reused: true }
+  if (decision.action === "verify") {
+    const published = `${target.address}@${decision.existing}`
+    const verification = await verifyPublishedImage(published, adopt)
+    const adopted = adoptPublished(ref, decision, verification)
+    return { ref: `${target.address}@${adopted.digest}`, reused: true, adopted: adopted.warning }
+  }
   return { ref: await pushImage(image, target, tag), reused: false }
+}
+
+/** The verification of a published image as a value: a refusal is a reason, not an exception. */
+async function verifyPublishedImage(published: string, adopt: AdoptOptions): Promise<PublishedVerification> {
+  const { verifyPublished: verify, signal = new AbortController().signal } = adopt
+  if (!verify) return { verified: false, reason: "nothing verifies signatures in this call" }
+  try {
+    return { verified: true, detail: await verify(published, signal) }
+  } catch (err) {
+    if (signal.aborted) throw err
+    // cosign's own complaint (no signature, another commit, a scan verdict not PASS), without the
+    // verify step's long fix: the conflict's message gives the fix for this case.
+    const reason = err instanceof ToolError ? `${err.step} failed (exit code ${err.exitCode}): ${err.complaint}` : firstLine(err)
+    return { verified: false, reason }
+  }
 }
 
 /** The ECR target for staging: repository staging.names.ecrRepository in staging.aws.region. */
