@@ -214,11 +214,13 @@ export class PortfolioPipeline {
 
   /**
    * Deploys a commit to AWS staging (ECS Fargate behind an ALB): build, tests, Trivy scan and SBOM (a
-   * failed gate stops before anything is pushed) → push to ECR by digest → Terraform (adopt what
-   * exists, plan, apply) → new task definition revision with the digest and APP_VERSION/APP_COMMIT,
-   * service at staging.desiredCount → rollout verdict tied to this deployment → health check on the
-   * ALB's /health requiring this version and commit. On any failure after apply the service goes back
-   * to the previous task definition, verified. Then cost estimate and notifications. Returns the
+   * failed gate stops before anything is pushed) → push to ECR by digest, signed with its SBOM and
+   * scan verdict attested (cosign) → signature verified → Terraform (adopt what exists, plan, apply) →
+   * new task definition revision with the digest and APP_VERSION/APP_COMMIT, service at
+   * staging.desiredCount → rollout verdict tied to this deployment (deployment alarms included) → health
+   * check on the ALB's /health requiring this version and commit → traffic analysis (a burst judged
+   * against the old release's). On any failure after apply the service goes back to the previous task
+   * definition, verified, and the report carries the failure's diagnostics. Then cost estimate and notifications. Returns the
    * report; a failed deploy is a report with succeeded=false, only bad input fails the call.
    * Re-running the same commit is safe; a commit older than the one serving (by --commit-time) is
    * refused before anything changes, unless --allow-older.
@@ -275,10 +277,12 @@ export class PortfolioPipeline {
    * Deploys a commit to GCP production (Cloud Run) with a canary, and stops AWS staging meanwhile.
    * In parallel: scale AWS staging to 0 (previous count remembered; skipped with --skip-aws-stop or
    * without AWS credentials; a failed stop is a warning, never a failed deploy) and build, tests,
-   * Trivy scan and SBOM → push to Artifact Registry by digest. Then Terraform (adopt, plan, apply) →
-   * candidate revision with 0 % traffic behind the canary tag → health check on the tag URL requiring
-   * this version → traffic in steps (pause and health check at each) → on failure all traffic back to
-   * the previous revision, verified. Then cost estimate and notifications. Returns the report; a failed
+   * Trivy scan and SBOM → push to Artifact Registry by digest, signed and attested. Then the signature
+   * verified → Terraform (adopt, plan, apply) → candidate revision with 0 % traffic behind the canary tag
+   * → health check on the tag URL requiring this version → traffic in steps (pause, health check and
+   * traffic analysis at each: a burst on the tag URL and Cloud Run's served-traffic metrics, judged
+   * against the previous release) → on failure all traffic back to the previous revision, verified, and
+   * the report carries the failure's diagnostics. Then cost estimate and notifications. Returns the report; a failed
    * deploy is a report with succeeded=false, only bad input fails the call. A traffic split left by an
    * interrupted run is put back by the next run. A commit older than the one serving (by --commit-time)
    * is refused before anything changes, staging included, unless --allow-older.
