@@ -8,13 +8,11 @@
 import type { PreviewDeployment, PreviewPort, PreviewRemoval } from "../deploy/preview.js"
 import type { GcpSecrets } from "../config/credentials.js"
 import { stepTimeoutMs, type Settings } from "../config/settings.js"
-import { timeBudget, waitForVerdict } from "../shared/wait.js"
+import { timeBudget } from "../shared/wait.js"
 import { apiError, CloudRunError } from "./errors.js"
 import {
   abortable,
   type CloudRunContext,
-  getRevision,
-  pollSettings,
   readServiceTraffic,
   requireBudget,
   serviceName,
@@ -25,8 +23,9 @@ import {
   writable,
 } from "./operations.js"
 import { planPreviewRemoval, planPreviewTraffic, previewRevisionsToDelete, type PreviewTraffic, tagMismatches } from "./preview-traffic.js"
-import { candidateRevisionName, describeTraffic, readTraffic, revisionVerdict, shortName, trafficMismatches, validateCandidate } from "./traffic.js"
+import { candidateRevisionName, describeTraffic, readTraffic, shortName, trafficMismatches, validateCandidate } from "./traffic.js"
 import { connectProductionContext, randomRevisionSuffix } from "./operations.js"
+import { requireRevisionReady, revisionTemplate } from "./revision.js"
 
 export interface PreviewServiceOptions {
   /** Time budget of a deploy (operation and readiness) and of a removal's write, ms. */
@@ -61,32 +60,14 @@ export class PreviewService implements PreviewPort {
     await updateService(ctx, { doing, timeoutMs: this.options.rolloutMs, signal }, (current) => {
       const plan = planPreviewTraffic(readTraffic(current), { tag: input.tag, revision })
       planned = plan
-      const template = current.template ?? {}
-      const [first, ...rest] = template.containers ?? []
-      if (!first) {
-        throw new CloudRunError("rejected", `service '${service}' has no container in its template; re-create it with Terraform (terraform/gcp).`)
-      }
-      const env = (first.env ?? []).filter((e) => !(e.name && e.name in input.env))
-      for (const [name, value] of Object.entries(input.env)) env.push({ name, value })
       const next: Service = {
         ...writable(current),
-        template: { ...template, revision, containers: [{ ...first, image, env }, ...rest] },
+        template: revisionTemplate(current, { service, revision, image, env: input.env }),
         traffic: plan.targets.map(toProtoTarget),
       }
       return { service: next, plan: { targets: plan.targets, expected: plan.expected, notices: plan.notices }, revision }
     })
-    const ready = await waitForVerdict(() => getRevision(ctx, revision, signal), revisionVerdict, {
-      budgetMs: Math.max(1, budget.remainingMs()),
-      intervalMs: pollSettings(ctx).maxDelayMs,
-      signal,
-    })
-    if (ready.verdict.state === "failure") {
-      throw new CloudRunError(
-        ready.verdict.kind === "timed-out" ? "timed-out" : "revision-failed",
-        `preview revision ${revision} is not ready: ${ready.verdict.detail}. Production traffic was not changed.`,
-        { revision },
-      )
-    }
+    await requireRevisionReady(ctx, { revision, what: "preview revision", unchanged: "Production traffic was not changed." }, budget, signal)
     const reading = await this.verify(doing, planned!, signal)
     const uri = reading.tags.find((t) => t.tag === input.tag)?.uri
     if (!uri) {

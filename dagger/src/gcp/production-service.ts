@@ -9,14 +9,13 @@ import type { CloudRunFacts, CloudRunPort } from "../deploy/production.js"
 import type { ServingRelease } from "../deploy/release-order.js"
 import { readGcpCredentials, type GcpSecrets } from "../config/credentials.js"
 import { stepTimeoutMs, type Settings } from "../config/settings.js"
-import { timeBudget, waitForVerdict } from "../shared/wait.js"
+import { timeBudget } from "../shared/wait.js"
 import { CloudRunError } from "./errors.js"
 import {
   type CandidateDeployment,
   type CloudRunContext,
   getRevision,
   getService,
-  pollSettings,
   readServingRelease,
   requireBudget,
   type Service,
@@ -33,11 +32,11 @@ import {
   planTrafficShift,
   readTraffic,
   revisionRelease,
-  revisionVerdict,
   validateCandidate,
   validateTag,
 } from "./traffic.js"
 import { connectProductionContext, randomRevisionSuffix } from "./operations.js"
+import { requireRevisionReady, revisionTemplate } from "./revision.js"
 import { readCloudRunDiagnostics } from "./diagnostics.js"
 import type { Diagnostic } from "../report/run-record.js"
 import { connectMonitoring, type MonitoringClient, readServedTraffic, type ServedTraffic } from "./served-traffic.js"
@@ -91,35 +90,17 @@ export class ProductionService implements CloudRunPort {
     const doing = `deploying revision ${revision} of '${service}'`
     const { result, plan } = await updateService(ctx, { doing, timeoutMs: this.options.rolloutMs, signal }, (current) => {
       const plan = planCandidateTraffic(readTraffic(current, { canaryTag: input.tag }), { candidate: revision, tag: input.tag })
-      const template = current.template ?? {}
-      const [first, ...rest] = template.containers ?? []
-      if (!first) {
-        throw new CloudRunError("rejected", `service '${service}' has no container in its template; re-create it with Terraform (terraform/gcp).`)
-      }
-      const env = (first.env ?? []).filter((e) => !(e.name && e.name in input.env))
-      for (const [name, value] of Object.entries(input.env)) env.push({ name, value })
       const next: Service = {
         ...writable(current),
         client: CLIENT,
-        template: { ...template, revision, containers: [{ ...first, image, env }, ...rest] },
+        template: revisionTemplate(current, { service, revision, image, env: input.env }),
         traffic: plan.targets.map(toProtoTarget),
       }
       return { service: next, plan, revision }
     })
 
     // The operation is done, so Cloud Run considers the service reconciled; confirm the candidate itself.
-    const ready = await waitForVerdict(() => getRevision(ctx, revision, signal), revisionVerdict, {
-      budgetMs: Math.max(1, budget.remainingMs()),
-      intervalMs: pollSettings(ctx).maxDelayMs,
-      signal,
-    })
-    if (ready.verdict.state === "failure") {
-      throw new CloudRunError(
-        ready.verdict.kind === "timed-out" ? "timed-out" : "revision-failed",
-        `candidate revision ${revision} is not ready: ${ready.verdict.detail}. The previous revision keeps serving.`,
-        { revision },
-      )
-    }
+    await requireRevisionReady(ctx, { revision, what: "candidate revision", unchanged: "The previous revision keeps serving." }, budget, signal)
 
     const reading = await verifyTraffic(ctx, doing, plan, input.tag, signal)
     const tagged = reading.tags.find((t) => t.tag === input.tag)
