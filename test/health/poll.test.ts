@@ -84,6 +84,16 @@ describe("checkHealth on a virtual clock", () => {
     expect(dagger.lastError).toMatch(/^refused: connect ECONNREFUSED/)
     expect(() => dagger.assertHealthy()).toThrow(/^unhealthy: /)
   })
+
+  it("a pause that wakes a millisecond early still ends the spent budget as unhealthy, never pending", async () => {
+    // Node's timers may fire ~1 ms before Date.now() says the time is up.
+    const f = fakeIo(() => new Response("", { status: 500 }))
+    const early: HealthCheckIo = { ...f.io, sleep: async (ms) => f.io.sleep(Math.max(0, ms - 1)) }
+    const r = await checkHealth("http://svc", NEW, { intervalMs: 500, budgetSeconds: 1 }, early)
+    expect(r.healthy).toBe(false)
+    expect(r.verdict.state).toBe("unhealthy")
+    expect(r.summary).toMatch(/^unhealthy: /)
+  })
 })
 
 describe("checkHealth cancelled by its signal", () => {

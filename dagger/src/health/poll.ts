@@ -181,7 +181,10 @@ export async function checkHealth(
     const left = policy.budgetMs - (ports.clock() - t0)
     if (wait > 0) await pause(Math.min(wait, Math.max(left, 0)))
   }
-  verdict = healthVerdict(samples, want, policy, ports.clock() - t0)
+  // The loop ends on a decided verdict or with the budget spent. A timer may wake a millisecond before
+  // the clock says the budget is over, and a check that has given up is never still "pending".
+  const elapsed = ports.clock() - t0
+  verdict = healthVerdict(samples, want, policy, verdict.state === "pending" ? Math.max(elapsed, policy.budgetMs) : elapsed)
   const result: Omit<HealthCheckResult, "summary"> = {
     url,
     expected: want,
