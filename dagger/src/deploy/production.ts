@@ -32,8 +32,6 @@ import { SERVED_TRAFFIC_TIMEOUT_MS, type ServedTraffic } from "../gcp/served-tra
 import { softStep, startSteps, type Steps } from "./step-runner.js"
 import { releaseEnvironment, requireReleaseOrder, type ServingRelease } from "./release-order.js"
 import { optionalAwsSecrets, presentSecrets, requireGcpSecrets } from "../config/credentials.js"
-import { loadSettings } from "../config/settings.js"
-import { loadPricing } from "../report/cost.js"
 import { DeployReport, toDeployReport } from "../report/deploy-report.js"
 import { connectProductionService } from "../gcp/production-service.js"
 import { effectiveMode } from "../notify/mode.js"
@@ -41,7 +39,7 @@ import { whileInterruptible } from "../shared/interrupt.js"
 import { sleep } from "../shared/wait.js"
 import { artifactRegistryTarget } from "../supply-chain/publish.js"
 import { Stack } from "../terraform/apply.js"
-import { sharedPorts, stopStagingPort, type DeployCommandInput } from "./wiring.js"
+import { loadReleaseInput, sharedPorts, stopStagingPort, type DeployCommandInput } from "./wiring.js"
 import { gatherDiagnostics, stepFailureSources, type DiagnosticSource } from "./diagnostics.js"
 import { verifySignature, type SigningPort } from "./sign.js"
 
@@ -359,19 +357,8 @@ async function rollBackProduction(
 export async function runDeployProduction(
   input: DeployCommandInput & { skipAwsStop: boolean; canarySteps?: string },
 ): Promise<DeployReport> {
-  const settings = await loadSettings(input.source)
-  const pricing = await loadPricing(input.source)
-  const plan = planProduction({
-    settings,
-    pricing,
-    commit: input.commit,
-    version: input.version,
-    canarySteps: input.canarySteps,
-    skipAwsStop: input.skipAwsStop,
-    commitTime: input.commitTime,
-    allowOlder: input.allowOlder,
-    runUrl: input.runUrl,
-  })
+  const plan = planProduction({ ...(await loadReleaseInput(input)), canarySteps: input.canarySteps, skipAwsStop: input.skipAwsStop })
+  const { settings } = plan
   const { given, values } = await presentSecrets(input.secrets)
   const gcp = requireGcpSecrets(given.gcpCredentials, given.gcpAccessToken)
   // No AWS key at all only skips the staging stop.
@@ -383,16 +370,13 @@ export async function runDeployProduction(
     const ports: ProductionPorts = {
       ...sharedPorts({
         source: input.source,
-        settings,
+        plan,
         environment: "production",
-        commit: plan.commit,
-        version: plan.version,
         target: async () => artifactRegistryTarget(settings, gcp),
         credentials: { stack: Stack.GCP, gcp },
         given,
         mode,
         secretValues: values,
-        ...(plan.commitTime ? { commitTime: plan.commitTime } : {}),
       }),
       cloudRun,
       stopStaging: aws

@@ -28,15 +28,13 @@ import { gatherDiagnostics } from "./diagnostics.js"
 import { releaseEnvironment, requireReleaseOrder, type ServingRelease } from "./release-order.js"
 import { softStep, startSteps, type Steps } from "./step-runner.js"
 import { awsCredentials, presentSecrets, requireAwsSecrets } from "../config/credentials.js"
-import { loadSettings } from "../config/settings.js"
-import { loadPricing } from "../report/cost.js"
 import { DeployReport, toDeployReport } from "../report/deploy-report.js"
 import { openStagingService, stagingTarget } from "../aws/staging-service.js"
 import { effectiveMode } from "../notify/mode.js"
 import { whileInterruptible } from "../shared/interrupt.js"
 import { ecrTarget } from "../supply-chain/publish.js"
 import { Stack } from "../terraform/apply.js"
-import { sharedPorts, type DeployCommandInput } from "./wiring.js"
+import { loadReleaseInput, sharedPorts, type DeployCommandInput } from "./wiring.js"
 import { verifySignature, type SigningPort } from "./sign.js"
 
 /** Validated input of one staging deploy. */
@@ -273,17 +271,8 @@ async function rollBackStaging(
  * any cloud call, then runs the sequence above with the real ports and returns the report.
  */
 export async function runDeployStaging(input: DeployCommandInput): Promise<DeployReport> {
-  const settings = await loadSettings(input.source)
-  const pricing = await loadPricing(input.source)
-  const plan = planStaging({
-    settings,
-    pricing,
-    commit: input.commit,
-    version: input.version,
-    commitTime: input.commitTime,
-    allowOlder: input.allowOlder,
-    runUrl: input.runUrl,
-  })
+  const plan = planStaging(await loadReleaseInput(input))
+  const { settings } = plan
   const { given, values } = await presentSecrets(input.secrets)
   const aws = requireAwsSecrets(given)
   const mode = effectiveMode(settings.notifications.mode, input.notify)
@@ -293,16 +282,13 @@ export async function runDeployStaging(input: DeployCommandInput): Promise<Deplo
     const ports: StagingPorts = {
       ...sharedPorts({
         source: input.source,
-        settings,
+        plan,
         environment: "staging",
-        commit: plan.commit,
-        version: plan.version,
         target: () => ecrTarget(settings, aws),
         credentials: { stack: Stack.AWS, aws },
         given,
         mode,
         secretValues: values,
-        ...(plan.commitTime ? { commitTime: plan.commitTime } : {}),
       }),
       ecs,
     }

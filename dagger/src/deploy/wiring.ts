@@ -22,7 +22,9 @@ import { planSigning, type SigningPort } from "./sign.js"
 import { applyPlan, cloudAdapter, planStack, type StackCredentials } from "../terraform/apply.js"
 import type { AnalysisPort, AppliedStack, CheckedImage, HealthPort, NotifyPort, ReleasePort, TerraformPort } from "./ports.js"
 import type { StopStagingPort } from "./production.js"
-import { toScanSummary } from "./steps.js"
+import { toScanSummary, type ReleaseInput, type ReleasePlan } from "./steps.js"
+import { loadSettings } from "../config/settings.js"
+import { loadPricing } from "../report/cost.js"
 
 // --- Release ------------------------------------------------------------------------------------
 
@@ -179,20 +181,18 @@ export function notifyPort(input: { given: SecretArgs; mode: NotifyMode; secretV
 /** The ports both deploys build alike: clock, release (to `target`), Terraform, health, traffic analysis, notifications. */
 export function sharedPorts(input: {
   source: Directory
-  settings: Settings
+  /** The validated release: settings, commit, version and --commit-time (the image's SOURCE_DATE_EPOCH). */
+  plan: ReleasePlan
   environment: "staging" | "production"
-  commit: string
-  version: string
   target: () => Promise<PublishTarget>
   credentials: StackCredentials
   given: SecretArgs
   mode: NotifyMode
   /** The run's secret values (scrubbed from the report); signing adds the id tokens it mints. */
   secretValues: string[]
-  /** --commit-time, for the image's SOURCE_DATE_EPOCH (a re-run rebuilds with the same timestamps). */
-  commitTime?: string
 }): { clock: Clock; release: ReleasePort; terraform: TerraformPort; health: HealthPort; analysis: AnalysisPort; notify: NotifyPort; signing: SigningPort } {
-  const { source, settings } = input
+  const { source, plan } = input
+  const { settings } = plan
   // One registry login for the push and for cosign (which signs in the same repository).
   let login: Promise<PublishTarget> | undefined
   const target = () => (login ??= input.target())
@@ -202,7 +202,7 @@ export function sharedPorts(input: {
     plan: signingPlan,
     image: settings.images.cosign,
     registryScheme: settings.signing.registryScheme ?? "https",
-    commit: input.commit,
+    commit: plan.commit,
     login: async () => (await target()).login,
     source,
     secretValues: input.secretValues,
@@ -214,11 +214,11 @@ export function sharedPorts(input: {
     release: releasePort({
       source,
       settings,
-      commit: input.commit,
-      version: input.version,
+      commit: plan.commit,
+      version: plan.version,
       now: new Date(),
       target,
-      ...(input.commitTime ? { commitTime: input.commitTime } : {}),
+      ...(plan.commitTime ? { commitTime: plan.commitTime } : {}),
       verifyPublished: (ref, signal) => signing.verify(ref, signal),
     }),
     terraform: terraformPort({ source, settings, credentials: input.credentials, now: () => new Date() }),
@@ -243,4 +243,20 @@ export interface DeployCommandInput {
   commitTime?: string
   /** --allow-older: deploy even when a newer commit serves. */
   allowOlder: boolean
+}
+
+/** A deploy command's release flags with ci/pipeline.yaml and ci/pricing.yaml loaded, for planRelease. */
+export async function loadReleaseInput(input: DeployCommandInput): Promise<ReleaseInput> {
+  // One after the other, so a broken ci/pipeline.yaml is reported first, whatever the price table holds.
+  const settings = await loadSettings(input.source)
+  const pricing = await loadPricing(input.source)
+  return {
+    settings,
+    pricing,
+    commit: input.commit,
+    version: input.version,
+    commitTime: input.commitTime,
+    allowOlder: input.allowOlder,
+    runUrl: input.runUrl,
+  }
 }
