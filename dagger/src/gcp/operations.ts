@@ -319,9 +319,11 @@ export async function verifyTraffic(
   plan: PlannedTraffic,
   canaryTag: string | undefined,
   signal: AbortSignal,
+  /** Further read-back checks (a preview's tags), each problem one line. */
+  alsoCheck: (reading: TrafficReading) => string[] = () => [],
 ): Promise<TrafficReading & { serviceUrl?: string }> {
   const reading = await readServiceTraffic(ctx, canaryTag, signal)
-  const problems = trafficMismatches(reading, plan.expected)
+  const problems = [...trafficMismatches(reading, plan.expected), ...alsoCheck(reading)]
   if (problems.length > 0) {
     throw new CloudRunError(
       "traffic-mismatch",

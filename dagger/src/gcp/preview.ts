@@ -19,11 +19,12 @@ import {
   type Service,
   toProtoTarget,
   updateService,
+  verifyTraffic,
   waitForOperation,
   writable,
 } from "./operations.js"
 import { planPreviewRemoval, planPreviewTraffic, previewRevisionsToDelete, type PreviewTraffic, tagMismatches } from "./preview-traffic.js"
-import { candidateRevisionName, describeTraffic, readTraffic, shortName, trafficMismatches, validateCandidate } from "./traffic.js"
+import { candidateRevisionName, describeTraffic, readTraffic, shortName, validateCandidate } from "./traffic.js"
 import { connectProductionContext, randomRevisionSuffix } from "./operations.js"
 import { requireRevisionReady, revisionTemplate } from "./revision.js"
 
@@ -108,17 +109,8 @@ export class PreviewService implements PreviewPort {
   }
 
   /** Reads traffic back: the split must be what it was, the tags exactly as planned. */
-  private async verify(doing: string, plan: PreviewTraffic, signal: AbortSignal) {
-    const reading = await readServiceTraffic(this.ctx, undefined, signal)
-    const problems = [...trafficMismatches(reading, plan.expected), ...tagMismatches(reading, plan.tags)]
-    if (problems.length > 0) {
-      throw new CloudRunError(
-        "traffic-mismatch",
-        `after ${doing}, Cloud Run reports traffic ${describeTraffic(reading)}: ${problems.join("; ")}. ` +
-          "Someone else may have changed the service at the same time; check it and re-run.",
-      )
-    }
-    return reading
+  private verify(doing: string, plan: PreviewTraffic, signal: AbortSignal) {
+    return verifyTraffic(this.ctx, doing, plan, undefined, signal, (reading) => tagMismatches(reading, plan.tags))
   }
 
   private async revisionNames(signal: AbortSignal): Promise<string[]> {
